@@ -1,0 +1,152 @@
+import type { NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
+
+export interface MemoryTokenStoreOptions {
+  /** How often dead records are swept out, in ms. Default 60 000. */
+  sweepIntervalMs?: number;
+}
+
+interface FamilyState extends NewFamily {
+  previousHash?: string;
+  rotatedAt?: number;
+  sealedSuccessor?: string;
+}
+
+/**
+ * The in-process store: for development, tests and single-process apps. Every method does its
+ * reads and writes without an `await` in between, which is what makes it atomic in Node.
+ * Records are swept by a timer that does not keep the process alive; `close()` stops it.
+ */
+export class MemoryTokenStore implements RefreshTokenStore {
+  private readonly families = new Map<string, FamilyState>();
+  private readonly familiesByUser = new Map<string, Set<string>>();
+  /** jti -> expiry (ms). */
+  private readonly denylist = new Map<string, number>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(options: MemoryTokenStoreOptions = {}) {
+    const interval = options.sweepIntervalMs ?? 60_000;
+    if (!Number.isInteger(interval) || interval <= 0) {
+      throw new TypeError('MemoryTokenStore: sweepIntervalMs must be a positive integer (ms)');
+    }
+    this.sweeper = setInterval(() => this.sweep(Date.now()), interval);
+    this.sweeper.unref();
+  }
+
+  async createFamily(family: NewFamily, limits: { maxSessionsPerUser: number; now: number }): Promise<{ evictedFamilyIds: string[] }> {
+    this.families.set(family.familyId, { ...family });
+    let index = this.familiesByUser.get(family.userId);
+    if (!index) this.familiesByUser.set(family.userId, (index = new Set()));
+    index.add(family.familyId);
+    const live = this.liveFamilies(family.userId, limits.now);
+    const evictedFamilyIds: string[] = [];
+    for (let i = 0; i < live.length - limits.maxSessionsPerUser; i++) {
+      const oldest = live[i]!;
+      this.delete(oldest);
+      evictedFamilyIds.push(oldest.familyId);
+    }
+    return { evictedFamilyIds };
+  }
+
+  async rotate(request: RotateRequest): Promise<RotateResult> {
+    const family = this.live(request.familyId, request.now);
+    if (!family || family.proofHash !== request.proofHash) return { outcome: 'invalid' };
+
+    if (request.presentedHash === family.tokenHash) {
+      family.previousHash = family.tokenHash;
+      family.tokenHash = request.successorHash;
+      family.rotatedAt = request.now;
+      family.sealedSuccessor = request.sealedSuccessor;
+      family.lastUsedAt = request.now;
+      family.expiresAt = Math.min(request.now + request.idleTtlMs, family.absoluteExpiresAt);
+      return { outcome: 'rotated', session: toSession(family), subject: family.subject };
+    }
+    if (request.presentedHash === family.previousHash) {
+      if (request.successorHash === family.tokenHash) {
+        return { outcome: 'rotated', session: toSession(family), subject: family.subject };
+      }
+      if (
+        request.graceMs > 0 &&
+        family.sealedSuccessor !== undefined &&
+        family.rotatedAt !== undefined &&
+        request.now - family.rotatedAt <= request.graceMs
+      ) {
+        return { outcome: 'retried', session: toSession(family), subject: family.subject, sealedSuccessor: family.sealedSuccessor };
+      }
+    }
+    this.delete(family);
+    return { outcome: 'reused', userId: family.userId };
+  }
+
+  async revokeFamily(familyId: string, conditions: { userId?: string; proofHash?: string; now: number }): Promise<{ userId: string } | null> {
+    const family = this.live(familyId, conditions.now);
+    if (!family) return null;
+    if (conditions.userId !== undefined && family.userId !== conditions.userId) return null;
+    if (conditions.proofHash !== undefined && family.proofHash !== conditions.proofHash) return null;
+    this.delete(family);
+    return { userId: family.userId };
+  }
+
+  async revokeUser(userId: string, now: number): Promise<string[]> {
+    const revoked = this.liveFamilies(userId, now).map((family) => family.familyId);
+    for (const familyId of this.familiesByUser.get(userId) ?? []) this.families.delete(familyId);
+    this.familiesByUser.delete(userId);
+    return revoked;
+  }
+
+  async listFamilies(userId: string, now: number): Promise<SessionRecord[]> {
+    return this.liveFamilies(userId, now).map(toSession);
+  }
+
+  async denylistAccessToken(entry: { familyId: string; jti: string; expiresAt: number; now: number }): Promise<void> {
+    if (entry.expiresAt > entry.now) this.denylist.set(entry.jti, entry.expiresAt);
+  }
+
+  async isAccessTokenRevoked(query: { familyId: string; jti: string; userId: string; now: number }): Promise<boolean> {
+    const deniedUntil = this.denylist.get(query.jti);
+    if (deniedUntil !== undefined && query.now < deniedUntil) return true;
+    const family = this.live(query.familyId, query.now);
+    return !family || family.userId !== query.userId;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  /** Number of records held, for tests and memory measurements. */
+  get size(): { families: number; users: number; denylist: number } {
+    return { families: this.families.size, users: this.familiesByUser.size, denylist: this.denylist.size };
+  }
+
+  /** Drops every record that is dead at `now`. Runs on a timer; exposed for tests and benchmarks. */
+  sweep(now: number): void {
+    for (const family of this.families.values()) if (now >= family.expiresAt) this.delete(family);
+    for (const [jti, expiresAt] of this.denylist) if (now >= expiresAt) this.denylist.delete(jti);
+  }
+
+  private live(familyId: string, now: number): FamilyState | undefined {
+    const family = this.families.get(familyId);
+    return family && now < family.expiresAt ? family : undefined;
+  }
+
+  private liveFamilies(userId: string, now: number): FamilyState[] {
+    const live: FamilyState[] = [];
+    for (const familyId of this.familiesByUser.get(userId) ?? []) {
+      const family = this.live(familyId, now);
+      if (family) live.push(family);
+    }
+    return live.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  private delete(family: FamilyState): void {
+    this.families.delete(family.familyId);
+    const index = this.familiesByUser.get(family.userId);
+    index?.delete(family.familyId);
+    if (index?.size === 0) this.familiesByUser.delete(family.userId);
+  }
+}
+
+function toSession(family: FamilyState): SessionRecord {
+  const { familyId, userId, createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, userAgent, ip } = family;
+  return { familyId, userId, createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, userAgent, ip };
+}

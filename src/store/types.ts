@@ -1,0 +1,140 @@
+/**
+ * The storage contract for refresh-token families.
+ *
+ * A *family* is one login: one device session. It holds the hash of the one refresh token that
+ * is current, a little of the token before it (for the idempotent retry), and what is needed to
+ * mint access tokens for it again. A store offers atomic mechanisms; the token service decides
+ * the policy (which TTLs, how long the grace window is, when to call what).
+ *
+ * Rules every adapter follows:
+ * - Times are milliseconds since the Unix epoch (`number`), and every method that needs the
+ *   time is given it as `now`: a store never reads a clock to decide what is live, so the token
+ *   service (and the conformance suite) can inject one. A store may still use the real clock to
+ *   physically delete records that are long dead (timers, Redis TTLs).
+ * - "Live" means: the record exists and `now < expiresAt`. A record that is not live behaves
+ *   exactly as if it did not exist.
+ * - "Not found" is an ordinary answer (`null`, `false`, an empty array, `{ outcome: 'invalid' }`),
+ *   never a rejection.
+ * - A rejected promise means "the store could not answer" (connection lost, timeout, out of
+ *   memory). The caller then answers 503 and assumes nothing changed, so a method must never
+ *   reject after a partial write: each method is all-or-nothing.
+ * - Every record written expires by itself: memory is bounded by the number of live sessions.
+ * - The store receives only hashes of refresh tokens (base64url SHA-256) and an opaque sealed
+ *   successor it cannot open. It must not log or derive anything from them.
+ * - A family id begins with the user's 8-character shard key (see `shardKeyOf`), so an adapter
+ *   that shards (Redis Cluster) can put every record of one user in one place and answer each
+ *   call with one atomic operation.
+ */
+export interface RefreshTokenStore {
+  /**
+   * Required. Stores a new family (a login), atomically with enforcing the per-user cap: when the
+   * user then has more than `maxSessionsPerUser` live families, the oldest ones (smallest
+   * `createdAt`) are revoked until the user has exactly `maxSessionsPerUser`.
+   *
+   * @returns the ids of the families revoked to make room (empty when none were).
+   */
+  createFamily(family: NewFamily, limits: { maxSessionsPerUser: number; now: number }): Promise<{ evictedFamilyIds: string[] }>;
+
+  /**
+   * Required. Presents a refresh token of a family and, in one atomic step, decides and applies:
+   *
+   * 1. The family is not live, or `proofHash` does not match: `{ outcome: 'invalid' }`, nothing
+   *    changes. (A token whose family proof is wrong was never issued: it is a guess, not reuse.)
+   * 2. `presentedHash` is the current token: the successor becomes current
+   *    (`currentHash = successorHash`, the presented hash becomes `previousHash`, `rotatedAt = now`,
+   *    `sealedSuccessor` is kept when given, `lastUsedAt = now`,
+   *    `expiresAt = min(now + idleTtlMs, absoluteExpiresAt)`): `{ outcome: 'rotated' }`.
+   * 3. `presentedHash` is `previousHash` and `successorHash` is the current hash: the same
+   *    rotation arriving twice (a client library re-sending a command). Nothing changes:
+   *    `{ outcome: 'rotated' }` again.
+   * 4. `presentedHash` is `previousHash`, `graceMs > 0`, `now - rotatedAt <= graceMs` and a
+   *    sealed successor is kept: nothing changes, `{ outcome: 'retried', sealedSuccessor }`.
+   * 5. Anything else (an older token of this family, or the previous one outside the window):
+   *    reuse. The family is revoked in the same atomic step: `{ outcome: 'reused' }`.
+   *
+   * N concurrent calls with the same presented token and different successors must end with
+   * exactly one `rotated`.
+   */
+  rotate(request: RotateRequest): Promise<RotateResult>;
+
+  /**
+   * Required. Revokes one family when it is live and every given condition holds (`userId` is
+   * its owner, `proofHash` is its family proof). Revoking is deleting: afterwards the family is
+   * not live and none of its tokens works.
+   *
+   * @returns the revoked family's `userId`, or `null` when nothing matched.
+   */
+  revokeFamily(familyId: string, conditions: { userId?: string; proofHash?: string; now: number }): Promise<{ userId: string } | null>;
+
+  /**
+   * Required. Revokes every family of the user, atomically with respect to `createFamily` and
+   * `rotate` of that user: no family created or rotated before this call survives it.
+   *
+   * @returns the ids of the families revoked.
+   */
+  revokeUser(userId: string, now: number): Promise<string[]>;
+
+  /**
+   * Required. The user's live families, oldest first. Must tolerate indexes that point at
+   * records which are gone (skip them).
+   */
+  listFamilies(userId: string, now: number): Promise<SessionRecord[]>;
+
+  /**
+   * Required. Adds an access token's `jti` to the denylist until `expiresAt` (the token's `exp`,
+   * in ms); afterwards the entry may vanish. `familyId` is the token's `sid`, given so that a
+   * sharded store can keep the entry next to the family.
+   */
+  denylistAccessToken(entry: { familyId: string; jti: string; expiresAt: number; now: number }): Promise<void>;
+
+  /**
+   * Required. The revocation check behind `requireAccessToken({ store })`, answered in one
+   * operation: `true` when the `jti` is denylisted, or the family is not live, or the family
+   * belongs to another user.
+   */
+  isAccessTokenRevoked(query: { familyId: string; jti: string; userId: string; now: number }): Promise<boolean>;
+
+  /** Optional. Releases timers or connections the store itself owns (never a caller's client). */
+  close?(): Promise<void>;
+}
+
+/** What the user-facing session list shows of a family. Times in ms since the epoch. */
+export interface SessionRecord {
+  familyId: string;
+  userId: string;
+  createdAt: number;
+  lastUsedAt: number;
+  /** When the family dies if it is not used again: idle expiry, never later than `absoluteExpiresAt`. */
+  expiresAt: number;
+  /** When the family dies whatever its use. */
+  absoluteExpiresAt: number;
+  userAgent?: string;
+  ip?: string;
+}
+
+export interface NewFamily extends SessionRecord {
+  /** base64url SHA-256 of the first refresh token. */
+  tokenHash: string;
+  /** base64url SHA-256 of the family's proof, a secret part shared by all its tokens. */
+  proofHash: string;
+  /** Opaque to the store: what the token service needs to mint access tokens for this family. */
+  subject: string;
+}
+
+export interface RotateRequest {
+  familyId: string;
+  presentedHash: string;
+  proofHash: string;
+  successorHash: string;
+  /** The successor, encrypted under a key derived from the presented token. Absent when `graceMs` is 0. */
+  sealedSuccessor?: string;
+  now: number;
+  idleTtlMs: number;
+  graceMs: number;
+}
+
+export type RotateResult =
+  | { outcome: 'rotated'; session: SessionRecord; subject: string }
+  | { outcome: 'retried'; session: SessionRecord; subject: string; sealedSuccessor: string }
+  | { outcome: 'reused'; userId: string }
+  | { outcome: 'invalid' };
