@@ -1,4 +1,26 @@
+export { createAuthRouter } from './http/router.js';
+export { requireAccessToken } from './http/middleware.js';
 export { MemoryTokenStore } from './store/memory.js';
 export type { MemoryTokenStoreOptions } from './store/memory.js';
 export type { RefreshTokenStore, SessionRecord, NewFamily, RotateRequest, RotateResult } from './store/types.js';
 export { shardKeyOf, shardKeyOfFamily } from './store/shard.js';
+export { hashPassword, verifyPassword, createCredentialsVerifier } from './passwords.js';
+export type { StoredUser, CredentialsVerifierOptions } from './passwords.js';
+export {
+  AuthError,
+  ConfigurationError,
+  CsrfRejectedError,
+  InsufficientScopeError,
+  InternalError,
+  InvalidCredentialsError,
+  InvalidGrantError,
+  InvalidRequestError,
+  InvalidTokenError,
+  MissingTokenError,
+  NotFoundError,
+  PayloadTooLargeError,
+  StoreUnavailableError,
+  errorCodes,
+} from './errors.js';
+export type { AuthErrorCode } from './errors.js';
+export type * from './types.js';

@@ -1,0 +1,48 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { AuthError, InternalError, InvalidRequestError, PayloadTooLargeError } from '../errors.js';
+
+/**
+ * The one place where an error becomes a response: JSON `{ error, message }` with the status and
+ * `WWW-Authenticate` of its code, never a stack trace. Unexpected errors become `internal_error`
+ * and are reported to the process (they are the app's to see, not the client's).
+ */
+export function sendError(res: Response, error: unknown): void {
+  const authError = toAuthError(error);
+  if (authError instanceof InternalError) reportError(authError.cause ?? authError, 'internal_error');
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  if (authError.wwwAuthenticate) res.set('WWW-Authenticate', authError.wwwAuthenticate);
+  res.set('Cache-Control', 'no-store');
+  res.status(authError.status).json(authError.toJSON());
+}
+
+function toAuthError(error: unknown): AuthError {
+  if (error instanceof AuthError) return error;
+  // body-parser (express.json) errors carry a `type` and a 4xx `status`.
+  const parserError = error as { type?: unknown; status?: unknown };
+  if (typeof parserError?.type === 'string' && typeof parserError.status === 'number') {
+    if (parserError.status === 413) return new PayloadTooLargeError();
+    if (parserError.status >= 400 && parserError.status < 500) return new InvalidRequestError('The request body must be JSON.');
+  }
+  return new InternalError(error);
+}
+
+/** Errors the app should see but the client must not: a throwing callback or hook. */
+export function reportError(error: unknown, where: string): void {
+  const detail = error instanceof Error ? error : new Error(String(error));
+  process.emitWarning(`express-refresh-tokens: ${where}: ${detail.stack ?? detail.message}`, { code: 'ERT_CALLBACK_ERROR' });
+}
+
+/** Wraps an async handler so every rejection is answered by `sendError` (Express 4 does not catch them). */
+export function handle(handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
+  return (req, res) => {
+    handler(req, res).catch((error: unknown) => sendError(res, error));
+  };
+}
+
+/** Router-level error middleware: body-parser failures and anything else thrown synchronously. */
+export function errorMiddleware(error: unknown, _req: Request, res: Response, _next: NextFunction): void {
+  sendError(res, error);
+}

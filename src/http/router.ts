@@ -1,0 +1,215 @@
+import express, { type Request, type Response, type Router } from 'express';
+import { ConfigurationError, InternalError, InvalidCredentialsError, InvalidGrantError, InvalidRequestError, MissingTokenError } from '../errors.js';
+import { clockOption, integerOption, parseDuration, storeOption } from '../options.js';
+import { AccessTokens, isStringArray, type AccessClaims } from '../tokens/access-token.js';
+import { TokenService, type ClientContext, type IssuedTokens } from '../tokens/token-service.js';
+import type { AuthHooks, AuthRouterOptions, AuthUser } from '../types.js';
+import { bearerToken } from './bearer.js';
+import { assertNotCrossSite, resolveTrustedOrigins } from './csrf.js';
+import { errorMiddleware, handle, reportError } from './respond.js';
+import { clearRefreshCookie, hasCookie, isPlainObject, readRefreshToken, resolveCookie, setRefreshCookie } from './transport.js';
+
+const MAX_USERNAME_LENGTH = 256;
+const MAX_PASSWORD_BYTES = 1024;
+const MAX_USER_AGENT_LENGTH = 256;
+
+/**
+ * The auth endpoints of SPEC §4: `POST /login`, `/refresh`, `/logout`, `/logout-all`,
+ * `GET /sessions`, `DELETE /sessions/:id`. Mount it with `app.use('/auth', createAuthRouter(...))`;
+ * it parses its own JSON bodies and cookies. Options are checked here, at start-up.
+ */
+export function createAuthRouter(options: AuthRouterOptions): Router {
+  if (!options || typeof options !== 'object') throw new ConfigurationError('options', 'are required');
+  const store = storeOption(options.store, 'store');
+  if (typeof options.verifyCredentials !== 'function') {
+    throw new ConfigurationError('verifyCredentials', 'is required: async (username, password, req) => user or null');
+  }
+  const verifyCredentials = options.verifyCredentials;
+  const refresh = options.refreshToken ?? {};
+  const idleTtlSeconds = parseDuration(refresh.idleTtl ?? '14d', 'refreshToken.idleTtl');
+  const absoluteTtlSeconds = parseDuration(refresh.absoluteTtl ?? '90d', 'refreshToken.absoluteTtl');
+  const policy = {
+    idleTtlMs: idleTtlSeconds * 1000,
+    absoluteTtlMs: absoluteTtlSeconds * 1000,
+    graceMs: integerOption(refresh.reuseGraceSeconds, 0, 'refreshToken.reuseGraceSeconds', 0, 3600) * 1000,
+    maxSessionsPerUser: integerOption(refresh.maxSessionsPerUser, 100, 'refreshToken.maxSessionsPerUser', 1, 100_000),
+  };
+  const transport = refresh.transport ?? 'cookie';
+  if (transport !== 'cookie' && transport !== 'body') throw new ConfigurationError('refreshToken.transport', "must be 'cookie' or 'body'");
+  const cookie = resolveCookie(refresh.cookie);
+  const trustedOrigins = resolveTrustedOrigins(options.trustedOrigins);
+  const hooks = resolveHooks(options.hooks);
+  const now = clockOption(options.now, 'now');
+  const storeTimeoutMs = integerOption(options.storeTimeoutMs, 2000, 'storeTimeoutMs', 1, 60_000);
+  const bodyLimit = integerOption(options.bodyLimitBytes, 16 * 1024, 'bodyLimitBytes', 1024, 1024 * 1024);
+  const accessTokens = new AccessTokens(options.accessToken, 'sign');
+  const service = new TokenService(accessTokens, store, policy, storeTimeoutMs, now);
+
+  async function runHook<K extends keyof AuthHooks>(name: K, event: Parameters<NonNullable<AuthHooks[K]>>[0]): Promise<void> {
+    const hook = hooks[name] as ((event: unknown) => unknown) | undefined;
+    if (!hook) return;
+    try {
+      await hook(event);
+    } catch (error) {
+      reportError(error, `hooks.${name}`);
+    }
+  }
+
+  function sendTokens(req: Request, res: Response, tokens: IssuedTokens): void {
+    const body: Record<string, unknown> = { accessToken: tokens.accessToken, tokenType: 'Bearer', expiresIn: tokens.expiresIn };
+    if (transport === 'body') body.refreshToken = tokens.refreshToken;
+    else setRefreshCookie(req, res, cookie, tokens.refreshToken, tokens.session.expiresAt - now());
+    res.status(200).json(body);
+  }
+
+  /** The Bearer-authenticated endpoints always check revocation: a revoked session manages nothing. */
+  async function authenticate(req: Request): Promise<AccessClaims> {
+    const token = bearerToken(req);
+    if (token === undefined) throw new MissingTokenError();
+    return service.authenticator.authenticate(token);
+  }
+
+  /** CSRF applies to every `/login`, and to `/refresh` and `/logout` when the cookie is sent. */
+  const refuseCrossSite = (when: 'always' | 'with-cookie'): express.RequestHandler => (req, res, next) => {
+    if (when === 'always' || hasCookie(req, cookie.name)) assertNotCrossSite(req, trustedOrigins);
+    next();
+  };
+
+  const router = express.Router();
+  const json = express.json({ limit: bodyLimit, strict: true });
+  router.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+
+  router.post('/login', refuseCrossSite('always'), json, handle(async (req, res) => {
+    const { username, password } = readCredentials(req.body);
+    let user: AuthUser | null;
+    try {
+      user = await verifyCredentials(username, password, req);
+    } catch (error) {
+      throw new InternalError(error);
+    }
+    if (user === null || user === undefined) {
+      await runHook('onLoginFailed', { username, req });
+      throw new InvalidCredentialsError();
+    }
+    assertAuthUser(user);
+    const { tokens, evictedFamilyIds } = await service.login(user, clientOf(req));
+    await runHook('onLogin', { user, sessionId: tokens.session.familyId, evictedSessionIds: evictedFamilyIds, req });
+    sendTokens(req, res, tokens);
+  }));
+
+  router.post('/refresh', refuseCrossSite('with-cookie'), json, handle(async (req, res) => {
+    const presented = readRefreshToken(req, cookie);
+    if (!presented) throw new InvalidGrantError('missing');
+    const result = await service.refresh(presented.token);
+    if (result.kind === 'invalid' || result.kind === 'reused') {
+      if (presented.fromCookie) clearRefreshCookie(req, res, cookie);
+      if (result.kind === 'reused') await runHook('onReuseDetected', { userId: result.userId, sessionId: result.sessionId, req });
+      throw new InvalidGrantError(result.kind === 'reused' ? 'reused' : 'unknown');
+    }
+    const { session } = result.tokens;
+    await runHook('onRefresh', { userId: session.userId, sessionId: session.familyId, retried: result.kind === 'retried', req });
+    sendTokens(req, res, result.tokens);
+  }));
+
+  router.post('/logout', refuseCrossSite('with-cookie'), json, handle(async (req, res) => {
+    const presented = readRefreshToken(req, cookie);
+    const access = verifiedOrUndefined(() => {
+      const token = bearerToken(req);
+      return token === undefined ? undefined : service.authenticator.verify(token);
+    });
+    const { userId, sessionIds } = await service.logout(presented?.token, access);
+    clearRefreshCookie(req, res, cookie);
+    await runHook('onLogout', { userId, sessionIds, kind: 'logout', req });
+    res.status(204).end();
+  }));
+
+  router.post('/logout-all', handle(async (req, res) => {
+    const access = await authenticate(req);
+    const sessionIds = await service.logoutAll(access);
+    clearRefreshCookie(req, res, cookie);
+    await runHook('onLogout', { userId: access.sub, sessionIds, kind: 'logout-all', req });
+    res.status(204).end();
+  }));
+
+  router.get('/sessions', handle(async (req, res) => {
+    const access = await authenticate(req);
+    res.status(200).json({ sessions: await service.listSessions(access) });
+  }));
+
+  router.delete('/sessions/:id', handle(async (req, res) => {
+    const access = await authenticate(req);
+    const sessionId = String(req.params.id);
+    await service.revokeSession(access, sessionId);
+    if (sessionId === access.sid) clearRefreshCookie(req, res, cookie);
+    await runHook('onLogout', { userId: access.sub, sessionIds: [sessionId], kind: 'revoke-session', req });
+    res.status(204).end();
+  }));
+
+  router.use(errorMiddleware);
+  return router;
+}
+
+function readCredentials(body: unknown): { username: string; password: string } {
+  assertObjectBody(body);
+  const username = ownField(body, 'username');
+  const password = ownField(body, 'password');
+  if (typeof username !== 'string' || typeof password !== 'string') {
+    throw new InvalidRequestError('username and password are required, as strings.');
+  }
+  if (username.length === 0 || username.length > MAX_USERNAME_LENGTH) {
+    throw new InvalidRequestError(`username must be 1 to ${MAX_USERNAME_LENGTH} characters.`);
+  }
+  if (password.length === 0 || Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) {
+    throw new InvalidRequestError(`password must be 1 to ${MAX_PASSWORD_BYTES} bytes.`);
+  }
+  return { username, password };
+}
+
+/** A field the body itself has: never one inherited through a `__proto__` key. */
+function ownField(body: unknown, name: string): unknown {
+  return isPlainObject(body) && Object.hasOwn(body, name) ? body[name] : undefined;
+}
+
+/** A JSON body, when there is one, is an object: not an array, a string or a number. */
+function assertObjectBody(body: unknown): void {
+  if (body !== undefined && !isPlainObject(body)) throw new InvalidRequestError('The request body must be a JSON object.');
+}
+
+/** `verifyCredentials` is app code: a malformed user is the app's bug, answered as `internal_error`. */
+function assertAuthUser(user: AuthUser): void {
+  const valid =
+    isPlainObject(user) &&
+    typeof user.id === 'string' &&
+    user.id.length > 0 &&
+    (user.roles === undefined || isStringArray(user.roles)) &&
+    (user.scopes === undefined || (isStringArray(user.scopes) && user.scopes.every((scope) => !/\s/.test(scope)))) &&
+    (user.claims === undefined || isPlainObject(user.claims));
+  if (!valid) throw new InternalError(new TypeError('verifyCredentials must return null or { id: non-empty string, roles?: string[], scopes?: string[], claims?: object }'));
+}
+
+function clientOf(req: Request): ClientContext {
+  return { userAgent: req.get('user-agent')?.slice(0, MAX_USER_AGENT_LENGTH), ip: req.ip };
+}
+
+function verifiedOrUndefined(verify: () => AccessClaims | undefined): AccessClaims | undefined {
+  try {
+    return verify();
+  } catch {
+    return undefined;
+  }
+}
+
+function resolveHooks(hooks: unknown): AuthHooks {
+  if (hooks === undefined) return {};
+  if (!isPlainObject(hooks)) throw new ConfigurationError('hooks', 'must be an object of functions');
+  for (const [name, hook] of Object.entries(hooks)) {
+    if (!['onLogin', 'onLoginFailed', 'onRefresh', 'onReuseDetected', 'onLogout'].includes(name)) {
+      throw new ConfigurationError(`hooks.${name}`, 'is not a known hook');
+    }
+    if (typeof hook !== 'function') throw new ConfigurationError(`hooks.${name}`, 'must be a function');
+  }
+  return hooks as AuthHooks;
+}

@@ -1,0 +1,90 @@
+import type { CookieOptions as ExpressCookieOptions, Request, Response } from 'express';
+import { ConfigurationError, InvalidRequestError } from '../errors.js';
+import type { CookieOptions } from '../types.js';
+
+export interface RefreshCookie {
+  name: string;
+  sameSite: 'strict' | 'lax' | 'none';
+  secure: boolean;
+  domain?: string;
+}
+
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+export function resolveCookie(value: CookieOptions | undefined): RefreshCookie {
+  const cookie = { name: 'refresh_token', sameSite: 'strict', secure: true, ...value } as RefreshCookie;
+  if (typeof cookie.name !== 'string' || !COOKIE_NAME.test(cookie.name)) {
+    throw new ConfigurationError('refreshToken.cookie.name', 'must be a valid cookie name');
+  }
+  if (!['strict', 'lax', 'none'].includes(cookie.sameSite)) {
+    throw new ConfigurationError('refreshToken.cookie.sameSite', "must be 'strict', 'lax' or 'none'");
+  }
+  if (typeof cookie.secure !== 'boolean') throw new ConfigurationError('refreshToken.cookie.secure', 'must be a boolean');
+  if (cookie.sameSite === 'none' && !cookie.secure) {
+    throw new ConfigurationError('refreshToken.cookie.sameSite', "'none' needs secure: true (browsers drop it otherwise)");
+  }
+  if (cookie.domain !== undefined && (typeof cookie.domain !== 'string' || cookie.domain === '')) {
+    throw new ConfigurationError('refreshToken.cookie.domain', 'must be a non-empty string');
+  }
+  return cookie;
+}
+
+/** Every value the raw `Cookie` header gives `name`: duplicates matter, so no parser that keeps one. */
+export function cookieValues(req: Request, name: string): string[] {
+  const header = req.headers.cookie;
+  if (!header) return [];
+  const values: string[] = [];
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq === -1 || pair.slice(0, eq).trim() !== name) continue;
+    let value = pair.slice(eq + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+    values.push(value);
+  }
+  return values;
+}
+
+export function hasCookie(req: Request, name: string): boolean {
+  return cookieValues(req, name).length > 0;
+}
+
+/**
+ * The refresh token of a request, from the cookie or the JSON body's `refreshToken`, whatever the
+ * transport. Presented more than once (two cookies, or a cookie and a body field) is a 400: a
+ * browser can be made to send an attacker's cookie first.
+ */
+export function readRefreshToken(req: Request, cookie: RefreshCookie): { token: string; fromCookie: boolean } | undefined {
+  const fromCookies = cookieValues(req, cookie.name);
+  const body: unknown = req.body;
+  if (body !== undefined && !isPlainObject(body)) throw new InvalidRequestError('The request body must be a JSON object.');
+  let fromBody: string | undefined;
+  if (body && Object.hasOwn(body, 'refreshToken')) {
+    if (typeof body.refreshToken !== 'string') throw new InvalidRequestError('refreshToken must be a string.');
+    fromBody = body.refreshToken;
+  }
+  if (fromCookies.length + (fromBody === undefined ? 0 : 1) > 1) {
+    throw new InvalidRequestError('The refresh token was presented more than once.');
+  }
+  if (fromBody !== undefined) return { token: fromBody, fromCookie: false };
+  if (fromCookies.length === 1) return { token: fromCookies[0]!, fromCookie: true };
+  return undefined;
+}
+
+/** The cookie reaches the auth endpoints only: its path is the router's mount path. */
+function attributes(req: Request, cookie: RefreshCookie): ExpressCookieOptions {
+  return { httpOnly: true, secure: cookie.secure, sameSite: cookie.sameSite, path: req.baseUrl || '/', domain: cookie.domain };
+}
+
+export function setRefreshCookie(req: Request, res: Response, cookie: RefreshCookie, token: string, maxAgeMs: number): void {
+  res.cookie(cookie.name, token, { ...attributes(req, cookie), maxAge: Math.max(0, maxAgeMs), encode: String });
+}
+
+export function clearRefreshCookie(req: Request, res: Response, cookie: RefreshCookie): void {
+  res.clearCookie(cookie.name, attributes(req, cookie));
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import bcrypt from 'bcrypt';
+import { ConfigurationError } from './errors.js';
+import type { AuthUser, VerifyCredentials } from './types.js';
+
+/** bcrypt reads at most 72 bytes; anything after would be silently ignored. */
+export const MAX_BCRYPT_PASSWORD_BYTES = 72;
+export const MIN_BCRYPT_COST = 10;
+export const DEFAULT_BCRYPT_COST = 12;
+
+/**
+ * Why a password cannot be hashed faithfully by bcrypt, or `undefined` when it can: over 72 bytes
+ * (the rest would be ignored) or with a NUL byte (bcrypt stops reading there).
+ */
+function unhashable(plain: unknown): string | undefined {
+  if (typeof plain !== 'string' || plain.length === 0) return 'must be a non-empty string';
+  if (plain.includes('\0')) return 'must not contain a NUL byte';
+  if (Buffer.byteLength(plain, 'utf8') > MAX_BCRYPT_PASSWORD_BYTES) return `must be at most ${MAX_BCRYPT_PASSWORD_BYTES} bytes`;
+  return undefined;
+}
+
+/** The cost of a bcrypt hash, or `undefined` when it is not one. */
+function costOf(hash: string): number | undefined {
+  const match = /^\$2[abxy]?\$(\d{2})\$[./A-Za-z0-9]{53}$/.exec(hash);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Hashes a password with bcrypt (asynchronously, on libuv's thread pool: the event loop is never
+ * blocked). Refuses passwords over 72 bytes or with a NUL byte, and costs below 10.
+ */
+export async function hashPassword(plain: string, options: { cost?: number } = {}): Promise<string> {
+  const cost = options.cost ?? DEFAULT_BCRYPT_COST;
+  if (!Number.isInteger(cost) || cost < MIN_BCRYPT_COST || cost > 31) {
+    throw new RangeError(`hashPassword: cost must be a whole number from ${MIN_BCRYPT_COST} to 31 (got ${cost})`);
+  }
+  const problem = unhashable(plain);
+  if (problem) throw new RangeError(`hashPassword: the password ${problem}`);
+  return bcrypt.hash(plain, cost);
+}
+
+/**
+ * Compares a password with a bcrypt hash. `false` for a password `hashPassword` would refuse and
+ * for a hash below cost 10 or not bcrypt at all; the comparison still runs against the hash so
+ * that a refusal takes as long as a mismatch.
+ */
+export async function verifyPassword(plain: string, hash: string): Promise<boolean> {
+  const cost = typeof hash === 'string' ? costOf(hash) : undefined;
+  if (cost === undefined) return false;
+  const acceptable = unhashable(plain) === undefined && cost >= MIN_BCRYPT_COST;
+  const matches = await bcrypt.compare(acceptable ? plain : '\u0001never matches', hash);
+  return acceptable && matches;
+}
+
+export interface StoredUser extends AuthUser {
+  passwordHash: string;
+}
+
+export interface CredentialsVerifierOptions {
+  /** Looks a user up by the username given at login; `null` (or `undefined`) when there is none. */
+  findUser(username: string): Promise<StoredUser | null | undefined> | StoredUser | null | undefined;
+  /** The bcrypt cost of your stored hashes, used for the stand-in comparison for unknown users. Default 12. */
+  cost?: number;
+}
+
+/**
+ * Builds `verifyCredentials` from a user lookup. An unknown user costs one bcrypt comparison
+ * against a stand-in hash of the same cost, so "no such user" and "wrong password" take the same
+ * time and answer the same way.
+ */
+export function createCredentialsVerifier(options: CredentialsVerifierOptions): VerifyCredentials {
+  if (!options || typeof options.findUser !== 'function') {
+    throw new ConfigurationError('findUser', 'is required: async (username) => ({ id, passwordHash, roles?, scopes?, claims? }) or null');
+  }
+  const cost = options.cost ?? DEFAULT_BCRYPT_COST;
+  if (!Number.isInteger(cost) || cost < MIN_BCRYPT_COST || cost > 31) {
+    throw new ConfigurationError('cost', `must be a whole number from ${MIN_BCRYPT_COST} to 31`);
+  }
+  // Made at once, so the first unknown user does not pay for it (and stand out by taking longer).
+  const standInHash = bcrypt.hash(randomBytes(16).toString('base64url'), cost);
+  standInHash.catch(() => undefined);
+
+  return async (username, password) => {
+    const user = await options.findUser(username);
+    if (!user) {
+      await bcrypt.compare(password, await standInHash);
+      return null;
+    }
+    if (!(await verifyPassword(password, user.passwordHash))) return null;
+    const { id, roles, scopes, claims } = user;
+    return { id, roles, scopes, claims };
+  };
+}

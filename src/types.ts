@@ -1,0 +1,188 @@
+import type { KeyObject } from 'node:crypto';
+import type { Request } from 'express';
+import type { RefreshTokenStore } from './store/types.js';
+
+/** A user as the app knows it: what `verifyCredentials` returns and what access tokens carry. */
+export interface AuthUser {
+  id: string;
+  roles?: string[];
+  scopes?: string[];
+  /** Extra JWT claims. Never overrides `sub`, `jti`, `sid`, `iat`, `exp`, `iss`, `aud`, `nbf`, `roles` or `scope`. */
+  claims?: Record<string, unknown>;
+}
+
+/**
+ * A length of time: a number of seconds, or a string such as `'30s'`, `'15m'`, `'12h'`, `'14d'`,
+ * `'2w'`.
+ */
+export type Duration = number | string;
+
+export type SymmetricAlgorithm = 'HS256' | 'HS384' | 'HS512';
+export type AsymmetricAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512';
+
+/** Key material: PEM text, a PEM or raw secret `Buffer`, or a `KeyObject`. */
+export type KeyInput = string | Buffer | KeyObject;
+
+interface AccessTokenCommonOptions {
+  /** Lifetime of an access token. Default `'15m'`. */
+  expiresIn?: Duration;
+  /** `iss` claim; when set, tokens with another issuer are refused. */
+  issuer?: string;
+  /** `aud` claim; when set, tokens for another audience are refused. */
+  audience?: string;
+  /** Allowed clock skew between servers, in seconds, for `exp` and `iat`. Default 5. */
+  clockToleranceSeconds?: number;
+}
+
+/** HMAC keys: one shared secret of at least 32 bytes. */
+export interface SymmetricAccessTokenOptions extends AccessTokenCommonOptions {
+  secret: KeyInput;
+  /** Default `'HS256'`. */
+  algorithm?: SymmetricAlgorithm;
+  privateKey?: never;
+  publicKey?: never;
+}
+
+/**
+ * A key pair. Signing (the router) needs `privateKey`; verifying (`requireAccessToken`) needs
+ * `publicKey`, or derives it from `privateKey`. RSA keys must be at least 2048 bits; EC keys must
+ * be on the algorithm's curve.
+ */
+export interface AsymmetricAccessTokenOptions extends AccessTokenCommonOptions {
+  algorithm: AsymmetricAlgorithm;
+  privateKey?: KeyInput;
+  publicKey?: KeyInput;
+  secret?: never;
+}
+
+export type AccessTokenOptions = SymmetricAccessTokenOptions | AsymmetricAccessTokenOptions;
+
+export interface CookieOptions {
+  /** Default `'refresh_token'`. */
+  name?: string;
+  /** Default `'strict'`. */
+  sameSite?: 'strict' | 'lax' | 'none';
+  /** Default `true`. Set `false` only for plain-HTTP local development. */
+  secure?: boolean;
+  /** Default: none (a host-only cookie). */
+  domain?: string;
+}
+
+export interface RefreshTokenOptions {
+  /** A family unused this long dies (sliding). Default `'14d'`. */
+  idleTtl?: Duration;
+  /** A family dies this long after login, whatever its use. Default `'90d'`. */
+  absoluteTtl?: Duration;
+  /** Seconds during which the token just rotated may be presented again for the same successor. Default 0. */
+  reuseGraceSeconds?: number;
+  /** A login beyond this many live families revokes the user's oldest. Default 100. */
+  maxSessionsPerUser?: number;
+  /** Where the refresh token travels in responses. Default `'cookie'`. */
+  transport?: 'cookie' | 'body';
+  /** Refresh cookie attributes; a partial object is merged over the defaults. */
+  cookie?: CookieOptions;
+}
+
+export interface LoginEvent {
+  user: AuthUser;
+  sessionId: string;
+  /** Families revoked to keep the user within `maxSessionsPerUser`. */
+  evictedSessionIds: string[];
+  req: Request;
+}
+export interface LoginFailedEvent {
+  username: string;
+  req: Request;
+}
+export interface RefreshEvent {
+  userId: string;
+  sessionId: string;
+  /** True when this was an idempotent retry inside the grace window (nothing rotated). */
+  retried: boolean;
+  req: Request;
+}
+export interface ReuseDetectedEvent {
+  userId: string;
+  sessionId: string;
+  req: Request;
+}
+export interface LogoutEvent {
+  /** Absent when `/logout` was called with no valid refresh or access token. */
+  userId?: string;
+  /** The families this call revoked. */
+  sessionIds: string[];
+  /** `'logout'`, `'logout-all'` or `'revoke-session'`. */
+  kind: 'logout' | 'logout-all' | 'revoke-session';
+  req: Request;
+}
+
+/**
+ * Observers, awaited after the state change they report. A hook that throws does not change the
+ * response (the tokens were already issued or revoked); its error is reported with
+ * `process.emitWarning`.
+ */
+export interface AuthHooks {
+  onLogin?(event: LoginEvent): void | Promise<void>;
+  onLoginFailed?(event: LoginFailedEvent): void | Promise<void>;
+  onRefresh?(event: RefreshEvent): void | Promise<void>;
+  onReuseDetected?(event: ReuseDetectedEvent): void | Promise<void>;
+  onLogout?(event: LogoutEvent): void | Promise<void>;
+}
+
+export type VerifyCredentials = (username: string, password: string, req: Request) => Promise<AuthUser | null> | AuthUser | null;
+
+export interface AuthRouterOptions {
+  accessToken: AccessTokenOptions;
+  store: RefreshTokenStore;
+  verifyCredentials: VerifyCredentials;
+  refreshToken?: RefreshTokenOptions;
+  /**
+   * Origins allowed to call `/login`, and `/refresh` and `/logout` with the cookie, besides the
+   * request's own origin (same host). Default: none besides it.
+   */
+  trustedOrigins?: string[];
+  hooks?: AuthHooks;
+  /** How long a store call may take before the request fails with 503, in ms. Default 2000. */
+  storeTimeoutMs?: number;
+  /** Largest JSON body accepted, in bytes. Default 16 384. */
+  bodyLimitBytes?: number;
+  /** The clock, in ms since the epoch. Default `Date.now`; tests inject their own. */
+  now?: () => number;
+}
+
+export type RequireAccessTokenOptions = AccessTokenOptions & {
+  /** Turns on revocation checks (denylisted `jti`, revoked family, logout-all): one store call per request. */
+  store?: RefreshTokenStore;
+  /** Any one of these roles passes. */
+  roles?: string[];
+  /** All of these scopes are required. */
+  scopes?: string[];
+  /** No token: continue without `req.auth`. A bad token still fails. */
+  optional?: boolean;
+  /** As for the router. Default 2000. */
+  storeTimeoutMs?: number;
+  /** The clock, in ms since the epoch. Default `Date.now`. */
+  now?: () => number;
+};
+
+/** What `requireAccessToken` puts on `req.auth`. */
+export interface AuthInfo {
+  userId: string;
+  sessionId: string;
+  tokenId: string;
+  roles: string[];
+  scopes: string[];
+  /** Every claim of the verified token. */
+  claims: Record<string, unknown>;
+  expiresAt: Date;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Set by `requireAccessToken()` when the request carries a valid access token. */
+      auth?: AuthInfo;
+    }
+  }
+}

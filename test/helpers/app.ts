@@ -1,0 +1,103 @@
+import express from 'express';
+import type { Response } from 'supertest';
+import {
+  createAuthRouter,
+  createCredentialsVerifier,
+  hashPassword,
+  MemoryTokenStore,
+  requireAccessToken,
+  type AuthRouterOptions,
+  type RefreshTokenStore,
+} from '../../src/index.js';
+
+export const SECRET = 'test-secret-that-is-at-least-32-bytes-long!!';
+export const PASSWORD = 'correct horse battery staple';
+
+let aliceHash: Promise<string> | undefined;
+/** One bcrypt hash per test file, at the lowest cost we allow. */
+export function passwordHash(): Promise<string> {
+  return (aliceHash ??= hashPassword(PASSWORD, { cost: 10 }));
+}
+
+export interface Recorded {
+  name: string;
+  event: Record<string, unknown>;
+}
+
+export interface TestApp {
+  app: express.Express;
+  store: RefreshTokenStore;
+  clock: { now: number };
+  events: Recorded[];
+}
+
+type Overrides = Partial<Omit<AuthRouterOptions, 'refreshToken'>> & { refreshToken?: AuthRouterOptions['refreshToken'] };
+
+/**
+ * An app as a user would write it: the router at /auth on a store, `/me` behind
+ * `requireAccessToken` with revocation checks, `/stateless` without, `/admin` needing a role.
+ * The clock is injected so tests move time without sleeping.
+ */
+export async function makeApp(overrides: Overrides = {}): Promise<TestApp> {
+  const hash = await passwordHash();
+  const clock = { now: Date.UTC(2026, 0, 1) };
+  const now = () => clock.now;
+  const store = overrides.store ?? new MemoryTokenStore();
+  const events: Recorded[] = [];
+  const record = (name: string) => (event: Record<string, unknown>) => {
+    const { req: _req, ...rest } = event;
+    events.push({ name, event: rest });
+  };
+  const users: Record<string, { id: string; passwordHash: string; roles?: string[]; scopes?: string[] }> = {
+    alice: { id: 'u-alice', passwordHash: hash, roles: ['admin'], scopes: ['read', 'write'] },
+    bob: { id: 'u-bob', passwordHash: hash },
+  };
+  const accessToken = overrides.accessToken ?? { secret: SECRET };
+  const app = express();
+  app.use(
+    '/auth',
+    createAuthRouter({
+      accessToken,
+      store,
+      verifyCredentials: createCredentialsVerifier({ findUser: (name) => users[name] ?? null, cost: 10 }),
+      now,
+      hooks: {
+        onLogin: record('onLogin'),
+        onLoginFailed: record('onLoginFailed'),
+        onRefresh: record('onRefresh'),
+        onReuseDetected: record('onReuseDetected'),
+        onLogout: record('onLogout'),
+      },
+      ...overrides,
+    } as AuthRouterOptions),
+  );
+  app.get('/me', requireAccessToken({ ...accessToken, store, now }), (req, res) => {
+    res.json(req.auth);
+  });
+  app.get('/stateless', requireAccessToken({ ...accessToken, now }), (req, res) => {
+    res.json(req.auth);
+  });
+  app.get('/admin', requireAccessToken({ ...accessToken, store, now, roles: ['admin'] }), (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get('/writer', requireAccessToken({ ...accessToken, now, scopes: ['read', 'write'] }), (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get('/maybe', requireAccessToken({ ...accessToken, now, optional: true }), (req, res) => {
+    res.json({ userId: req.auth?.userId ?? null });
+  });
+  return { app, store, clock, events };
+}
+
+/** The refresh cookie a response set: its value and attributes, or undefined. */
+export function refreshCookie(res: Response, name = 'refresh_token'): { value: string; attributes: string[] } | undefined {
+  const header = res.headers['set-cookie'] as unknown as string[] | undefined;
+  const line = header?.find((cookie) => cookie.startsWith(`${name}=`));
+  if (!line) return undefined;
+  const [pair, ...attributes] = line.split(';').map((part) => part.trim());
+  return { value: pair!.slice(name.length + 1), attributes };
+}
+
+export function cookieHeader(token: string, name = 'refresh_token'): string {
+  return `${name}=${token}`;
+}

@@ -1,0 +1,401 @@
+import jwt from 'jsonwebtoken';
+import request from 'supertest';
+import { cookieHeader, makeApp, PASSWORD, refreshCookie, type TestApp } from '../helpers/app.js';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+async function login(t: TestApp, username = 'alice', headers: Record<string, string> = {}) {
+  const res = await request(t.app).post('/auth/login').set(headers).send({ username, password: PASSWORD });
+  expect(res.status).toBe(200);
+  return { res, accessToken: res.body.accessToken as string, refreshToken: refreshCookie(res)!.value };
+}
+
+function refresh(t: TestApp, refreshToken: string) {
+  return request(t.app).post('/auth/refresh').set('Cookie', cookieHeader(refreshToken));
+}
+
+function me(t: TestApp, accessToken: string) {
+  return request(t.app).get('/me').set('Authorization', `Bearer ${accessToken}`);
+}
+
+describe('createAuthRouter', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await makeApp();
+  });
+
+  describe('POST /login', () => {
+    it('answers the token response and sets the refresh cookie with its attributes', async () => {
+      const { res } = await login(t);
+      expect(res.body).toEqual({ accessToken: expect.any(String), tokenType: 'Bearer', expiresIn: 900 });
+      expect(res.headers['cache-control']).toBe('no-store');
+      const cookie = refreshCookie(res)!;
+      expect(cookie.value).toMatch(/^[A-Za-z0-9_-]{30}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+      expect(cookie.attributes).toEqual(
+        expect.arrayContaining(['Max-Age=1209600', 'Path=/auth', 'HttpOnly', 'Secure', 'SameSite=Strict']),
+      );
+    });
+
+    it('signs an at+jwt access token with the claims of the contract', async () => {
+      const { accessToken, refreshToken } = await login(t);
+      const { header, payload } = jwt.decode(accessToken, { complete: true }) as jwt.Jwt;
+      expect(header).toEqual({ alg: 'HS256', typ: 'at+jwt' });
+      const claims = payload as jwt.JwtPayload;
+      expect(claims).toEqual({
+        sub: 'u-alice',
+        sid: refreshToken.split('.')[0],
+        jti: expect.any(String),
+        iat: t.clock.now / 1000,
+        exp: t.clock.now / 1000 + 900,
+        roles: ['admin'],
+        scope: 'read write',
+      });
+    });
+
+    it('answers the same 401 for a wrong password and an unknown user, and reports both', async () => {
+      const wrong = await request(t.app).post('/auth/login').send({ username: 'alice', password: 'nope' });
+      const unknown = await request(t.app).post('/auth/login').send({ username: 'mallory', password: 'nope' });
+      for (const res of [wrong, unknown]) {
+        expect(res.status).toBe(401);
+        expect(res.body.error).toBe('invalid_credentials');
+        expect(res.headers['set-cookie']).toBeUndefined();
+      }
+      expect(wrong.body).toEqual(unknown.body);
+      expect(t.events.map((e) => e.name)).toEqual(['onLoginFailed', 'onLoginFailed']);
+      expect(t.events[1]!.event).toEqual({ username: 'mallory' });
+    });
+
+    it('calls onLogin with the user and the new session', async () => {
+      const { refreshToken } = await login(t);
+      expect(t.events).toEqual([
+        {
+          name: 'onLogin',
+          event: {
+            user: { id: 'u-alice', roles: ['admin'], scopes: ['read', 'write'], claims: undefined },
+            sessionId: refreshToken.split('.')[0],
+            evictedSessionIds: [],
+          },
+        },
+      ]);
+    });
+
+    it('answers 500 internal_error as JSON when verifyCredentials throws, and keeps serving', async () => {
+      const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      const broken = await makeApp({
+        verifyCredentials: async () => {
+          throw new Error('database is down');
+        },
+      });
+      const res = await request(broken.app).post('/auth/login').send({ username: 'alice', password: 'x' });
+      expect(res.status).toBe(500);
+      expect(res.body).toEqual({ error: 'internal_error', message: expect.any(String) });
+      expect(JSON.stringify(res.body)).not.toContain('database is down');
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining('database is down'), expect.anything());
+      warn.mockRestore();
+      const again = await request(broken.app).post('/auth/login').send({ username: 'alice', password: 'x' });
+      expect(again.status).toBe(500);
+    });
+
+    it('answers 500 internal_error when verifyCredentials returns a malformed user', async () => {
+      const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      const broken = await makeApp({ verifyCredentials: async () => ({ id: 42 }) as never });
+      const res = await request(broken.app).post('/auth/login').send({ username: 'alice', password: 'x' });
+      expect(res.status).toBe(500);
+      expect(res.body.error).toBe('internal_error');
+      expect(await broken.store.listFamilies('42', broken.clock.now)).toEqual([]);
+      warn.mockRestore();
+    });
+
+    it('keeps the user\'s newest maxSessionsPerUser sessions', async () => {
+      const capped = await makeApp({ refreshToken: { maxSessionsPerUser: 2 } });
+      const first = await login(capped);
+      capped.clock.now += 1000;
+      await login(capped);
+      capped.clock.now += 1000;
+      await login(capped);
+      expect((await refresh(capped, first.refreshToken)).status).toBe(401);
+      const sessions = await capped.store.listFamilies('u-alice', capped.clock.now);
+      expect(sessions).toHaveLength(2);
+      expect(capped.events.filter((e) => e.name === 'onLogin')[2]!.event.evictedSessionIds).toEqual([first.refreshToken.split('.')[0]]);
+    });
+  });
+
+  describe('POST /refresh', () => {
+    it('rotates: a new access token and a new refresh cookie, and the session slides', async () => {
+      const first = await login(t);
+      t.clock.now += DAY_MS;
+      const res = await refresh(t, first.refreshToken);
+      expect(res.status).toBe(200);
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.body).toEqual({ accessToken: expect.any(String), tokenType: 'Bearer', expiresIn: 900 });
+      const next = refreshCookie(res)!;
+      expect(next.value).not.toBe(first.refreshToken);
+      expect(next.value.split('.')[0]).toBe(first.refreshToken.split('.')[0]);
+      expect(next.attributes).toContain('Max-Age=1209600');
+      expect((await me(t, res.body.accessToken)).status).toBe(200);
+      expect(t.events.at(-1)).toEqual({
+        name: 'onRefresh',
+        event: { userId: 'u-alice', sessionId: first.refreshToken.split('.')[0], retried: false },
+      });
+    });
+
+    it('treats a rotated token presented again as reuse: the whole family dies, newest token included', async () => {
+      const first = await login(t);
+      const rotated = await refresh(t, first.refreshToken);
+      const newest = refreshCookie(rotated)!.value;
+
+      const replay = await refresh(t, first.refreshToken);
+      expect(replay.status).toBe(401);
+      expect(replay.body.error).toBe('invalid_grant');
+      expect(refreshCookie(replay)!.attributes).toEqual(expect.arrayContaining(['Path=/auth']));
+      expect(refreshCookie(replay)!.value).toBe('');
+
+      expect((await refresh(t, newest)).body.error).toBe('invalid_grant');
+      expect((await me(t, rotated.body.accessToken)).body.error).toBe('invalid_token');
+      expect((await me(t, first.accessToken)).status).toBe(401);
+      expect(t.events.find((e) => e.name === 'onReuseDetected')).toEqual({
+        name: 'onReuseDetected',
+        event: { userId: 'u-alice', sessionId: first.refreshToken.split('.')[0] },
+      });
+    });
+
+    it('lets exactly one of 50 parallel refreshes with one token succeed, then the family is revoked', async () => {
+      const { refreshToken } = await login(t);
+      const results = await Promise.all(Array.from({ length: 50 }, () => refresh(t, refreshToken)));
+      const statuses = results.map((res) => res.status);
+      expect(statuses.filter((status) => status === 200)).toHaveLength(1);
+      expect(statuses.filter((status) => status === 401)).toHaveLength(49);
+      const winner = results.find((res) => res.status === 200)!;
+      expect((await refresh(t, refreshCookie(winner)!.value)).status).toBe(401);
+    });
+
+    it('refuses a missing, malformed or unknown token with invalid_grant', async () => {
+      const { refreshToken } = await login(t);
+      const forged = `${refreshToken.split('.')[0]}.${'A'.repeat(22)}.${'B'.repeat(43)}`;
+      for (const res of [
+        await request(t.app).post('/auth/refresh'),
+        await refresh(t, 'garbage'),
+        await refresh(t, forged),
+      ]) {
+        expect(res.status).toBe(401);
+        expect(res.body.error).toBe('invalid_grant');
+      }
+      // A guess with the right family id but without its proof is not reuse: the session lives.
+      expect((await refresh(t, refreshToken)).status).toBe(200);
+    });
+
+    describe('with reuseGraceSeconds', () => {
+      beforeEach(async () => {
+        t = await makeApp({ refreshToken: { reuseGraceSeconds: 10 } });
+      });
+
+      it('returns the same successor for the just-rotated token within the window', async () => {
+        const { refreshToken } = await login(t);
+        const first = await refresh(t, refreshToken);
+        t.clock.now += 10_000;
+        const retry = await refresh(t, refreshToken);
+        expect(retry.status).toBe(200);
+        expect(refreshCookie(retry)!.value).toBe(refreshCookie(first)!.value);
+        expect(retry.body.accessToken).not.toBe(first.body.accessToken);
+        expect(t.events.at(-1)!.event.retried).toBe(true);
+        expect((await refresh(t, refreshCookie(first)!.value)).status).toBe(200);
+      });
+
+      it('treats it as reuse after the window', async () => {
+        const { refreshToken } = await login(t);
+        const first = await refresh(t, refreshToken);
+        t.clock.now += 10_001;
+        expect((await refresh(t, refreshToken)).status).toBe(401);
+        expect((await refresh(t, refreshCookie(first)!.value)).status).toBe(401);
+      });
+
+      it('treats a grandparent token as reuse even inside the window', async () => {
+        const { refreshToken } = await login(t);
+        const first = await refresh(t, refreshToken);
+        const second = await refresh(t, refreshCookie(first)!.value);
+        expect((await refresh(t, refreshToken)).status).toBe(401);
+        expect((await refresh(t, refreshCookie(second)!.value)).status).toBe(401);
+      });
+
+      it('ends 20 parallel refreshes of one token with one live successor', async () => {
+        const { refreshToken } = await login(t);
+        const results = await Promise.all(Array.from({ length: 20 }, () => refresh(t, refreshToken)));
+        expect(results.every((res) => res.status === 200)).toBe(true);
+        const successors = new Set(results.map((res) => refreshCookie(res)!.value));
+        expect(successors.size).toBe(1);
+        expect((await refresh(t, [...successors][0]!)).status).toBe(200);
+      });
+    });
+
+    describe('lifetimes', () => {
+      it('refuses a token left idle for idleTtl', async () => {
+        const { refreshToken } = await login(t);
+        t.clock.now += 14 * DAY_MS;
+        expect((await refresh(t, refreshToken)).body.error).toBe('invalid_grant');
+      });
+
+      it('keeps a session in use alive past its first idle expiry', async () => {
+        const { refreshToken } = await login(t);
+        t.clock.now += 10 * DAY_MS;
+        const first = await refresh(t, refreshToken);
+        t.clock.now += 10 * DAY_MS;
+        expect((await refresh(t, refreshCookie(first)!.value)).status).toBe(200);
+      });
+
+      it('ends a session at absoluteTtl whatever its use, and the cookie never outlives it', async () => {
+        const short = await makeApp({ refreshToken: { absoluteTtl: '20d' } });
+        const { refreshToken } = await login(short);
+        short.clock.now += 10 * DAY_MS;
+        const first = await refresh(short, refreshToken);
+        expect(refreshCookie(first)!.attributes).toContain(`Max-Age=${10 * 24 * 3600}`);
+        short.clock.now += 10 * DAY_MS;
+        expect((await refresh(short, refreshCookie(first)!.value)).status).toBe(401);
+      });
+    });
+
+    describe("with transport: 'body'", () => {
+      beforeEach(async () => {
+        t = await makeApp({ refreshToken: { transport: 'body' } });
+      });
+
+      it('sends the refresh token in the body only, and takes it from the body', async () => {
+        const res = await request(t.app).post('/auth/login').send({ username: 'alice', password: PASSWORD });
+        expect(res.body.refreshToken).toMatch(/^[A-Za-z0-9_-]{30}\./);
+        expect(res.headers['set-cookie']).toBeUndefined();
+        const rotated = await request(t.app).post('/auth/refresh').send({ refreshToken: res.body.refreshToken });
+        expect(rotated.status).toBe(200);
+        expect(rotated.body.refreshToken).not.toBe(res.body.refreshToken);
+        const replay = await request(t.app).post('/auth/refresh').send({ refreshToken: res.body.refreshToken });
+        expect(replay.body.error).toBe('invalid_grant');
+      });
+    });
+  });
+
+  describe('POST /logout', () => {
+    it('revokes the family, denylists the access token and clears the cookie', async () => {
+      const other = await login(t);
+      const session = await login(t);
+      const res = await request(t.app)
+        .post('/auth/logout')
+        .set('Cookie', cookieHeader(session.refreshToken))
+        .set('Authorization', `Bearer ${other.accessToken}`);
+      expect(res.status).toBe(204);
+      const cleared = refreshCookie(res)!;
+      expect(cleared.value).toBe('');
+      expect(cleared.attributes).toEqual(expect.arrayContaining(['Path=/auth', 'Expires=Thu, 01 Jan 1970 00:00:00 GMT']));
+      expect((await refresh(t, session.refreshToken)).body.error).toBe('invalid_grant');
+      expect((await me(t, session.accessToken)).body.error).toBe('invalid_token');
+      // The other session's refresh token lives; its denylisted access token does not.
+      expect((await me(t, other.accessToken)).body.error).toBe('invalid_token');
+      expect((await refresh(t, other.refreshToken)).status).toBe(200);
+      expect(t.events.find((e) => e.name === 'onLogout')).toEqual({
+        name: 'onLogout',
+        event: { userId: 'u-alice', sessionIds: [session.refreshToken.split('.')[0]], kind: 'logout' },
+      });
+    });
+
+    it('is idempotent: 204 with no token, a spent token or an expired access token', async () => {
+      const session = await login(t);
+      expect((await request(t.app).post('/auth/logout')).status).toBe(204);
+      await request(t.app).post('/auth/logout').set('Cookie', cookieHeader(session.refreshToken));
+      const again = await request(t.app).post('/auth/logout').set('Cookie', cookieHeader(session.refreshToken));
+      expect(again.status).toBe(204);
+      t.clock.now += 3600_000;
+      const expired = await request(t.app).post('/auth/logout').set('Authorization', `Bearer ${session.accessToken}`);
+      expect(expired.status).toBe(204);
+    });
+  });
+
+  describe('POST /logout-all', () => {
+    it('revokes every family of the user; their access tokens fail revocation checks', async () => {
+      const laptop = await login(t);
+      const phone = await login(t);
+      const bob = await login(t, 'bob');
+      const res = await request(t.app).post('/auth/logout-all').set('Authorization', `Bearer ${phone.accessToken}`);
+      expect(res.status).toBe(204);
+      for (const session of [laptop, phone]) {
+        expect((await refresh(t, session.refreshToken)).status).toBe(401);
+        expect((await me(t, session.accessToken)).body.error).toBe('invalid_token');
+      }
+      expect((await me(t, bob.accessToken)).status).toBe(200);
+      expect(t.events.at(-1)!.event).toEqual({ userId: 'u-alice', sessionIds: expect.any(Array), kind: 'logout-all' });
+      expect((t.events.at(-1)!.event.sessionIds as string[]).sort()).toEqual(
+        [laptop.refreshToken.split('.')[0], phone.refreshToken.split('.')[0]].sort(),
+      );
+    });
+
+    it('needs a Bearer token: 401 missing_token with WWW-Authenticate: Bearer', async () => {
+      const res = await request(t.app).post('/auth/logout-all');
+      expect(res.status).toBe(401);
+      expect(res.body.error).toBe('missing_token');
+      expect(res.headers['www-authenticate']).toBe('Bearer');
+    });
+
+    it('refuses an access token of a session already revoked', async () => {
+      const session = await login(t);
+      await request(t.app).post('/auth/logout').set('Cookie', cookieHeader(session.refreshToken));
+      const res = await request(t.app).post('/auth/logout-all').set('Authorization', `Bearer ${session.accessToken}`);
+      expect(res.status).toBe(401);
+      expect(res.body.error).toBe('invalid_token');
+    });
+  });
+
+  describe('GET /sessions and DELETE /sessions/:id', () => {
+    it('lists the user\'s live sessions and marks the current one', async () => {
+      const laptop = await login(t, 'alice', { 'User-Agent': 'Laptop/1.0' });
+      t.clock.now += 1000;
+      const phone = await login(t, 'alice', { 'User-Agent': 'Phone/2.0' });
+      await login(t, 'bob');
+      const res = await request(t.app).get('/auth/sessions').set('Authorization', `Bearer ${phone.accessToken}`);
+      expect(res.status).toBe(200);
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.body.sessions).toEqual([
+        {
+          id: laptop.refreshToken.split('.')[0],
+          createdAt: new Date(t.clock.now - 1000).toISOString(),
+          lastUsedAt: new Date(t.clock.now - 1000).toISOString(),
+          expiresAt: new Date(t.clock.now - 1000 + 14 * DAY_MS).toISOString(),
+          userAgent: 'Laptop/1.0',
+          ip: expect.stringMatching(/127\.0\.0\.1|::1/),
+          current: false,
+        },
+        expect.objectContaining({ id: phone.refreshToken.split('.')[0], userAgent: 'Phone/2.0', current: true }),
+      ]);
+    });
+
+    it('revokes one of the caller\'s sessions', async () => {
+      const laptop = await login(t);
+      const phone = await login(t);
+      const id = laptop.refreshToken.split('.')[0];
+      const res = await request(t.app).delete(`/auth/sessions/${id}`).set('Authorization', `Bearer ${phone.accessToken}`);
+      expect(res.status).toBe(204);
+      expect((await refresh(t, laptop.refreshToken)).status).toBe(401);
+      expect((await me(t, laptop.accessToken)).status).toBe(401);
+      expect((await refresh(t, phone.refreshToken)).status).toBe(200);
+      expect(t.events.find((e) => e.name === 'onLogout')).toEqual({
+        name: 'onLogout',
+        event: { userId: 'u-alice', sessionIds: [id], kind: 'revoke-session' },
+      });
+    });
+
+    it('answers 404 not_found for another user\'s session, and leaves it alone', async () => {
+      const alice = await login(t);
+      const bob = await login(t, 'bob');
+      const res = await request(t.app)
+        .delete(`/auth/sessions/${alice.refreshToken.split('.')[0]}`)
+        .set('Authorization', `Bearer ${bob.accessToken}`);
+      expect(res.status).toBe(404);
+      expect(res.body.error).toBe('not_found');
+      expect((await refresh(t, alice.refreshToken)).status).toBe(200);
+    });
+
+    it('answers 404 not_found for an unknown or malformed id', async () => {
+      const alice = await login(t);
+      for (const id of ['x'.repeat(30), 'nope', '%00']) {
+        const res = await request(t.app).delete(`/auth/sessions/${id}`).set('Authorization', `Bearer ${alice.accessToken}`);
+        expect(res.status).toBe(404);
+        expect(res.body.error).toBe('not_found');
+      }
+    });
+  });
+});
