@@ -8,6 +8,19 @@ const shared = {
 module.exports = {
   testTimeout: 20_000,
   projects: [
-    { ...shared, displayName: 'core', testMatch: ['<rootDir>/test/**/*.test.ts'] },
+    {
+      ...shared,
+      displayName: 'core',
+      testMatch: ['<rootDir>/test/*.test.ts', '<rootDir>/test/http/**/*.test.ts'],
+      globals: { EXPRESS_MAJOR: 5 },
+    },
+    {
+      ...shared,
+      // The same HTTP tests with `express` resolved to Express 4, for the library and the tests alike.
+      displayName: 'express4',
+      testMatch: ['<rootDir>/test/http/**/*.test.ts'],
+      moduleNameMapper: { ...shared.moduleNameMapper, '^express$': 'express4' },
+      globals: { EXPRESS_MAJOR: 4 },
+    },
   ],
 };
