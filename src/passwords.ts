@@ -10,11 +10,10 @@ export const DEFAULT_BCRYPT_COST = 12;
 
 /**
  * Why a password cannot be hashed faithfully by bcrypt, or `undefined` when it can: over 72 bytes
- * (the rest would be ignored) or with a NUL byte (bcrypt stops reading there).
+ * the rest would be ignored. (A NUL byte is fine: bcrypt 6 hashes every byte before it and after.)
  */
 function unhashable(plain: unknown): string | undefined {
   if (typeof plain !== 'string' || plain.length === 0) return 'must be a non-empty string';
-  if (plain.includes('\0')) return 'must not contain a NUL byte';
   if (Buffer.byteLength(plain, 'utf8') > MAX_BCRYPT_PASSWORD_BYTES) return `must be at most ${MAX_BCRYPT_PASSWORD_BYTES} bytes`;
   return undefined;
 }
@@ -27,7 +26,7 @@ function costOf(hash: string): number | undefined {
 
 /**
  * Hashes a password with bcrypt (asynchronously, on libuv's thread pool: the event loop is never
- * blocked). Refuses passwords over 72 bytes or with a NUL byte, and costs below 10.
+ * blocked). Refuses passwords over 72 bytes, and costs below 10.
  */
 export async function hashPassword(plain: string, options: { cost?: number } = {}): Promise<string> {
   const cost = options.cost ?? DEFAULT_BCRYPT_COST;
