@@ -1,5 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -38,3 +40,37 @@ it.each(['consumer.cjs', 'consumer.mjs'])('works through %s', (file) => {
   const output = execFileSync('node', [join(consumer, file)], { cwd: consumer, encoding: 'utf8', timeout: 30_000 });
   expect(JSON.parse(output)).toEqual({ userId: 'u1', testing: 'function', errorCode: 'invalid_grant', isAuthError: true });
 });
+
+it("runs the README's quick start as written", async () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const quickStart = readme.slice(readme.indexOf('## Quick start'));
+  const code = /```js\n([\s\S]*?)```/.exec(quickStart)![1]!;
+  writeFileSync(join(consumer, 'quick-start.cjs'), code);
+
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const port = (probe.address() as { port: number }).port;
+  probe.close();
+
+  const app = spawn('node', ['quick-start.cjs'], { cwd: consumer, env: { ...process.env, PORT: String(port) } });
+  try {
+    const [line] = await once(app.stdout!, 'data');
+    expect(String(line)).toContain(`listening on http://localhost:${port}`);
+    const base = `http://127.0.0.1:${port}`;
+    const login = await fetch(`${base}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'ada', password: 'correct horse battery' }),
+    });
+    expect(login.status).toBe(200);
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const auth = { authorization: `Bearer ${accessToken}` };
+    expect(((await (await fetch(`${base}/me`, { headers: auth })).json()) as { userId: string }).userId).toBe('u1');
+    expect((await fetch(`${base}/admin`, { headers: auth })).status).toBe(200);
+    expect((await fetch(`${base}/auth/refresh`, { method: 'POST', headers: { cookie } })).status).toBe(200);
+    expect((await fetch(`${base}/auth/refresh`, { method: 'POST', headers: { cookie } })).status).toBe(401);
+  } finally {
+    app.kill();
+  }
+}, 30_000);
