@@ -91,9 +91,9 @@ describe('createAuthRouter', () => {
       expect(res.body).toEqual({ error: 'internal_error', message: expect.any(String) });
       expect(JSON.stringify(res.body)).not.toContain('database is down');
       expect(warn).toHaveBeenCalledWith(expect.stringContaining('database is down'), expect.anything());
-      warn.mockRestore();
       const again = await request(broken.app).post('/auth/login').send({ username: 'alice', password: 'x' });
       expect(again.status).toBe(500);
+      warn.mockRestore();
     });
 
     it('answers 500 internal_error when verifyCredentials returns a malformed user', async () => {
