@@ -60,13 +60,10 @@ export class InvalidCredentialsError extends AuthError {
   }
 }
 
+/** One message for every cause: the client learns nothing about why a refresh token failed. */
 export class InvalidGrantError extends AuthError {
-  /** Why the refresh token was refused; never sent to the client, which sees one message for all. */
-  readonly reason: 'missing' | 'malformed' | 'unknown' | 'reused';
-
-  constructor(reason: InvalidGrantError['reason']) {
+  constructor() {
     super('invalid_grant', 'The refresh token is missing, expired, revoked or already used.');
-    this.reason = reason;
   }
 }
 

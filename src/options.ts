@@ -3,17 +3,19 @@ import type { RefreshTokenStore } from './store/types.js';
 import type { Duration } from './types.js';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+/** Ten years: longer lifetimes are mistakes, and would overflow dates and cookie ages. */
+const MAX_DURATION_SECONDS = 10 * 365 * 86_400;
 
 /** Parses a {@link Duration} into whole seconds; throws a `ConfigurationError` naming `option`. */
 export function parseDuration(value: Duration, option: string): number {
   if (typeof value === 'number') {
-    if (Number.isSafeInteger(value) && value > 0) return value;
+    if (Number.isInteger(value) && value > 0 && value <= MAX_DURATION_SECONDS) return value;
   } else if (typeof value === 'string') {
     const match = /^\s*(\d{1,9})\s*([smhdw])?\s*$/.exec(value);
     const seconds = match ? Number(match[1]) * UNIT_SECONDS[match[2] ?? 's']! : 0;
-    if (seconds > 0) return seconds;
+    if (seconds > 0 && seconds <= MAX_DURATION_SECONDS) return seconds;
   }
-  throw new ConfigurationError(option, `must be a positive number of seconds or a string such as '15m' or '14d' (got ${JSON.stringify(value)})`);
+  throw new ConfigurationError(option, `must be a number of seconds from 1 to ten years, or a string such as '15m' or '14d' (got ${JSON.stringify(value)})`);
 }
 
 /** A whole number within bounds, or a `ConfigurationError` naming `option`. */

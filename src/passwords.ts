@@ -18,10 +18,14 @@ function unhashable(plain: unknown): string | undefined {
   return undefined;
 }
 
-/** The cost of a bcrypt hash, or `undefined` when it is not one. */
-function costOf(hash: string): number | undefined {
-  const match = /^\$2[abxy]?\$(\d{2})\$[./A-Za-z0-9]{53}$/.exec(hash);
-  return match ? Number(match[1]) : undefined;
+function isCost(cost: unknown): cost is number {
+  return Number.isInteger(cost) && (cost as number) >= MIN_BCRYPT_COST && (cost as number) <= 31;
+}
+
+/** Whether a stored hash is bcrypt at cost 10 or more: the only hashes `verifyPassword` compares. */
+function isUsableHash(hash: unknown): hash is string {
+  const match = typeof hash === 'string' ? /^\$2[abxy]?\$(\d{2})\$[./A-Za-z0-9]{53}$/.exec(hash) : null;
+  return match !== null && isCost(Number(match[1]));
 }
 
 /**
@@ -30,23 +34,21 @@ function costOf(hash: string): number | undefined {
  */
 export async function hashPassword(plain: string, options: { cost?: number } = {}): Promise<string> {
   const cost = options.cost ?? DEFAULT_BCRYPT_COST;
-  if (!Number.isInteger(cost) || cost < MIN_BCRYPT_COST || cost > 31) {
-    throw new RangeError(`hashPassword: cost must be a whole number from ${MIN_BCRYPT_COST} to 31 (got ${cost})`);
-  }
+  if (!isCost(cost)) throw new RangeError(`hashPassword: cost must be a whole number from ${MIN_BCRYPT_COST} to 31 (got ${cost})`);
   const problem = unhashable(plain);
   if (problem) throw new RangeError(`hashPassword: the password ${problem}`);
   return bcrypt.hash(plain, cost);
 }
 
 /**
- * Compares a password with a bcrypt hash. `false` for a password `hashPassword` would refuse and
- * for a hash below cost 10 or not bcrypt at all; the comparison still runs against the hash so
- * that a refusal takes as long as a mismatch.
+ * Compares a password with a bcrypt hash. `false` for a password `hashPassword` would refuse (the
+ * comparison still runs, so that takes as long as a mismatch), and at once for a hash that is not
+ * bcrypt or is below cost 10 (`createCredentialsVerifier` compares against its stand-in then, so
+ * such users cannot be told apart by timing).
  */
 export async function verifyPassword(plain: string, hash: string): Promise<boolean> {
-  const cost = typeof hash === 'string' ? costOf(hash) : undefined;
-  if (cost === undefined) return false;
-  const acceptable = unhashable(plain) === undefined && cost >= MIN_BCRYPT_COST;
+  if (!isUsableHash(hash)) return false;
+  const acceptable = unhashable(plain) === undefined;
   const matches = await bcrypt.compare(acceptable ? plain : '\u0001never matches', hash);
   return acceptable && matches;
 }
@@ -63,25 +65,23 @@ export interface CredentialsVerifierOptions {
 }
 
 /**
- * Builds `verifyCredentials` from a user lookup. An unknown user costs one bcrypt comparison
- * against a stand-in hash of the same cost, so "no such user" and "wrong password" take the same
- * time and answer the same way.
+ * Builds `verifyCredentials` from a user lookup. A user who is unknown, or whose stored hash is
+ * unusable (not bcrypt, or below cost 10), costs one bcrypt comparison against a stand-in hash of
+ * the same cost, so every failure takes the same time and answers the same way.
  */
 export function createCredentialsVerifier(options: CredentialsVerifierOptions): VerifyCredentials {
   if (!options || typeof options.findUser !== 'function') {
     throw new ConfigurationError('findUser', 'is required: async (username) => ({ id, passwordHash, roles?, scopes?, claims? }) or null');
   }
   const cost = options.cost ?? DEFAULT_BCRYPT_COST;
-  if (!Number.isInteger(cost) || cost < MIN_BCRYPT_COST || cost > 31) {
-    throw new ConfigurationError('cost', `must be a whole number from ${MIN_BCRYPT_COST} to 31`);
-  }
+  if (!isCost(cost)) throw new ConfigurationError('cost', `must be a whole number from ${MIN_BCRYPT_COST} to 31`);
   // Made at once, so the first unknown user does not pay for it (and stand out by taking longer).
   const standInHash = bcrypt.hash(randomBytes(16).toString('base64url'), cost);
   standInHash.catch(() => undefined);
 
   return async (username, password) => {
     const user = await options.findUser(username);
-    if (!user) {
+    if (!user || !isUsableHash(user.passwordHash)) {
       await bcrypt.compare(password, await standInHash);
       return null;
     }

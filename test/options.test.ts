@@ -31,6 +31,7 @@ describe('start-up validation', () => {
     ['no verifyCredentials', { verifyCredentials: undefined }, 'verifyCredentials'],
     ['an idleTtl that does not parse', { refreshToken: { idleTtl: 'two weeks' } }, 'refreshToken.idleTtl'],
     ['a negative absoluteTtl', { refreshToken: { absoluteTtl: -1 } }, 'refreshToken.absoluteTtl'],
+    ['an idleTtl over ten years', { refreshToken: { idleTtl: '999999999w' } }, 'refreshToken.idleTtl'],
     ['an expiresIn that does not parse', { accessToken: { secret: SECRET, expiresIn: '15 minutes' } }, 'accessToken.expiresIn'],
     ['a fractional reuseGraceSeconds', { refreshToken: { reuseGraceSeconds: 1.5 } }, 'refreshToken.reuseGraceSeconds'],
     ['maxSessionsPerUser 0', { refreshToken: { maxSessionsPerUser: 0 } }, 'refreshToken.maxSessionsPerUser'],
@@ -43,6 +44,10 @@ describe('start-up validation', () => {
     const error = optionError(() => createAuthRouter({ ...base, ...(overrides as object) } as AuthRouterOptions));
     expect(error.option).toBe(option);
     expect(error.message).toContain(option);
+  });
+
+  it('merges a cookie option given as undefined over the default instead of refusing it', () => {
+    expect(typeof createAuthRouter({ ...base, refreshToken: { cookie: { secure: undefined, name: undefined } } })).toBe('function');
   });
 
   it('refuses an RSA key under 2048 bits', () => {

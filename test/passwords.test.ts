@@ -61,6 +61,7 @@ describe('passwords', () => {
     const users = new Map<string, { id: string; passwordHash: string; roles: string[] }>();
     beforeAll(() => {
       users.set('alice', { id: 'u1', passwordHash: hash, roles: ['admin'] });
+      users.set('sso-only', { id: 'u2', passwordHash: '', roles: [] });
     });
     const verify = () => createCredentialsVerifier({ findUser: (name) => users.get(name) ?? null, cost: 10 });
 
@@ -81,7 +82,8 @@ describe('passwords', () => {
       await verifier('mallory', 'wrong', {} as never);
       await verifier('alice', 'wrong', {} as never);
       await verifier('alice', 'x'.repeat(100), {} as never);
-      expect(compare).toHaveBeenCalledTimes(3);
+      expect(await verifier('sso-only', '', {} as never)).toBeNull();
+      expect(compare).toHaveBeenCalledTimes(4);
       compare.mockRestore();
     });
   });

@@ -46,10 +46,10 @@ export function requireAccessToken(options: RequireAccessTokenOptions): RequestH
     }
     // The stateless path stays synchronous: no promise, no timer per request.
     if (!authenticator.checksRevocation) return admit(req, res, next, claims);
-    authenticator.assertNotRevoked(claims).then(
-      () => admit(req, res, next, claims),
-      (error: unknown) => sendError(res, error),
-    );
+    authenticator
+      .assertNotRevoked(claims)
+      .then(() => admit(req, res, next, claims))
+      .catch((error: unknown) => sendError(res, error));
   };
 }
 

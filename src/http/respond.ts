@@ -20,11 +20,12 @@ export function sendError(res: Response, error: unknown): void {
 
 function toAuthError(error: unknown): AuthError {
   if (error instanceof AuthError) return error;
-  // body-parser (express.json) errors carry a `type` and a 4xx `status`.
-  const parserError = error as { type?: unknown; status?: unknown };
-  if (typeof parserError?.type === 'string' && typeof parserError.status === 'number') {
-    if (parserError.status === 413) return new PayloadTooLargeError();
-    if (parserError.status >= 400 && parserError.status < 500) return new InvalidRequestError('The request body must be JSON.');
+  // Express's own layers (body-parser, the router decoding a %-escaped path parameter, a bad
+  // Content-Encoding) throw errors with a 4xx `status`: those are the client's, not ours.
+  const { status = undefined, statusCode = undefined } = (error ?? {}) as { status?: unknown; statusCode?: unknown };
+  const clientStatus = status ?? statusCode;
+  if (typeof clientStatus === 'number' && clientStatus >= 400 && clientStatus < 500) {
+    return clientStatus === 413 ? new PayloadTooLargeError() : new InvalidRequestError('The request is malformed: the body must be JSON, and the URL well encoded.');
   }
   return new InternalError(error);
 }

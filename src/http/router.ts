@@ -1,13 +1,21 @@
 import express, { type Request, type Response, type Router } from 'express';
-import { ConfigurationError, InternalError, InvalidCredentialsError, InvalidGrantError, InvalidRequestError, MissingTokenError } from '../errors.js';
+import {
+  ConfigurationError,
+  InternalError,
+  InvalidCredentialsError,
+  InvalidGrantError,
+  InvalidRequestError,
+  MissingTokenError,
+  PayloadTooLargeError,
+} from '../errors.js';
 import { clockOption, integerOption, parseDuration, storeOption } from '../options.js';
-import { AccessTokens, isStringArray, type AccessClaims } from '../tokens/access-token.js';
+import { AccessTokens, isStringArray, MAX_ID_LENGTH, type AccessClaims } from '../tokens/access-token.js';
 import { TokenService, type ClientContext, type IssuedTokens } from '../tokens/token-service.js';
 import type { AuthHooks, AuthRouterOptions, AuthUser } from '../types.js';
 import { bearerToken } from './bearer.js';
 import { assertNotCrossSite, resolveTrustedOrigins } from './csrf.js';
-import { errorMiddleware, handle, reportError } from './respond.js';
-import { clearRefreshCookie, hasCookie, isPlainObject, readRefreshToken, resolveCookie, setRefreshCookie } from './transport.js';
+import { errorMiddleware, handle, reportError, sendError } from './respond.js';
+import { clearRefreshCookie, hasCookie, isPlainObject, objectBody, ownField, readRefreshToken, resolveCookie, setRefreshCookie } from './transport.js';
 
 const MAX_USERNAME_LENGTH = 256;
 const MAX_PASSWORD_BYTES = 1024;
@@ -77,8 +85,10 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
 
   const router = express.Router();
   const json = express.json({ limit: bodyLimit, strict: true });
-  router.use((_req, res, next) => {
+  router.use((req, res, next) => {
     res.set('Cache-Control', 'no-store');
+    // Also when an app-level parser read the body first: its limit may be larger than ours.
+    if (Number(req.headers['content-length']) > bodyLimit) return sendError(res, new PayloadTooLargeError());
     next();
   });
 
@@ -102,12 +112,12 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
 
   router.post('/refresh', refuseCrossSite('with-cookie'), json, handle(async (req, res) => {
     const presented = readRefreshToken(req, cookie);
-    if (!presented) throw new InvalidGrantError('missing');
+    if (!presented) throw new InvalidGrantError();
     const result = await service.refresh(presented.token);
     if (result.kind === 'invalid' || result.kind === 'reused') {
       if (presented.fromCookie) clearRefreshCookie(req, res, cookie);
       if (result.kind === 'reused') await runHook('onReuseDetected', { userId: result.userId, sessionId: result.sessionId, req });
-      throw new InvalidGrantError(result.kind === 'reused' ? 'reused' : 'unknown');
+      throw new InvalidGrantError();
     }
     const { session } = result.tokens;
     await runHook('onRefresh', { userId: session.userId, sessionId: session.familyId, retried: result.kind === 'retried', req });
@@ -153,9 +163,9 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
 }
 
 function readCredentials(body: unknown): { username: string; password: string } {
-  assertObjectBody(body);
-  const username = ownField(body, 'username');
-  const password = ownField(body, 'password');
+  const fields = objectBody(body);
+  const username = ownField(fields, 'username');
+  const password = ownField(fields, 'password');
   if (typeof username !== 'string' || typeof password !== 'string') {
     throw new InvalidRequestError('username and password are required, as strings.');
   }
@@ -168,26 +178,19 @@ function readCredentials(body: unknown): { username: string; password: string } 
   return { username, password };
 }
 
-/** A field the body itself has: never one inherited through a `__proto__` key. */
-function ownField(body: unknown, name: string): unknown {
-  return isPlainObject(body) && Object.hasOwn(body, name) ? body[name] : undefined;
-}
-
-/** A JSON body, when there is one, is an object: not an array, a string or a number. */
-function assertObjectBody(body: unknown): void {
-  if (body !== undefined && !isPlainObject(body)) throw new InvalidRequestError('The request body must be a JSON object.');
-}
-
 /** `verifyCredentials` is app code: a malformed user is the app's bug, answered as `internal_error`. */
 function assertAuthUser(user: AuthUser): void {
   const valid =
     isPlainObject(user) &&
     typeof user.id === 'string' &&
     user.id.length > 0 &&
+    user.id.length <= MAX_ID_LENGTH &&
     (user.roles === undefined || isStringArray(user.roles)) &&
     (user.scopes === undefined || (isStringArray(user.scopes) && user.scopes.every((scope) => !/\s/.test(scope)))) &&
     (user.claims === undefined || isPlainObject(user.claims));
-  if (!valid) throw new InternalError(new TypeError('verifyCredentials must return null or { id: non-empty string, roles?: string[], scopes?: string[], claims?: object }'));
+  if (!valid) {
+    throw new InternalError(new TypeError(`verifyCredentials must return null or { id: string of 1 to ${MAX_ID_LENGTH} characters, roles?: string[], scopes?: string[], claims?: object }`));
+  }
 }
 
 function clientOf(req: Request): ClientContext {

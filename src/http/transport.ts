@@ -12,7 +12,8 @@ export interface RefreshCookie {
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export function resolveCookie(value: CookieOptions | undefined): RefreshCookie {
-  const cookie = { name: 'refresh_token', sameSite: 'strict', secure: true, ...value } as RefreshCookie;
+  const given = Object.fromEntries(Object.entries(value ?? {}).filter(([, option]) => option !== undefined));
+  const cookie = { name: 'refresh_token', sameSite: 'strict', secure: true, ...given } as RefreshCookie;
   if (typeof cookie.name !== 'string' || !COOKIE_NAME.test(cookie.name)) {
     throw new ConfigurationError('refreshToken.cookie.name', 'must be a valid cookie name');
   }
@@ -55,13 +56,8 @@ export function hasCookie(req: Request, name: string): boolean {
  */
 export function readRefreshToken(req: Request, cookie: RefreshCookie): { token: string; fromCookie: boolean } | undefined {
   const fromCookies = cookieValues(req, cookie.name);
-  const body: unknown = req.body;
-  if (body !== undefined && !isPlainObject(body)) throw new InvalidRequestError('The request body must be a JSON object.');
-  let fromBody: string | undefined;
-  if (body && Object.hasOwn(body, 'refreshToken')) {
-    if (typeof body.refreshToken !== 'string') throw new InvalidRequestError('refreshToken must be a string.');
-    fromBody = body.refreshToken;
-  }
+  const fromBody = ownField(objectBody(req.body), 'refreshToken');
+  if (fromBody !== undefined && typeof fromBody !== 'string') throw new InvalidRequestError('refreshToken must be a string.');
   if (fromCookies.length + (fromBody === undefined ? 0 : 1) > 1) {
     throw new InvalidRequestError('The refresh token was presented more than once.');
   }
@@ -81,6 +77,18 @@ export function setRefreshCookie(req: Request, res: Response, cookie: RefreshCoo
 
 export function clearRefreshCookie(req: Request, res: Response, cookie: RefreshCookie): void {
   res.clearCookie(cookie.name, attributes(req, cookie));
+}
+
+/** The parsed JSON body: an object, or `undefined` when there was none; anything else is a 400. */
+export function objectBody(body: unknown): Record<string, unknown> | undefined {
+  if (body === undefined) return undefined;
+  if (!isPlainObject(body)) throw new InvalidRequestError('The request body must be a JSON object.');
+  return body;
+}
+
+/** A field the body itself has: never one inherited through a `__proto__` key. */
+export function ownField(body: Record<string, unknown> | undefined, name: string): unknown {
+  return body && Object.hasOwn(body, name) ? body[name] : undefined;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

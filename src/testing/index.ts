@@ -125,6 +125,16 @@ export function testRefreshTokenStore(
         assert.deepEqual(sessions.map((s) => s.familyId), [second.familyId, third.familyId]);
         assert.deepEqual(await store.rotate(rotation(first, first.tokenHash)), { outcome: 'invalid' });
       });
+
+      it('does not count dead families toward maxSessionsPerUser', async () => {
+        const expired = await login({ expiresAt: clock + MINUTE }, 2);
+        clock += 2 * MINUTE;
+        const live = await login({ userId: expired.userId, createdAt: clock }, 2);
+        const newest = await login({ userId: expired.userId, createdAt: clock + 1 }, 2);
+        assert.deepEqual(newest.evicted.filter((id) => id !== expired.familyId), []);
+        const sessions = await store.listFamilies(expired.userId, clock);
+        assert.deepEqual(sessions.map((s) => s.familyId), [live.familyId, newest.familyId]);
+      });
     });
 
     describe('rotate', () => {
@@ -280,6 +290,12 @@ export function testRefreshTokenStore(
         assert.equal(await store.revokeFamily(family.familyId, { proofHash: random(), now: clock }), null);
         assert.equal(await isLive(family), true);
         assert.deepEqual(await store.revokeFamily(family.familyId, { proofHash: family.proofHash, now: clock }), { userId: family.userId });
+      });
+
+      it('revokeFamily returns null for an expired family', async () => {
+        const family = await login();
+        clock = family.expiresAt;
+        assert.equal(await store.revokeFamily(family.familyId, { userId: family.userId, now: clock }), null);
       });
 
       it('revokeFamily returns null for an unknown or already revoked family', async () => {

@@ -7,8 +7,11 @@ import type { AccessTokenOptions, AsymmetricAlgorithm, AuthUser, KeyInput, Symme
 /** The JOSE `typ` of our access tokens (RFC 9068): no other JWT signed with the same key passes. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
-/** Claims that belong to the library; custom claims never override them. */
-const RESERVED_CLAIMS = new Set(['sub', 'jti', 'sid', 'iat', 'exp', 'iss', 'aud', 'nbf', 'roles', 'scope']);
+/** Claims that belong to the library; custom claims never override them (nor the payload's prototype). */
+const RESERVED_CLAIMS = new Set(['sub', 'jti', 'sid', 'iat', 'exp', 'iss', 'aud', 'nbf', 'roles', 'scope', '__proto__']);
+
+/** Longest `sub`, `sid` or `jti` accepted; the router refuses longer user ids at login. */
+export const MAX_ID_LENGTH = 256;
 
 const SYMMETRIC: readonly string[] = ['HS256', 'HS384', 'HS512'] satisfies SymmetricAlgorithm[];
 const CURVES: Partial<Record<AsymmetricAlgorithm, string>> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
@@ -98,7 +101,7 @@ export class AccessTokens {
       throw new InvalidTokenError(expired ? 'The access token has expired.' : 'The access token is invalid.', { cause: error });
     }
     const { header, payload } = decoded;
-    if (header.typ !== ACCESS_TOKEN_TYPE) throw invalid('typ is not at+jwt');
+    if (!isAccessTokenType(header.typ)) throw invalid('typ is not at+jwt');
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw invalid('payload is not an object');
     const { sub, sid, jti, iat, exp, roles, scope } = payload as Record<string, unknown>;
     if (typeof exp !== 'number' || typeof iat !== 'number') throw invalid('exp and iat must be numbers');
@@ -125,7 +128,14 @@ function invalid(reason: string): InvalidTokenError {
 }
 
 function isId(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= 256;
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH;
+}
+
+/** RFC 9068 §4: `at+jwt`, or the full media type `application/at+jwt`, in any letter case. */
+function isAccessTokenType(typ: unknown): boolean {
+  if (typeof typ !== 'string') return false;
+  const type = typ.toLowerCase();
+  return type === ACCESS_TOKEN_TYPE || type === `application/${ACCESS_TOKEN_TYPE}`;
 }
 
 export function isStringArray(value: unknown): value is string[] {

@@ -15,9 +15,6 @@ import { shardKeyOf } from '../store/shard.js';
 const TOKEN_PATTERN = /^([A-Za-z0-9_-]{30})\.([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/;
 const FAMILY_ID_PATTERN = /^[A-Za-z0-9_-]{30}$/;
 
-/** Longest string worth parsing as a refresh token; longer input is refused unread. */
-export const MAX_REFRESH_TOKEN_LENGTH = 128;
-
 export interface FamilySecrets {
   familyId: string;
   proof: string;
@@ -50,7 +47,6 @@ export function newRefreshToken(family: { familyId: string; proof: string }): { 
 
 /** Parses a presented token; `null` when it cannot be one of ours (never reaches the store). */
 export function parseRefreshToken(token: string): PresentedRefreshToken | null {
-  if (token.length > MAX_REFRESH_TOKEN_LENGTH) return null;
   const match = TOKEN_PATTERN.exec(token);
   if (!match) return null;
   const [, familyId, proof] = match as unknown as [string, string, string];

@@ -43,7 +43,9 @@ export interface SessionView {
 
 /**
  * Runs one store call with a deadline. Any rejection or a missed deadline becomes
- * `StoreUnavailableError` (503): the request fails closed and the caller assumes nothing changed.
+ * `StoreUnavailableError` (503): the request fails closed and issues nothing. A call that missed
+ * its deadline may still complete in the store later; for `rotate` that is what the grace window
+ * (`reuseGraceSeconds`) absorbs when the client retries.
  */
 export async function callStore<T>(timeoutMs: number, operation: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -90,6 +90,10 @@ describe('requireAccessToken', () => {
       expect((await get(t, '/stateless', forge(header, payload()))).status).toBe(200);
     });
 
+    it.each(['application/at+jwt', 'AT+JWT'])('accepts typ %s, as RFC 9068 allows', async (typ) => {
+      expect((await get(t, '/stateless', forge({ alg: 'HS256', typ }, payload()))).status).toBe(200);
+    });
+
     it.each([
       ['garbage', () => 'garbage'],
       ['a malformed header', () => 'a.b'],

@@ -1,3 +1,4 @@
+import express from 'express';
 import request from 'supertest';
 import { MemoryTokenStore, type RefreshTokenStore } from '../../src/index.js';
 import { cookieHeader, makeApp, PASSWORD, refreshCookie, type TestApp } from '../helpers/app.js';
@@ -61,6 +62,36 @@ describe('bad input', () => {
     const guess = (PASSWORD + 'x'.repeat(100)).slice(0, 100);
     const res = await request(t.app).post('/auth/login').send({ username: 'alice', password: guess });
     expectError(res, 401, 'invalid_credentials');
+  });
+
+  it('answers 400 invalid_request for a path parameter that is not well %-encoded', async () => {
+    const { accessToken } = await login(t);
+    for (const id of ['%E0%A4%A', '%', '%ZZ']) {
+      const res = await request(t.app).delete(`/auth/sessions/${id}`).set('Authorization', `Bearer ${accessToken}`);
+      expectError(res, 400, 'invalid_request');
+    }
+  });
+
+  it('answers 400 invalid_request for a body that claims a compression it does not have', async () => {
+    for (const encoding of ['gzip', 'deflate']) {
+      const res = await request(t.app)
+        .post('/auth/login')
+        .set('Content-Type', 'application/json')
+        .set('Content-Encoding', encoding)
+        .send(JSON.stringify({ username: 'alice', password: PASSWORD }));
+      expectError(res, 400, 'invalid_request');
+    }
+  });
+
+  it('keeps its 16 KB limit behind an app-level express.json() with a larger one', async () => {
+    const app = express();
+    app.use(express.json({ limit: '1mb' }));
+    app.use(t.app);
+    const res = await request(app)
+      .post('/auth/login')
+      .send({ username: 'alice', password: PASSWORD, padding: 'x'.repeat(40 * 1024) });
+    expectError(res, 413, 'payload_too_large');
+    expect((await request(app).post('/auth/login').send({ username: 'alice', password: PASSWORD })).status).toBe(200);
   });
 
   it('answers 413 payload_too_large for a 1 MB body', async () => {

@@ -106,6 +106,27 @@ describe('createAuthRouter', () => {
       warn.mockRestore();
     });
 
+    it('answers 500 internal_error for a user id longer than access tokens carry, and stores nothing', async () => {
+      const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      const broken = await makeApp({ verifyCredentials: async () => ({ id: 'x'.repeat(257) }) });
+      const res = await request(broken.app).post('/auth/login').send({ username: 'alice', password: 'x' });
+      expect(res.status).toBe(500);
+      expect(res.body.error).toBe('internal_error');
+      expect(await broken.store.listFamilies('x'.repeat(257), broken.clock.now)).toEqual([]);
+      warn.mockRestore();
+    });
+
+    it('signs custom claims without letting them override registered ones or the prototype', async () => {
+      const claims = JSON.parse('{"tenant": "acme", "sub": "someone-else", "exp": 1, "__proto__": {"admin": true}}') as Record<string, unknown>;
+      const custom = await makeApp({ verifyCredentials: async () => ({ id: 'u-carol', claims }) });
+      const res = await request(custom.app).post('/auth/login').send({ username: 'carol', password: 'x' });
+      expect(res.status).toBe(200);
+      const payload = jwt.decode(res.body.accessToken) as jwt.JwtPayload;
+      expect(payload).toMatchObject({ tenant: 'acme', sub: 'u-carol', exp: custom.clock.now / 1000 + 900 });
+      expect(Object.hasOwn(payload, 'admin')).toBe(false);
+      expect((await me(custom, res.body.accessToken)).body.claims.tenant).toBe('acme');
+    });
+
     it('keeps the user\'s newest maxSessionsPerUser sessions', async () => {
       const capped = await makeApp({ refreshToken: { maxSessionsPerUser: 2 } });
       const first = await login(capped);
