@@ -22,5 +22,13 @@ module.exports = {
       moduleNameMapper: { ...shared.moduleNameMapper, '^express$': 'express4' },
       globals: { EXPRESS_MAJOR: 4 },
     },
+    {
+      ...shared,
+      displayName: 'redis',
+      testMatch: ['<rootDir>/test/redis/**/*.test.ts'],
+      // Real redis-server processes on free loopback ports (see test/redis/global-setup.ts).
+      globalSetup: '<rootDir>/test/redis/global-setup.ts',
+      globalTeardown: '<rootDir>/test/redis/global-teardown.ts',
+    },
   ],
 };

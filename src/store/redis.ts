@@ -1,0 +1,257 @@
+import type { Cluster, Redis } from 'ioredis';
+import { registerScripts, type ScriptCommand, type ScriptName } from './redis-scripts.js';
+import { shardKeyOf, shardKeyOfFamily, SHARD_KEY_LENGTH } from './shard.js';
+import type { NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
+
+export interface RedisTokenStoreOptions {
+  /**
+   * An ioredis `Redis` or `Cluster` client. The caller owns it: the store never creates, connects
+   * or quits it. Give the store a client of its own, created with {@link recommendedRedisOptions}
+   * (or {@link recommendedClusterOptions}), and wait for its `ready` event before serving.
+   */
+  client: Redis | Cluster;
+  /** Prefix of every key the store writes. Must not contain `{` or `}`. Default `'ert:'`. */
+  keyPrefix?: string;
+}
+
+/**
+ * Client settings for a `Redis` client used by the store: every store call fails fast (the token
+ * service answers 503) instead of waiting, and no command that already failed for the caller is
+ * run later behind its back.
+ *
+ * ```ts
+ * const client = new Redis({ ...recommendedRedisOptions, host, port, lazyConnect: true });
+ * await client.connect();
+ * const store = new RedisTokenStore({ client });
+ * ```
+ *
+ * - `commandTimeout: 1500`: a command with no answer within 1.5 s rejects ("Command timed out"),
+ *   before the token service's 2 s store timeout; this is what catches a server that is hung
+ *   (paused, swapping, in a long script) while the TCP connection stays up.
+ * - `enableOfflineQueue: false`: while the client is disconnected a command rejects at once. With
+ *   the offline queue a command would wait, time out for the caller, and then still be sent on
+ *   reconnect: a rotation the caller reported as failed would happen afterwards.
+ * - `autoResendUnfulfilledCommands: false`: for the same reason, commands that were in flight
+ *   when the connection dropped are not re-sent after the reconnect. (The rotate script still
+ *   recognises a rotation that runs twice with the same arguments, case 3 of `rotate`.)
+ * - `maxRetriesPerRequest: 0`: commands in flight when the connection drops reject at once
+ *   rather than after the next reconnection attempts.
+ * - `socketTimeout: 5000`: a connection that has sent commands and received nothing for 5 s is
+ *   destroyed and re-established (a half-open connection after a network partition or a
+ *   fail-over would otherwise time out every command for minutes, until TCP keep-alive notices).
+ *   Do not share this client with blocking commands (BLPOP, XREAD BLOCK) that wait longer.
+ * - `retryStrategy`: reconnect forever, quickly at first and then every second, so the store
+ *   recovers within about a second of the server coming back.
+ * - `connectTimeout: 2000`: a connection attempt that hangs is abandoned and retried.
+ */
+export const recommendedRedisOptions = Object.freeze({
+  commandTimeout: 1500,
+  enableOfflineQueue: false,
+  autoResendUnfulfilledCommands: false,
+  maxRetriesPerRequest: 0,
+  socketTimeout: 5000,
+  connectTimeout: 2000,
+  retryStrategy: (times: number): number => Math.min(50 * 2 ** (times - 1), 1000),
+});
+
+/**
+ * Client settings for a `Cluster` client used by the store, for the same reasons as
+ * {@link recommendedRedisOptions}: the cluster-level offline queue is off, and each node
+ * connection gets the command timeout and the no-resend settings. (ioredis always turns the
+ * offline queue on for the connection to each node, so a command queued while that connection
+ * is being opened can still run after it timed out for the caller; the rotate script recognises
+ * such a late run as the same rotation when it is sent again with the same arguments.)
+ *
+ * ```ts
+ * const client = new Cluster(nodes, { ...recommendedClusterOptions, lazyConnect: true });
+ * await client.connect();
+ * ```
+ */
+export const recommendedClusterOptions = Object.freeze({
+  enableOfflineQueue: false,
+  clusterRetryStrategy: (times: number): number => Math.min(50 * 2 ** (times - 1), 1000),
+  redisOptions: Object.freeze({
+    commandTimeout: 1500,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    socketTimeout: 5000,
+    connectTimeout: 2000,
+  }),
+});
+
+/** A shard key as `shardKeyOf` makes it: 8 base64url characters. */
+const SHARD_KEY = new RegExp(`^[A-Za-z0-9_-]{${SHARD_KEY_LENGTH}}`);
+
+/**
+ * The Redis store (ioredis, standalone or Cluster). Every method is one Lua script (or, for the
+ * denylist, one `SET ... PX`): one round trip, all-or-nothing.
+ *
+ * Keys (see redis-scripts.ts): `<prefix>{<shard>}:f:<familyId>` (a hash per family),
+ * `<prefix>{<shard>}:u:<userId>` (the user's family ids, a sorted set by createdAt) and
+ * `<prefix>{<shard>}:d:<jti>` (a denylisted access token), where `<shard>` is the user's shard key,
+ * which also starts every family id. All the records of one user therefore share one hash tag,
+ * hence one Cluster slot: `revokeUser`, the per-user cap and the session list are atomic on
+ * Cluster too, not only rotation. Every key carries a TTL.
+ */
+export class RedisTokenStore implements RefreshTokenStore {
+  private readonly client: Redis | Cluster;
+  private readonly keyPrefix: string;
+  private readonly scripts: Record<ScriptName, ScriptCommand>;
+
+  constructor(options: RedisTokenStoreOptions) {
+    const { client, keyPrefix = 'ert:' } = options ?? ({} as RedisTokenStoreOptions);
+    if (!client || typeof (client as { defineCommand?: unknown }).defineCommand !== 'function') {
+      throw new TypeError('RedisTokenStore: client must be an ioredis Redis or Cluster instance');
+    }
+    if (typeof keyPrefix !== 'string' || /[{}]/.test(keyPrefix)) {
+      throw new TypeError('RedisTokenStore: keyPrefix must be a string without "{" or "}" (they would break the hash tags)');
+    }
+    this.client = client;
+    this.keyPrefix = keyPrefix;
+    this.scripts = registerScripts(client);
+  }
+
+  async createFamily(family: NewFamily, limits: { maxSessionsPerUser: number; now: number }): Promise<{ evictedFamilyIds: string[] }> {
+    const shard = shardKeyOf(family.userId);
+    if (shardKeyOfFamily(family.familyId) !== shard) {
+      // rotate() finds a family by its id alone: one stored elsewhere could never be used.
+      throw new TypeError('RedisTokenStore: a family id must begin with shardKeyOf(userId)');
+    }
+    const base = this.base(shard);
+    const reply = await this.scripts.createFamily(
+      `${base}f:${family.familyId}`,
+      `${base}u:${family.userId}`,
+      base,
+      family.familyId,
+      family.userId,
+      String(family.createdAt),
+      String(family.lastUsedAt),
+      String(family.expiresAt),
+      String(family.absoluteExpiresAt),
+      family.tokenHash,
+      family.proofHash,
+      family.subject,
+      ...optional(family.userAgent),
+      ...optional(family.ip),
+      String(limits.now),
+      String(limits.maxSessionsPerUser),
+    );
+    return { evictedFamilyIds: ids(reply) };
+  }
+
+  async rotate(request: RotateRequest): Promise<RotateResult> {
+    const base = this.familyBase(request.familyId);
+    if (base === undefined) return { outcome: 'invalid' };
+    const reply = values(
+      await this.scripts.rotate(
+        `${base}f:${request.familyId}`,
+        base,
+        request.familyId,
+        request.presentedHash,
+        request.proofHash,
+        request.successorHash,
+        ...optional(request.sealedSuccessor),
+        String(request.now),
+        String(request.now + request.idleTtlMs),
+        String(request.graceMs),
+      ),
+    );
+    const outcome = reply[0];
+    if (outcome === 'invalid') return { outcome };
+    if (outcome === 'reused') return { outcome, userId: reply[1]! };
+    const session = toSession(request.familyId, reply, 1);
+    const subject = reply[8]!;
+    if (outcome === 'rotated') return { outcome, session, subject };
+    if (outcome === 'retried') return { outcome, session, subject, sealedSuccessor: reply[9]! };
+    throw new Error(`RedisTokenStore: unexpected reply from the rotate script: ${String(outcome)}`);
+  }
+
+  async revokeFamily(familyId: string, conditions: { userId?: string; proofHash?: string; now: number }): Promise<{ userId: string } | null> {
+    const base = this.familyBase(familyId);
+    if (base === undefined) return null;
+    const reply = await this.scripts.revokeFamily(
+      `${base}f:${familyId}`,
+      base,
+      familyId,
+      String(conditions.now),
+      ...optional(conditions.userId),
+      ...optional(conditions.proofHash),
+    );
+    return typeof reply === 'string' ? { userId: reply } : null;
+  }
+
+  async revokeUser(userId: string, now: number): Promise<string[]> {
+    const base = this.base(shardKeyOf(userId));
+    return ids(await this.scripts.revokeUser(`${base}u:${userId}`, base, userId, String(now)));
+  }
+
+  async listFamilies(userId: string, now: number): Promise<SessionRecord[]> {
+    const base = this.base(shardKeyOf(userId));
+    const reply = values(await this.scripts.listFamilies(`${base}u:${userId}`, base, userId, String(now)));
+    const sessions: SessionRecord[] = [];
+    for (let i = 0; i < reply.length; i += 8) sessions.push(toSession(reply[i]!, reply, i + 1));
+    return sessions;
+  }
+
+  async denylistAccessToken(entry: { familyId: string; jti: string; expiresAt: number; now: number }): Promise<void> {
+    const base = this.familyBase(entry.familyId);
+    // Nothing to keep: the token has expired, or its sid is not one of ours (so the revocation
+    // check refuses it anyway, since its family can never be live).
+    if (base === undefined || entry.expiresAt <= entry.now) return;
+    // A single SET with a TTL is atomic: no script needed.
+    await this.client.set(`${base}d:${entry.jti}`, String(entry.expiresAt), 'PX', Math.ceil(entry.expiresAt - entry.now));
+  }
+
+  async isAccessTokenRevoked(query: { familyId: string; jti: string; userId: string; now: number }): Promise<boolean> {
+    const base = this.familyBase(query.familyId);
+    if (base === undefined) return true;
+    const reply = await this.scripts.isAccessTokenRevoked(`${base}d:${query.jti}`, `${base}f:${query.familyId}`, query.userId, String(query.now));
+    return Number(reply) !== 0;
+  }
+
+  /** Releases nothing: the client belongs to the caller, who quits it. */
+  async close(): Promise<void> {}
+
+  /** `<prefix>{<shard>}:`, the start of every key of one user. */
+  private base(shard: string): string {
+    return `${this.keyPrefix}{${shard}}:`;
+  }
+
+  /** The key base of a family id, or undefined when the id cannot be one of ours. */
+  private familyBase(familyId: string): string | undefined {
+    return typeof familyId === 'string' && SHARD_KEY.test(familyId) ? this.base(shardKeyOfFamily(familyId)) : undefined;
+  }
+}
+
+/** An optional string as the flag + value pair the scripts expect. */
+function optional(value: string | undefined): [string, string] {
+  return value === undefined ? ['0', ''] : ['1', value];
+}
+
+/** A script's array reply as strings; a missing hash field (Lua false: null, or false over RESP3) is undefined. */
+function values(reply: unknown): (string | undefined)[] {
+  if (!Array.isArray(reply)) throw new Error('RedisTokenStore: unexpected reply from a script');
+  return reply.map((value) => (value === null || value === false || value === undefined ? undefined : String(value)));
+}
+
+/** A script's reply that is a list of family ids. */
+function ids(reply: unknown): string[] {
+  return values(reply).filter((id): id is string => id !== undefined);
+}
+
+/** Decodes userId, createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, userAgent, ip at `at`. */
+function toSession(familyId: string, reply: (string | undefined)[], at: number): SessionRecord {
+  const session: SessionRecord = {
+    familyId,
+    userId: reply[at]!,
+    createdAt: Number(reply[at + 1]),
+    lastUsedAt: Number(reply[at + 2]),
+    expiresAt: Number(reply[at + 3]),
+    absoluteExpiresAt: Number(reply[at + 4]),
+  };
+  const userAgent = reply[at + 5];
+  const ip = reply[at + 6];
+  if (userAgent !== undefined) session.userAgent = userAgent;
+  if (ip !== undefined) session.ip = ip;
+  return session;
+}
