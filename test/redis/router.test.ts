@@ -1,0 +1,171 @@
+/*
+ * The router on RedisTokenStore, over real HTTP: the guarantees of SPEC §7 on standalone Redis
+ * and on the 3-master Cluster, what the store leaves in Redis, and 503s while a private server
+ * is down or hung.
+ */
+import { Redis, type Cluster } from 'ioredis';
+import request from 'supertest';
+import { RedisTokenStore, recommendedClusterOptions, recommendedRedisOptions } from '../../src/index.js';
+import { cookieHeader, makeApp, PASSWORD, refreshCookie, type TestApp } from '../helpers/app.js';
+import { clusterClient, randomPrefix, standaloneClient } from './clients.js';
+import { RedisServer, waitUntil } from './servers.js';
+
+async function login(t: TestApp, username = 'alice') {
+  const res = await request(t.app).post('/auth/login').send({ username, password: PASSWORD });
+  expect(res.status).toBe(200);
+  return { accessToken: res.body.accessToken as string, refreshToken: refreshCookie(res)!.value };
+}
+
+function refresh(t: TestApp, refreshToken: string) {
+  return request(t.app).post('/auth/refresh').set('Cookie', cookieHeader(refreshToken));
+}
+
+/** Every key under the prefix with its TTL and everything it holds, on every master. */
+async function dump(nodes: Redis[], prefix: string): Promise<{ key: string; pttl: number; content: string }[]> {
+  const keys: { key: string; pttl: number; content: string }[] = [];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of batch) {
+        const type = await node.type(key);
+        const content =
+          type === 'hash' ? JSON.stringify(await node.hgetall(key))
+          : type === 'zset' ? JSON.stringify(await node.zrange(key, 0, -1))
+          : String(await node.get(key));
+        keys.push({ key, pttl: await node.pttl(key), content });
+      }
+    } while (cursor !== '0');
+  }
+  return keys;
+}
+
+describe.each([
+  ['standalone', () => standaloneClient(recommendedRedisOptions)],
+  ['cluster', () => clusterClient(recommendedClusterOptions)],
+] as const)('the router on RedisTokenStore (%s)', (_name, connect) => {
+  let client: Redis | Cluster;
+  let prefix: string;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    client = await connect();
+  });
+  afterAll(() => client.quit());
+  beforeEach(async () => {
+    prefix = randomPrefix();
+    t = await makeApp({ store: new RedisTokenStore({ client, keyPrefix: prefix }) });
+  });
+
+  it('lets exactly one of 200 parallel refreshes with one token succeed, then the family is revoked', async () => {
+    const { refreshToken } = await login(t);
+    const results = await Promise.all(Array.from({ length: 200 }, () => refresh(t, refreshToken)));
+    const statuses = results.map((res) => res.status);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(1);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(199);
+    const winner = results.find((res) => res.status === 200)!;
+    expect((await refresh(t, refreshCookie(winner)!.value)).status).toBe(401);
+    expect(await t.store.listFamilies('u-alice', t.clock.now)).toEqual([]);
+  });
+
+  it('runs the whole session life: sessions, delete, logout-all, revocation checks', async () => {
+    const laptop = await login(t);
+    t.clock.now += 1000;
+    const phone = await login(t);
+    const sessions = await request(t.app).get('/auth/sessions').set('Authorization', `Bearer ${phone.accessToken}`);
+    expect(sessions.body.sessions.map((s: { current: boolean }) => s.current)).toEqual([false, true]);
+    const id = laptop.refreshToken.split('.')[0];
+    expect((await request(t.app).delete(`/auth/sessions/${id}`).set('Authorization', `Bearer ${phone.accessToken}`)).status).toBe(204);
+    expect((await request(t.app).get('/me').set('Authorization', `Bearer ${laptop.accessToken}`)).status).toBe(401);
+    expect((await request(t.app).post('/auth/logout-all').set('Authorization', `Bearer ${phone.accessToken}`)).status).toBe(204);
+    expect((await refresh(t, phone.refreshToken)).status).toBe(401);
+    expect((await request(t.app).get('/me').set('Authorization', `Bearer ${phone.accessToken}`)).body.error).toBe('invalid_token');
+  });
+
+  it('leaves no key without a TTL and no token in plaintext', async () => {
+    const seen: string[] = [];
+    for (const username of ['alice', 'bob', 'alice']) {
+      const session = await login(t, username);
+      seen.push(session.accessToken, session.refreshToken);
+      const rotated = await refresh(t, session.refreshToken);
+      seen.push(rotated.body.accessToken, refreshCookie(rotated)!.value);
+    }
+    const last = refreshCookie(await refresh(t, seen.at(-1)!))!.value;
+    seen.push(last);
+    await request(t.app).post('/auth/logout').set('Cookie', cookieHeader(last)).set('Authorization', `Bearer ${seen.at(-2)}`);
+
+    const nodes = 'nodes' in client ? (client as Cluster).nodes('master') : [client as Redis];
+    const keys = await dump(nodes, prefix);
+    expect(keys.length).toBeGreaterThanOrEqual(4); // families, user indexes and the denylisted jti
+    expect(keys.filter((key) => key.pttl <= 0)).toEqual([]);
+    // Of a refresh token, its proof and its random part (the family id is meant to be seen); of a
+    // JWT, its signature.
+    const secrets = seen.flatMap((token) => (token.startsWith('eyJ') ? [token.split('.')[2]!] : token.split('.').slice(1)));
+    expect(secrets).toHaveLength(6 + 7 * 2); // 6 access tokens, 7 refresh tokens
+    for (const secret of secrets) {
+      expect(keys.filter((key) => key.content.includes(secret) || key.key.includes(secret))).toEqual([]);
+    }
+  });
+});
+
+describe('the router while its Redis is down or hung (private server)', () => {
+  let server: RedisServer;
+  let client: Redis;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    server = await RedisServer.start({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+    client = new Redis({ ...recommendedRedisOptions, host: '127.0.0.1', port: server.port, lazyConnect: true });
+    client.on('error', () => undefined); // connection errors are what this test is about
+    await client.connect();
+    t = await makeApp({ store: new RedisTokenStore({ client, keyPrefix: randomPrefix() }) });
+  });
+  afterAll(async () => {
+    client.disconnect();
+    await server.stop();
+  });
+
+  async function timed(req: request.Test) {
+    const started = Date.now();
+    const res = await req;
+    return { res, ms: Date.now() - started };
+  }
+
+  async function until200(make: () => request.Test) {
+    let last = 0;
+    await waitUntil('the app did not serve again after Redis came back', async () => (last = (await make()).status) === 200, 10_000);
+    return last;
+  }
+
+  it('answers 503 within 2 s while Redis is stopped, revokes nothing, and serves again after a restart', async () => {
+    const session = await login(t);
+    await server.kill();
+    for (const req of [
+      () => request(t.app).post('/auth/login').send({ username: 'alice', password: PASSWORD }),
+      () => refresh(t, session.refreshToken),
+      () => request(t.app).get('/me').set('Authorization', `Bearer ${session.accessToken}`),
+    ]) {
+      const { res, ms } = await timed(req());
+      expect({ status: res.status, error: res.body.error }).toEqual({ status: 503, error: 'store_unavailable' });
+      expect(ms).toBeLessThan(2500);
+    }
+    await server.restart();
+    await until200(() => request(t.app).get('/me').set('Authorization', `Bearer ${session.accessToken}`));
+    // The refresh token presented during the outage still works: nothing was revoked.
+    expect((await refresh(t, session.refreshToken)).status).toBe(200);
+  }, 30_000);
+
+  it('answers 503 within 2 s while Redis is paused, and serves again when it resumes', async () => {
+    const session = await login(t);
+    server.pause();
+    try {
+      const { res, ms } = await timed(refresh(t, session.refreshToken));
+      expect({ status: res.status, error: res.body.error }).toEqual({ status: 503, error: 'store_unavailable' });
+      expect(ms).toBeLessThan(2500);
+    } finally {
+      server.resume();
+    }
+    await until200(() => request(t.app).get('/me').set('Authorization', `Bearer ${session.accessToken}`));
+  }, 30_000);
+});
