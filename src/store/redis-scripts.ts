@@ -87,7 +87,9 @@ if ARGV[12] == '1' then
   fields[#fields + 1] = 'ip'
   fields[#fields + 1] = ARGV[13]
 end
-redis.call('DEL', family_key)
+-- HSET is the first write on purpose: out of memory (noeviction) it is refused before anything is
+-- written, while a script that has written once is let through to stay atomic. (A family id is
+-- new and random: there is no older hash to clear.)
 redis.call('HSET', family_key, unpack(fields))
 local ttl = math.max(tonumber(ARGV[5]) - now, 1)
 redis.call('PEXPIRE', family_key, fmt(ttl))

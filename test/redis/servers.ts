@@ -225,7 +225,7 @@ export class RedisServer {
   }
 }
 
-/** A 3-master Redis Cluster of child processes, in one temp dir. */
+/** A Redis Cluster of child processes (3 masters by default, optionally with replicas), in one temp dir. */
 export class RedisCluster {
   readonly servers: RedisServer[];
   readonly dir: string;
@@ -239,12 +239,13 @@ export class RedisCluster {
     return this.servers.map((server) => server.port);
   }
 
-  static async start(masters = 3): Promise<RedisCluster> {
+  static async start(masters = 3, replicasPerMaster = 0): Promise<RedisCluster> {
     assertInstalled('redis-server');
     assertInstalled('redis-cli');
     const dir = mkdtempSync(join(tmpdir(), 'ert-cluster-'));
     const ports: number[] = [];
-    while (ports.length < masters) {
+    const nodes = masters * (1 + replicasPerMaster);
+    while (ports.length < nodes) {
       const port = await freePort({ busPortFree: true });
       if (!ports.includes(port)) ports.push(port);
     }
@@ -262,11 +263,11 @@ export class RedisCluster {
       )) {
         servers.push(server);
       }
-      await execFileText('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], 20_000);
+      await execFileText('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'], 20_000);
       await waitUntil('the Redis Cluster did not reach cluster_state:ok on every node', async () => {
         for (const port of ports) {
           const info = await rawCommand(port, ['CLUSTER', 'INFO'], 500);
-          if (!info.includes('cluster_state:ok') || !info.includes(`cluster_known_nodes:${masters}`) || !info.includes('cluster_slots_ok:16384')) {
+          if (!info.includes('cluster_state:ok') || !info.includes(`cluster_known_nodes:${nodes}`) || !info.includes('cluster_slots_ok:16384')) {
             return false;
           }
         }
