@@ -11,7 +11,7 @@ module.exports = {
     {
       ...shared,
       displayName: 'core',
-      testMatch: ['<rootDir>/test/*.test.ts', '<rootDir>/test/http/**/*.test.ts'],
+      testMatch: ['<rootDir>/test/*.test.ts', '<rootDir>/test/http/**/*.test.ts', '<rootDir>/test/client/**/*.test.ts'],
       globals: { EXPRESS_MAJOR: 5 },
     },
     {
@@ -29,6 +29,13 @@ module.exports = {
       // Real redis-server processes on free loopback ports (see test/redis/global-setup.ts).
       globalSetup: '<rootDir>/test/redis/global-setup.ts',
       globalTeardown: '<rootDir>/test/redis/global-teardown.ts',
+    },
+    {
+      ...shared,
+      // The demo page and the browser client in Debian's Chromium (playwright-core); needs the build.
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/e2e/global-setup.ts',
     },
   ],
 };

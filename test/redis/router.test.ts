@@ -26,13 +26,13 @@ async function dump(nodes: Redis[], prefix: string): Promise<{ key: string; pttl
   for (const node of nodes) {
     let cursor = '0';
     do {
-      const [next, batch] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      const [next, batch] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000');
       cursor = next;
       for (const key of batch) {
         const type = await node.type(key);
         const content =
           type === 'hash' ? JSON.stringify(await node.hgetall(key))
-          : type === 'zset' ? JSON.stringify(await node.zrange(key, 0, -1))
+          : type === 'zset' ? JSON.stringify(await node.zrange(key, '0', '-1'))
           : String(await node.get(key));
         keys.push({ key, pttl: await node.pttl(key), content });
       }

@@ -1,0 +1,68 @@
+// The basic example's app: express-refresh-tokens on the in-memory store, one demo user, and a
+// page that uses the browser client (express-refresh-tokens/client). server.mjs starts it; the
+// browser tests (test/e2e) start the same app with short token lifetimes.
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import {
+  createAuthRouter,
+  createCredentialsVerifier,
+  hashPassword,
+  MemoryTokenStore,
+  requireAccessToken,
+} from 'express-refresh-tokens';
+
+export const demoUser = { username: 'demo', password: 'demo-password' };
+
+/**
+ * @param {object} [options]
+ * @param {string} [options.secret] the access-token secret (32 bytes or more)
+ * @param {string | number} [options.accessTokenTtl] access-token lifetime; the library's default is '15m'
+ * @param {string | number} [options.idleTtl] refresh-token idle lifetime
+ * @param {number} [options.clockToleranceSeconds] allowed clock skew; the library's default is 5
+ * @param {import('express-refresh-tokens').RefreshTokenStore} [options.store] default: a MemoryTokenStore
+ */
+export async function createDemoApp({
+  secret = 'demo-only-secret-change-me-0123456789abcdef',
+  accessTokenTtl = '1m',
+  idleTtl = '14d',
+  clockToleranceSeconds,
+  store = new MemoryTokenStore(),
+} = {}) {
+  // Cost 10 (the minimum) keeps the demo's logins quick; keep the default, 12, in production.
+  const users = new Map([
+    [demoUser.username, { id: 'user-1', passwordHash: await hashPassword(demoUser.password, { cost: 10 }), roles: ['member'] }],
+  ]);
+  const accessToken = { secret, expiresIn: accessTokenTtl, clockToleranceSeconds };
+
+  const app = express();
+  app.use(
+    '/auth',
+    createAuthRouter({
+      accessToken,
+      store,
+      verifyCredentials: createCredentialsVerifier({ findUser: (username) => users.get(username) ?? null, cost: 10 }),
+      // Plain HTTP on localhost: browsers drop Secure cookies there. Keep the default (true) in production.
+      refreshToken: { idleTtl, cookie: { secure: false } },
+      hooks: {
+        onReuseDetected: ({ userId, sessionId }) => console.warn(`reuse detected: user ${userId}, session ${sessionId} revoked`),
+      },
+    }),
+  );
+
+  app.get('/api/me', requireAccessToken({ ...accessToken, store }), (req, res) => {
+    res.json({ userId: req.auth.userId, roles: req.auth.roles, sessionId: req.auth.sessionId, expiresAt: req.auth.expiresAt });
+  });
+
+  // The browser client as the package ships it (dist/esm/client, an ES module with its imports).
+  const clientDir = dirname(fileURLToPath(import.meta.resolve('express-refresh-tokens/client')));
+  app.use('/client', express.static(clientDir, { index: false }));
+
+  const page = readFileSync(new URL('./index.html', import.meta.url), 'utf8');
+  app.get('/', (_req, res) => {
+    res.type('html').send(page);
+  });
+
+  return { app, store };
+}

@@ -1,0 +1,119 @@
+/**
+ * What the tabs of one origin tell each other: a new access token (`token`, with its expiry and
+ * refresh time in ms by this machine's clock), the end of the session (`out`), or that a lock
+ * holder is done (`idle`, after its other messages). `at` orders them: a tab ignores a message
+ * older than the state it has.
+ */
+export type TabMessage =
+  | { t: 'token'; at: number; token: string; exp: number; due: number }
+  | { t: 'out'; at: number }
+  | { t: 'idle'; at: number };
+
+export interface Tabs {
+  /**
+   * Runs `task` while no other task under this lock runs, in this client or (when shared) in any
+   * other tab of the origin. `waited` is true when another tab held the lock first.
+   */
+  lock<T>(task: (waited: boolean) => Promise<T>): Promise<T>;
+  post(message: TabMessage): void;
+}
+
+interface LockManagerLike {
+  request(name: string, options: { ifAvailable: boolean }, task: (lock: unknown) => Promise<unknown>): Promise<unknown>;
+  request(name: string, task: () => Promise<unknown>): Promise<unknown>;
+}
+
+interface StorageLike {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+type Task<T> = (waited: boolean) => Promise<T>;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The lock and channel of one client. `shared`: coordinate with the other tabs through the Web
+ * Locks API (or, where it is missing, a lease in `localStorage`) and a `BroadcastChannel`;
+ * otherwise the lock covers this client only and nothing is posted.
+ */
+export function connectTabs(name: string, shared: boolean, receive: (message: TabMessage) => void): Tabs {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const g = globalThis as any;
+  let crossTab: <T>(task: Task<T>) => Promise<T> = (task) => task(false);
+  let channel: { postMessage(message: TabMessage): void } | undefined;
+  if (shared) {
+    if (g.BroadcastChannel) {
+      const bc = new g.BroadcastChannel(name);
+      bc.onmessage = (event: { data?: TabMessage }) => event.data?.t && receive(event.data);
+      bc.unref?.(); // Node: do not keep the process alive
+      channel = bc;
+    }
+    const locks: LockManagerLike | undefined = g.navigator?.locks;
+    let storage: StorageLike | undefined;
+    try {
+      storage = g.localStorage; // throws where storage is blocked
+    } catch {
+      // no fallback lock then
+    }
+    if (locks) {
+      crossTab = <T>(task: Task<T>) =>
+        locks.request(name, { ifAvailable: true }, (held) =>
+          held ? task(false) : (locks.request(name, () => task(true)) as Promise<T>),
+        ) as Promise<T>;
+    } else if (storage) {
+      crossTab = (task) => lease(storage, name, task);
+    }
+  }
+
+  // Within this client, one task at a time, in call order. After each, the other tabs hear
+  // `idle`: a tab that waited for the lock then knows that the holder's messages have come.
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    lock<T>(task: Task<T>): Promise<T> {
+      const run = queue.then(() =>
+        crossTab(async (waited) => {
+          try {
+            return await task(waited);
+          } finally {
+            channel?.postMessage({ t: 'idle', at: Date.now() });
+          }
+        }),
+      );
+      queue = run.catch(() => undefined);
+      return run;
+    },
+    post: (message) => channel?.postMessage(message),
+  };
+}
+
+/**
+ * The fallback where the Web Locks API is missing (old browsers, pages on plain HTTP other than
+ * localhost): a 10-second lease in `localStorage`, written, then read back after a pause so that
+ * of two tabs writing at once only the last writer proceeds, and renewed while held. Best
+ * effort, as `localStorage` is shared without transactions; the lease frees itself within 10
+ * seconds if its tab dies.
+ */
+async function lease<T>(storage: StorageLike, key: string, task: Task<T>): Promise<T> {
+  const me = `${Math.random()} `;
+  let waited = false;
+  for (;;) {
+    const [, until] = (storage.getItem(key) ?? '').split(' ');
+    if (!(Number(until) > Date.now())) {
+      storage.setItem(key, me + (Date.now() + 10_000));
+      await sleep(50);
+      if (storage.getItem(key)?.startsWith(me)) break;
+    }
+    waited = true;
+    await sleep(40 + Math.random() * 40);
+  }
+  // Renewed while the task runs, however long its request takes.
+  const renew = setInterval(() => storage.setItem(key, me + (Date.now() + 10_000)), 3000);
+  try {
+    return await task(waited);
+  } finally {
+    clearInterval(renew);
+    if (storage.getItem(key)?.startsWith(me)) storage.removeItem(key);
+  }
+}

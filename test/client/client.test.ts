@@ -1,0 +1,359 @@
+import { once } from 'node:events';
+import type { AddressInfo, Server } from 'node:net';
+import express from 'express';
+import { AuthClientError, createAuthClient, type AuthClientOptions, type TokenStorage } from '../../src/client/index.js';
+import { MemoryTokenStore, requireAccessToken, type RefreshTokenStore } from '../../src/index.js';
+import { makeApp, PASSWORD, SECRET, type TestApp } from '../helpers/app.js';
+
+/**
+ * The client against a real server on a loopback port, through Node's global fetch: the app of
+ * test/helpers (the router at /auth, /me with revocation checks, an injected server clock) behind
+ * a middleware that counts what arrives.
+ */
+
+const MINUTE = 60_000;
+
+interface Harness {
+  t: TestApp;
+  base: string;
+  /** Requests received, by `METHOD /path`. */
+  hits: Record<string, number>;
+  /** Status of every POST /auth/refresh, in order of answer. */
+  refreshes: number[];
+  /** Make the store fail every rotation (a 503 from /refresh). */
+  storeDown: { value: boolean };
+}
+
+const servers: Server[] = [];
+const stores: MemoryTokenStore[] = [];
+
+async function listen(app: express.Express): Promise<{ server: Server; base: string }> {
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  servers.push(server);
+  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+async function startServer(): Promise<Harness> {
+  const storeDown = { value: false };
+  const memory = new MemoryTokenStore();
+  const store = new Proxy(memory, {
+    get(target, property, receiver) {
+      if (property === 'rotate') return (...args: Parameters<RefreshTokenStore['rotate']>) => (storeDown.value ? Promise.reject(new Error('store down')) : target.rotate(...args));
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const t = await makeApp({ store, refreshToken: { transport: 'body' } });
+  const now = () => t.clock.now;
+  const hits: Record<string, number> = {};
+  const refreshes: number[] = [];
+  const app = express();
+  app.use((req, res, next) => {
+    const key = `${req.method} ${req.path}`;
+    hits[key] = (hits[key] ?? 0) + 1;
+    if (key === 'POST /auth/refresh') res.on('finish', () => refreshes.push(res.statusCode));
+    next();
+  });
+  // Refuses every token, as a server whose key changed would.
+  app.get('/always-invalid', (_req, res) => {
+    res.status(401).json({ error: 'invalid_token', message: 'no' });
+  });
+  app.get('/other-401', (_req, res) => {
+    res.status(401).json({ error: 'missing_token', message: 'no' });
+  });
+  // Echoes the body of an authenticated POST.
+  app.post('/echo', requireAccessToken({ secret: SECRET, now }), express.text({ type: '*/*' }), (req, res) => {
+    res.json({ body: req.body, userId: req.auth!.userId });
+  });
+  app.use(t.app);
+  const { base } = await listen(app);
+  stores.push(memory);
+  return { t, base, hits, refreshes, storeDown };
+}
+
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((store) => store.close()));
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+});
+
+function client(h: Harness, options: AuthClientOptions = {}) {
+  const expired = jest.fn();
+  const auth = createAuthClient({ baseUrl: h.base, transport: 'body', onSessionExpired: expired, ...options });
+  return { auth, expired };
+}
+
+async function json(res: Response): Promise<Record<string, unknown>> {
+  return (await res.json()) as Record<string, unknown>;
+}
+
+/** Moves the server's clock past the access token's 15 minutes (the refresh token lives 14 days). */
+function expireOnServer(h: Harness): void {
+  h.t.clock.now += 16 * MINUTE;
+}
+
+describe('createAuthClient (Node, against a real server)', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startServer();
+  });
+
+  describe('login()', () => {
+    it('resolves to the claims and keeps the access token in memory; fetch() sends it as Bearer', async () => {
+      const { auth } = client(h);
+      const claims = await auth.login('alice', PASSWORD);
+      expect(claims).toMatchObject({ sub: 'u-alice', sid: expect.any(String), roles: ['admin'], scope: 'read write' });
+      expect(auth.accessToken).toMatch(/^ey/);
+      expect(auth.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 14 * MINUTE);
+      const res = await auth.fetch('/me');
+      expect(res.status).toBe(200);
+      expect(await json(res)).toMatchObject({ userId: 'u-alice', sessionId: claims.sid });
+    });
+
+    it('rejects with an AuthClientError carrying the server code and status', async () => {
+      const { auth } = client(h);
+      const error = await auth.login('alice', 'wrong').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AuthClientError);
+      expect(error).toMatchObject({ code: 'invalid_credentials', status: 401 });
+      expect(auth.accessToken).toBeNull();
+    });
+  });
+
+  describe('proactive refresh', () => {
+    it.each([
+      // 15-minute tokens: 30 s before expiry by default; a leeway over a quarter of the lifetime is capped.
+      [undefined, 14.4, 14.6],
+      [60, 13.9, 14.1],
+      [600, 11.1, 11.4],
+    ])('with refreshLeewaySeconds %p, does not refresh at %p minutes and does at %p', async (leeway, before, after) => {
+      const clock = { now: Date.now() };
+      const start = clock.now;
+      const { auth } = client(h, { now: () => clock.now, refreshLeewaySeconds: leeway });
+      await auth.login('alice', PASSWORD);
+      clock.now = start + before * MINUTE;
+      expect((await auth.fetch('/me')).status).toBe(200);
+      expect(h.refreshes).toEqual([]);
+      clock.now = start + after * MINUTE;
+      expect((await auth.fetch('/me')).status).toBe(200);
+      expect(h.refreshes).toEqual([200]);
+    });
+  });
+
+  describe('single flight', () => {
+    it('50 concurrent calls with a token due for refresh make exactly one /refresh', async () => {
+      const clock = { now: Date.now() };
+      const { auth } = client(h, { now: () => clock.now });
+      await auth.login('alice', PASSWORD);
+      clock.now += 15 * MINUTE; // the client's clock: the token is due
+      const results = await Promise.all(Array.from({ length: 50 }, () => auth.fetch('/me')));
+      expect(results.map((res) => res.status)).toEqual(Array(50).fill(200));
+      expect(h.refreshes).toEqual([200]);
+      expect(h.hits['GET /me']).toBe(50); // refreshed before sending: no 401, no replay
+    });
+
+    it('50 concurrent calls answered 401 invalid_token make exactly one /refresh, and each is replayed once', async () => {
+      const { auth, expired } = client(h);
+      await auth.login('alice', PASSWORD);
+      const first = auth.accessToken;
+      expireOnServer(h); // the server's clock: the token has expired, the client does not know
+      const results = await Promise.all(Array.from({ length: 50 }, () => auth.fetch('/me')));
+      expect(results.map((res) => res.status)).toEqual(Array(50).fill(200));
+      expect(h.refreshes).toEqual([200]);
+      expect(h.hits['GET /me']).toBe(100);
+      expect(auth.accessToken).not.toBe(first);
+      expect(expired).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('replay', () => {
+    it('replays once, not twice: a second 401 is returned as it is', async () => {
+      const { auth, expired } = client(h);
+      await auth.login('alice', PASSWORD);
+      const res = await auth.fetch('/always-invalid');
+      expect(res.status).toBe(401);
+      expect(await json(res)).toEqual({ error: 'invalid_token', message: 'no' });
+      expect(h.hits['GET /always-invalid']).toBe(2);
+      expect(h.refreshes).toEqual([200]);
+      expect(expired).not.toHaveBeenCalled();
+      expect(auth.accessToken).not.toBeNull();
+    });
+
+    it('neither refreshes nor replays on a 401 other than invalid_token, nor on a 403', async () => {
+      const { auth } = client(h);
+      await auth.login('bob', PASSWORD);
+      expect((await auth.fetch('/other-401')).status).toBe(401);
+      expect((await auth.fetch('/admin')).status).toBe(403);
+      expect(h.hits['GET /other-401']).toBe(1);
+      expect(h.hits['GET /admin']).toBe(1);
+      expect(h.refreshes).toEqual([]);
+    });
+
+    it('replays a request whose body is a stream, with the same body', async () => {
+      const { auth } = client(h);
+      await auth.login('alice', PASSWORD);
+      expireOnServer(h);
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('streamed '));
+          controller.enqueue(new TextEncoder().encode('body'));
+          controller.close();
+        },
+      });
+      const res = await auth.fetch('/echo', { method: 'POST', body, headers: { 'content-type': 'text/plain' }, duplex: 'half' } as RequestInit);
+      expect(res.status).toBe(200);
+      expect(await json(res)).toEqual({ body: 'streamed body', userId: 'u-alice' });
+      expect(h.hits['POST /echo']).toBe(2);
+      expect(h.refreshes).toEqual([200]);
+    });
+  });
+
+  describe('when the session ends elsewhere', () => {
+    it('calls onSessionExpired once and returns the 401 when the refresh is refused (logout-all from another client)', async () => {
+      const a = client(h);
+      const b = client(h);
+      await a.auth.login('alice', PASSWORD);
+      await b.auth.login('alice', PASSWORD);
+      await b.auth.logoutAll();
+      expect(b.auth.accessToken).toBeNull();
+
+      const results = await Promise.all(Array.from({ length: 5 }, () => a.auth.fetch('/me')));
+      for (const res of results) {
+        expect(res.status).toBe(401);
+        expect(await json(res)).toMatchObject({ error: 'invalid_token' });
+      }
+      expect(h.refreshes).toEqual([401]);
+      expect(a.expired).toHaveBeenCalledTimes(1);
+      expect(a.auth.accessToken).toBeNull();
+
+      // Signed out: no more refresh attempts, the request goes without a token.
+      const after = await a.auth.fetch('/me');
+      expect(await json(after)).toMatchObject({ error: 'missing_token' });
+      expect(h.refreshes).toEqual([401]);
+      expect(a.expired).toHaveBeenCalledTimes(1);
+      expect(b.expired).not.toHaveBeenCalled();
+    });
+
+    it('keeps the session when the refresh fails for another reason (503), and refreshes once the store is back', async () => {
+      const { auth, expired } = client(h);
+      await auth.login('alice', PASSWORD);
+      expireOnServer(h);
+      h.storeDown.value = true;
+      expect((await auth.fetch('/me')).status).toBe(401);
+      await expect(auth.refresh()).rejects.toMatchObject({ code: 'store_unavailable', status: 503 });
+      expect(expired).not.toHaveBeenCalled();
+      expect(auth.accessToken).not.toBeNull();
+
+      h.storeDown.value = false;
+      expect((await auth.fetch('/me')).status).toBe(200);
+      expect(h.refreshes).toEqual([503, 503, 200]);
+    });
+  });
+
+  describe('body transport with a custom storage', () => {
+    function asyncStorage() {
+      const values = new Map<string, string>();
+      const calls: string[] = [];
+      const storage: TokenStorage = {
+        get: async () => (calls.push('get'), values.get('rt')),
+        set: async (token) => void (calls.push('set'), values.set('rt', token)),
+        delete: async () => void (calls.push('delete'), values.delete('rt')),
+      };
+      return { storage, values, calls };
+    }
+
+    it('keeps the rotating refresh token in the storage, restores the session from it, and deletes it on logout', async () => {
+      const { storage, values, calls } = asyncStorage();
+      const first = client(h, { storage });
+      await first.auth.login('alice', PASSWORD);
+      const t1 = values.get('rt');
+      expect(t1).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+      expect(await first.auth.refresh()).toBe(true);
+      const t2 = values.get('rt');
+      expect(t2).not.toBe(t1);
+
+      // A new process with the same storage: the first call restores the session.
+      const second = client(h, { storage });
+      expect(second.auth.accessToken).toBeNull();
+      expect((await second.auth.fetch('/me')).status).toBe(200);
+      const t3 = values.get('rt');
+      expect(t3).not.toBe(t2);
+      expect(h.refreshes).toEqual([200, 200]);
+
+      await second.auth.logout();
+      expect(values.has('rt')).toBe(false);
+      expect(calls.at(-1)).toBe('delete');
+      const refused = await fetch(`${h.base}/auth/refresh`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ refreshToken: t3 }),
+      });
+      expect(refused.status).toBe(401);
+      expect(second.expired).not.toHaveBeenCalled();
+    });
+
+    it('refresh() with nothing stored resolves false, without a request and without onSessionExpired', async () => {
+      const { storage } = asyncStorage();
+      const { auth, expired } = client(h, { storage });
+      expect(await auth.refresh()).toBe(false);
+      expect(h.refreshes).toEqual([]);
+      expect(expired).not.toHaveBeenCalled();
+      const res = await auth.fetch('/me');
+      expect(await json(res)).toMatchObject({ error: 'missing_token' });
+    });
+  });
+
+  describe('sessions() and revokeSession()', () => {
+    it('lists the sessions, revokes another one, answers not_found for a stranger, and signs out on its own', async () => {
+      const a = client(h);
+      const b = client(h);
+      const mine = await a.auth.login('alice', PASSWORD);
+      const other = await b.auth.login('alice', PASSWORD);
+      const sessions = await a.auth.sessions();
+      expect(sessions.map((s) => [s.id, s.current]).sort()).toEqual([[mine.sid, true], [other.sid, false]].sort());
+
+      await a.auth.revokeSession(other.sid);
+      expect((await b.auth.fetch('/me')).status).toBe(401);
+      expect(b.expired).toHaveBeenCalledTimes(1);
+
+      await expect(a.auth.revokeSession('no-such-session')).rejects.toMatchObject({ code: 'not_found', status: 404 });
+      await a.auth.revokeSession(mine.sid);
+      expect(a.auth.accessToken).toBeNull();
+      expect(a.expired).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('fetch()', () => {
+    it('sends the access token to the origin of baseUrl only', async () => {
+      const echo = express().get('/headers', (req, res) => {
+        res.json({ authorization: req.get('authorization') ?? null });
+      });
+      const elsewhere = await listen(echo);
+      const { auth } = client(h);
+      await auth.login('alice', PASSWORD);
+      const res = await auth.fetch(`${elsewhere.base}/headers`);
+      expect(await json(res)).toEqual({ authorization: null });
+    });
+
+    it('uses the given fetch, with one Request per attempt', async () => {
+      const seen: string[] = [];
+      const { auth } = client(h, {
+        fetch: (request) => {
+          seen.push(`${request.method} ${new URL(request.url).pathname} ${request.headers.has('authorization')}`);
+          return fetch(request);
+        },
+      });
+      await auth.login('alice', PASSWORD);
+      expireOnServer(h);
+      expect((await auth.fetch('/me')).status).toBe(200);
+      expect(seen).toEqual(['POST /auth/login false', 'GET /me true', 'POST /auth/refresh false', 'GET /me true']);
+    });
+  });
+
+  it('refuses a baseUrl that is not an http(s) URL outside browsers', () => {
+    expect(() => createAuthClient()).toThrow(/baseUrl/);
+    expect(() => createAuthClient({ baseUrl: 'api.example.com' })).toThrow(/baseUrl/);
+  });
+});
