@@ -11,7 +11,12 @@ module.exports = {
     {
       ...shared,
       displayName: 'core',
-      testMatch: ['<rootDir>/test/*.test.ts', '<rootDir>/test/http/**/*.test.ts', '<rootDir>/test/client/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/test/*.test.ts',
+        '<rootDir>/test/http/**/*.test.ts',
+        '<rootDir>/test/client/**/*.test.ts',
+        '<rootDir>/test/model/**/*.test.ts',
+      ],
       globals: { EXPRESS_MAJOR: 5 },
     },
     {
