@@ -14,6 +14,7 @@ module.exports = {
       testMatch: [
         '<rootDir>/test/*.test.ts',
         '<rootDir>/test/http/**/*.test.ts',
+        '<rootDir>/test/attacks/**/*.test.ts',
         '<rootDir>/test/client/**/*.test.ts',
         '<rootDir>/test/model/**/*.test.ts',
       ],
@@ -23,7 +24,7 @@ module.exports = {
       ...shared,
       // The same HTTP tests with `express` resolved to Express 4, for the library and the tests alike.
       displayName: 'express4',
-      testMatch: ['<rootDir>/test/http/**/*.test.ts'],
+      testMatch: ['<rootDir>/test/http/**/*.test.ts', '<rootDir>/test/attacks/**/*.test.ts'],
       moduleNameMapper: { ...shared.moduleNameMapper, '^express$': 'express4' },
       globals: { EXPRESS_MAJOR: 4 },
     },

@@ -1,5 +1,5 @@
 import express from 'express';
-import type { Response } from 'supertest';
+import request, { type Response } from 'supertest';
 import {
   createAuthRouter,
   createCredentialsVerifier,
@@ -100,4 +100,17 @@ export function refreshCookie(res: Response, name = 'refresh_token'): { value: s
 
 export function cookieHeader(token: string, name = 'refresh_token'): string {
   return `${name}=${token}`;
+}
+
+/** Logs a demo user in (alice or bob) and returns what the client would keep. */
+export async function login(t: TestApp, username = 'alice', headers: Record<string, string> = {}) {
+  const res = await request(t.app).post('/auth/login').set(headers).send({ username, password: PASSWORD });
+  expect(res.status).toBe(200);
+  return { res, accessToken: res.body.accessToken as string, refreshToken: refreshCookie(res)!.value };
+}
+
+/** An error answer exactly as SPEC §6 shapes it: the status, the code, a message, JSON. */
+export function expectError(res: Response, status: number, error: string): void {
+  expect({ status: res.status, body: res.body }).toEqual({ status, body: { error, message: expect.any(String) } });
+  expect(res.headers['content-type']).toMatch(/^application\/json/);
 }

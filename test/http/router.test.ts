@@ -1,14 +1,8 @@
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { cookieHeader, makeApp, PASSWORD, refreshCookie, type TestApp } from '../helpers/app.js';
+import { cookieHeader, login, makeApp, PASSWORD, refreshCookie, type TestApp } from '../helpers/app.js';
 
 const DAY_MS = 24 * 3600 * 1000;
-
-async function login(t: TestApp, username = 'alice', headers: Record<string, string> = {}) {
-  const res = await request(t.app).post('/auth/login').set(headers).send({ username, password: PASSWORD });
-  expect(res.status).toBe(200);
-  return { res, accessToken: res.body.accessToken as string, refreshToken: refreshCookie(res)!.value };
-}
 
 function refresh(t: TestApp, refreshToken: string) {
   return request(t.app).post('/auth/refresh').set('Cookie', cookieHeader(refreshToken));

@@ -7,15 +7,9 @@
 import { Cluster, Redis } from 'ioredis';
 import request from 'supertest';
 import { RedisTokenStore, recommendedClusterOptions, recommendedRedisOptions, shardKeyOf } from '../../src/index.js';
-import { cookieHeader, makeApp, PASSWORD, refreshCookie, type TestApp } from '../helpers/app.js';
+import { cookieHeader, login, makeApp, PASSWORD, refreshCookie, type TestApp } from '../helpers/app.js';
 import { randomPrefix } from './clients.js';
 import { rawCommand, RedisCluster, RedisServer, waitUntil } from './servers.js';
-
-async function login(t: TestApp, username = 'alice') {
-  const res = await request(t.app).post('/auth/login').send({ username, password: PASSWORD });
-  expect(res.status).toBe(200);
-  return { accessToken: res.body.accessToken as string, refreshToken: refreshCookie(res)!.value };
-}
 
 const refresh = (t: TestApp, token: string) => request(t.app).post('/auth/refresh').set('Cookie', cookieHeader(token));
 const me = (t: TestApp, token: string) => request(t.app).get('/me').set('Authorization', `Bearer ${token}`);

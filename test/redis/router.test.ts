@@ -6,15 +6,9 @@
 import { Redis, type Cluster } from 'ioredis';
 import request from 'supertest';
 import { RedisTokenStore, recommendedClusterOptions, recommendedRedisOptions } from '../../src/index.js';
-import { cookieHeader, makeApp, PASSWORD, refreshCookie, type TestApp } from '../helpers/app.js';
+import { cookieHeader, login, makeApp, PASSWORD, refreshCookie, type TestApp } from '../helpers/app.js';
 import { clusterClient, randomPrefix, standaloneClient } from './clients.js';
 import { RedisServer, waitUntil } from './servers.js';
-
-async function login(t: TestApp, username = 'alice') {
-  const res = await request(t.app).post('/auth/login').send({ username, password: PASSWORD });
-  expect(res.status).toBe(200);
-  return { accessToken: res.body.accessToken as string, refreshToken: refreshCookie(res)!.value };
-}
 
 function refresh(t: TestApp, refreshToken: string) {
   return request(t.app).post('/auth/refresh').set('Cookie', cookieHeader(refreshToken));
