@@ -14,7 +14,8 @@ import { sendError } from './respond.js';
  */
 export function requireAccessToken(options: RequireAccessTokenOptions): RequestHandler {
   if (!options || typeof options !== 'object') throw new ConfigurationError('requireAccessToken', 'options are required');
-  const accessTokens = new AccessTokens(options, 'verify', 'requireAccessToken');
+  // Without revocation checks, a token seen before skips the signature check (see AccessTokens).
+  const accessTokens = new AccessTokens(options, 'verify', 'requireAccessToken', { cacheVerified: options.store === undefined });
   const store = options.store === undefined ? undefined : storeOption(options.store, 'requireAccessToken.store');
   const roles = listOption(options.roles, 'requireAccessToken.roles');
   const scopes = listOption(options.scopes, 'requireAccessToken.scopes');

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { ConfigurationError, InvalidTokenError } from '../errors.js';
 import { integerOption, parseDuration } from '../options.js';
@@ -16,6 +16,16 @@ export const MAX_ID_LENGTH = 256;
 const SYMMETRIC: readonly string[] = ['HS256', 'HS384', 'HS512'] satisfies SymmetricAlgorithm[];
 const CURVES: Partial<Record<AsymmetricAlgorithm, string>> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
 const ASYMMETRIC: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] satisfies AsymmetricAlgorithm[];
+const HMAC_HASHES: Readonly<Record<string, string>> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
+
+/**
+ * A JWS in compact serialisation as jws (under jsonwebtoken) accepts it: three base64url
+ * segments, header and payload non-empty. No padding, no `+` or `/`, no whitespace.
+ */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/** How many verified tokens an `AccessTokens` with `cacheVerified` keeps (the oldest goes first). */
+export const VERIFIED_TOKEN_CACHE_SIZE = 1000;
 
 /** The verified claims we rely on; `claims` holds all of them. */
 export interface AccessClaims {
@@ -42,24 +52,57 @@ interface ResolvedKeys {
   verifyingKey: KeyObject;
 }
 
+/** What the HS algorithms are verified with, prepared once (see `verifyHmac`). */
+interface HmacVerifier {
+  /** Node's name of the hash: sha256, sha384 or sha512. */
+  hash: string;
+  key: KeyObject;
+  /** The header segment that `sign` writes, and its dot: tokens that start with it skip header parsing. */
+  headerPrefix: string;
+}
+
 /**
  * Signs and verifies access tokens. Key material is turned into `KeyObject`s once, here, so no
  * request pays for parsing a PEM or a string secret (jsonwebtoken would, on every call).
+ *
+ * HS256/384/512 tokens are verified here, without jsonwebtoken (which decodes and splits the
+ * token several times, and copies its options, on every call); the asymmetric algorithms go
+ * through `jwt.verify`. Both paths accept exactly the same tokens (SPEC §5).
  */
 export class AccessTokens {
   readonly lifetimeSeconds: number;
   private readonly keys: ResolvedKeys;
+  private readonly hmac?: HmacVerifier;
   private readonly issuer?: string;
   private readonly audience?: string;
   private readonly toleranceSeconds: number;
+  /** Verified payloads by the whole token string (see `cacheVerified`); only flat payloads. */
+  private readonly verified?: Map<string, Record<string, unknown>>;
 
-  constructor(options: AccessTokenOptions, purpose: 'sign' | 'verify', optionName = 'accessToken') {
+  /**
+   * @param cacheVerified keep the payloads of up to {@link VERIFIED_TOKEN_CACHE_SIZE} verified
+   * tokens, so a token presented again skips the signature check and parsing; its time claims
+   * are checked again on every use, and it is dropped once it fails them. Only for callers that
+   * check no revocation: a token's signature never changes, its revocation can.
+   */
+  constructor(options: AccessTokenOptions, purpose: 'sign' | 'verify', optionName = 'accessToken', { cacheVerified = false } = {}) {
     if (!options || typeof options !== 'object') throw new ConfigurationError(optionName, 'is required');
     this.keys = resolveKeys(options, purpose, optionName);
     this.lifetimeSeconds = parseDuration(options.expiresIn ?? '15m', `${optionName}.expiresIn`);
     this.toleranceSeconds = integerOption(options.clockToleranceSeconds, 5, `${optionName}.clockToleranceSeconds`, 0, 300);
     this.issuer = optionalString(options.issuer, `${optionName}.issuer`);
     this.audience = optionalString(options.audience, `${optionName}.audience`);
+    const hash = HMAC_HASHES[this.keys.algorithm];
+    if (hash !== undefined) {
+      const header = Buffer.from(JSON.stringify(this.header())).toString('base64url');
+      this.hmac = { hash, key: this.keys.verifyingKey, headerPrefix: `${header}.` };
+    }
+    if (cacheVerified) this.verified = new Map();
+  }
+
+  /** The JOSE header of every token we sign. */
+  private header(): { alg: string; typ: string } {
+    return { alg: this.keys.algorithm, typ: ACCESS_TOKEN_TYPE };
   }
 
   sign(user: AuthUser, sessionId: string, nowMs: number): SignedAccessToken {
@@ -78,7 +121,7 @@ export class AccessTokens {
     if (user.scopes?.length) payload.scope = user.scopes.join(' ');
     const token = jwt.sign(payload, signingKey, {
       algorithm: algorithm as jwt.Algorithm,
-      header: { alg: algorithm, typ: ACCESS_TOKEN_TYPE },
+      header: this.header(),
     });
     return { token, jti, expiresIn: this.lifetimeSeconds };
   }
@@ -86,6 +129,93 @@ export class AccessTokens {
   /** Verifies signature and claims as SPEC §5 says; every failure is an `InvalidTokenError`. */
   verify(token: string, nowMs: number): AccessClaims {
     const nowSeconds = Math.floor(nowMs / 1000);
+    const cached = this.verified?.get(token);
+    if (cached !== undefined) return this.reuse(token, cached, nowSeconds);
+    const payload = this.hmac ? this.verifyHmac(this.hmac, token, nowSeconds) : this.verifyWithJsonwebtoken(token, nowSeconds);
+    const { sub, sid, jti, iat, exp, roles, scope } = payload;
+    if (typeof exp !== 'number' || typeof iat !== 'number') throw invalid('exp and iat must be numbers');
+    if (iat > nowSeconds + this.toleranceSeconds) throw invalid('iat is in the future');
+    if (nowSeconds - iat > this.lifetimeSeconds + this.toleranceSeconds) throw invalid('iat is older than the token lifetime');
+    if (!isId(sub) || !isId(sid) || !isId(jti)) throw invalid('sub, sid and jti must be non-empty strings');
+    if (roles !== undefined && !isStringArray(roles)) throw invalid('roles must be an array of strings');
+    if (scope !== undefined && typeof scope !== 'string') throw invalid('scope must be a string');
+    const verified = this.verified;
+    if (verified === undefined || !isFlat(payload)) return toAccessClaims(payload);
+    if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+    verified.set(token, payload);
+    // The kept payload is never handed out: each request gets its own copy to change at will.
+    return toAccessClaims(copyOf(payload));
+  }
+
+  /**
+   * A token verified before: the same string, so the same signature, header and claims. Only
+   * what time changes is checked again (`nbf`, `exp`, `iat`), exactly as on the first use.
+   */
+  private reuse(token: string, payload: Record<string, unknown>, nowSeconds: number): AccessClaims {
+    const { nbf, exp, iat } = payload as { nbf?: number; exp: number; iat: number };
+    const tolerance = this.toleranceSeconds;
+    const expired = nowSeconds >= exp + tolerance;
+    if (expired || (nbf !== undefined && nbf > nowSeconds + tolerance) || iat > nowSeconds + tolerance || nowSeconds - iat > this.lifetimeSeconds + tolerance) {
+      this.verified!.delete(token);
+      if (expired) throw new InvalidTokenError('The access token has expired.', { cause: new Error('jwt expired') });
+      throw invalid('nbf or iat out of bounds');
+    }
+    return toAccessClaims(copyOf(payload));
+  }
+
+  /**
+   * HS256/384/512 without jsonwebtoken, by the same rules, in this order: exactly three base64url
+   * segments (as jws requires); a header that is the one we sign, byte for byte, or else one that
+   * parses to an object whose `alg` is the configured algorithm, compared exactly, and whose `typ`
+   * passes `isAccessTokenType`; the HMAC of the signing input, base64url-encoded, equal to the
+   * signature segment in constant time (so a signature written another way, with padding or other
+   * trailing bits, is refused, as jws refuses it); a payload that is a JSON object; then `nbf`,
+   * `exp`, `aud` and `iss` as `jwt.verify` checks them.
+   */
+  private verifyHmac(hmac: HmacVerifier, token: string, nowSeconds: number): Record<string, unknown> {
+    if (typeof token !== 'string' || !COMPACT_JWS.test(token)) throw invalid('not a compact JWS of three base64url segments');
+    const headerEnd = token.indexOf('.');
+    const payloadEnd = token.indexOf('.', headerEnd + 1);
+    if (!token.startsWith(hmac.headerPrefix)) this.checkHeader(token.slice(0, headerEnd));
+    const signature = token.slice(payloadEnd + 1);
+    const expected = createHmac(hmac.hash, hmac.key).update(token.slice(0, payloadEnd)).digest('base64url');
+    // Both are ASCII (the pattern above, base64url): latin1 is exact, and the lengths are public.
+    if (signature.length !== expected.length || !timingSafeEqual(Buffer.from(signature, 'latin1'), Buffer.from(expected, 'latin1'))) {
+      throw invalid('invalid signature');
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(Buffer.from(token.slice(headerEnd + 1, payloadEnd), 'base64url').toString('utf8'));
+    } catch (error) {
+      throw new InvalidTokenError('The access token is invalid.', { cause: error });
+    }
+    if (!isJsonObject(payload)) throw invalid('payload is not an object');
+    const { nbf, exp, aud, iss } = payload;
+    const tolerance = this.toleranceSeconds;
+    if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSeconds + tolerance)) throw invalid('nbf is not a number, or in the future');
+    if (exp !== undefined) {
+      if (typeof exp !== 'number') throw invalid('exp must be a number');
+      if (nowSeconds >= exp + tolerance) throw new InvalidTokenError('The access token has expired.', { cause: new Error('jwt expired') });
+    }
+    if (this.audience !== undefined && aud !== this.audience && !(Array.isArray(aud) && aud.includes(this.audience))) throw invalid('aud does not match');
+    if (this.issuer !== undefined && iss !== this.issuer) throw invalid('iss does not match');
+    return payload;
+  }
+
+  /** A header other than the one we sign: the same rules, after parsing it (as jws does, latin1). */
+  private checkHeader(segment: string): void {
+    let header: unknown;
+    try {
+      header = JSON.parse(Buffer.from(segment, 'base64url').toString('latin1'));
+    } catch (error) {
+      throw new InvalidTokenError('The access token is invalid.', { cause: error });
+    }
+    if (!isJsonObject(header) || header.alg !== this.keys.algorithm) throw invalid('alg is not the configured algorithm');
+    if (!isAccessTokenType(header.typ)) throw invalid('typ is not at+jwt');
+  }
+
+  /** The asymmetric algorithms: jsonwebtoken checks the signature, `nbf`, `exp`, `aud` and `iss`. */
+  private verifyWithJsonwebtoken(token: string, nowSeconds: number): Record<string, unknown> {
     let decoded: jwt.Jwt;
     try {
       decoded = jwt.verify(token, this.keys.verifyingKey, {
@@ -102,29 +232,55 @@ export class AccessTokens {
     }
     const { header, payload } = decoded;
     if (!isAccessTokenType(header.typ)) throw invalid('typ is not at+jwt');
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw invalid('payload is not an object');
-    const { sub, sid, jti, iat, exp, roles, scope } = payload as Record<string, unknown>;
-    if (typeof exp !== 'number' || typeof iat !== 'number') throw invalid('exp and iat must be numbers');
-    if (iat > nowSeconds + this.toleranceSeconds) throw invalid('iat is in the future');
-    if (nowSeconds - iat > this.lifetimeSeconds + this.toleranceSeconds) throw invalid('iat is older than the token lifetime');
-    if (!isId(sub) || !isId(sid) || !isId(jti)) throw invalid('sub, sid and jti must be non-empty strings');
-    if (roles !== undefined && !isStringArray(roles)) throw invalid('roles must be an array of strings');
-    if (scope !== undefined && typeof scope !== 'string') throw invalid('scope must be a string');
-    return {
-      sub,
-      sid,
-      jti,
-      iat,
-      exp,
-      roles: roles ?? [],
-      scopes: scope ? scope.split(' ').filter(Boolean) : [],
-      claims: payload as Record<string, unknown>,
-    };
+    if (!isJsonObject(payload)) throw invalid('payload is not an object');
+    return payload;
   }
 }
 
 function invalid(reason: string): InvalidTokenError {
   return new InvalidTokenError('The access token is invalid.', { cause: new Error(reason) });
+}
+
+/** `AccessClaims` of a payload that passed every check. */
+function toAccessClaims(payload: Record<string, unknown>): AccessClaims {
+  const { sub, sid, jti, iat, exp, roles, scope } = payload as { sub: string; sid: string; jti: string; iat: number; exp: number; roles?: string[]; scope?: string };
+  return {
+    sub,
+    sid,
+    jti,
+    iat,
+    exp,
+    roles: roles ?? [],
+    scopes: scope ? scope.split(' ').filter(Boolean) : [],
+    claims: payload,
+  };
+}
+
+/** Whether every claim is a primitive or an array of primitives: what `copyOf` copies fully. */
+function isFlat(payload: Record<string, unknown>): boolean {
+  for (const value of Object.values(payload)) {
+    if (Array.isArray(value) ? !value.every(isPrimitive) : !isPrimitive(value)) return false;
+  }
+  return true;
+}
+
+function isPrimitive(value: unknown): boolean {
+  return value === null || typeof value !== 'object';
+}
+
+/** A copy of a flat payload that shares nothing with it (its arrays are copied too). */
+function copyOf(payload: Record<string, unknown>): Record<string, unknown> {
+  const copy = { ...payload };
+  for (const name of Object.keys(copy)) {
+    const value = copy[name];
+    if (Array.isArray(value)) copy[name] = value.slice();
+  }
+  return copy;
+}
+
+/** A parsed JSON object: not null, not an array, not a primitive. */
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isId(value: unknown): value is string {

@@ -1,0 +1,275 @@
+/*
+ * One server variant per process: `node server.mjs <variant>`, configured by BENCH_CONFIG (JSON:
+ * secret, PEM keys, Redis ports, bcrypt cost). It listens on a free 127.0.0.1 port, sends
+ * `{ type: 'ready', port }` over IPC, and answers `stats` / `stats:reset` / `idle` messages:
+ * the event-loop delay while a round runs, and the requests still in flight.
+ *
+ * Every protected variant serves `GET /me` -> `{"userId":"<sub>"}`; the bare variant sends the
+ * same body without auth. Variants that need a token to test with also mount our auth router
+ * (after `/me`, so `/me` requests never reach it) and log in through it.
+ */
+import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import express from 'express';
+import { expressjwt } from 'express-jwt';
+import { createVerifier } from 'fast-jwt';
+import { jwtVerify } from 'jose';
+import jwt from 'jsonwebtoken';
+import passport from 'passport';
+import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
+import { Cluster, Redis } from 'ioredis';
+import { loadLibrary, loadRedisStore } from './library.mjs';
+import { serveIpc } from './procs.mjs';
+
+const variant = process.argv[2];
+const config = JSON.parse(process.env.BENCH_CONFIG ?? '{}');
+const lib = await loadLibrary();
+const { createAuthRouter, requireAccessToken, MemoryTokenStore, createCredentialsVerifier, hashPassword } = lib;
+
+const ELD_RESOLUTION_MS = 1;
+const eventLoopDelay = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
+eventLoopDelay.enable();
+let inflight = 0;
+let ok2xx = 0;
+const redisClients = [];
+
+const secret = config.secret;
+const secretKey = createSecretKey(Buffer.from(secret, 'utf8'));
+const expiresIn = '30m';
+const ours = {
+  hs256: { secret, expiresIn },
+  rs256: { algorithm: 'RS256', privateKey: config.rsa?.privateKey, expiresIn },
+  es256: { algorithm: 'ES256', privateKey: config.ec?.privateKey, expiresIn },
+};
+const verifyOnly = {
+  hs256: ours.hs256,
+  rs256: { algorithm: 'RS256', publicKey: config.rsa?.publicKey, expiresIn },
+  es256: { algorithm: 'ES256', publicKey: config.ec?.publicKey, expiresIn },
+};
+
+/** Answers `{"userId": sub}`, the same body for every variant. */
+const me = (userId) => (_req, res) => res.json({ userId });
+const unauthorized = (res) => res.status(401).json({ error: 'invalid_token' });
+
+function bearer(req) {
+  const header = req.headers.authorization;
+  return header !== undefined && header.startsWith('Bearer ') ? header.slice(7) : undefined;
+}
+
+/** Our router for logins and refreshes: no bcrypt, the username is the user id. */
+function authRouter(accessToken, store, extra = {}) {
+  return createAuthRouter({
+    accessToken,
+    store,
+    verifyCredentials: async (username) => ({ id: username }),
+    refreshToken: { transport: 'body' },
+    ...extra,
+  });
+}
+
+/** The Redis clients are set up as the README recommends (`recommendedRedisOptions`), when the build has them. */
+async function redisClient() {
+  const { RedisTokenStore } = (await loadRedisStore()) ?? {};
+  if (!RedisTokenStore) throw new Error('the Redis store is not available in this build');
+  const client = new Redis({ ...lib.recommendedRedisOptions, host: '127.0.0.1', port: config.redisPort, lazyConnect: true });
+  await client.connect();
+  redisClients.push(client);
+  return new RedisTokenStore({ client, keyPrefix: 'bench:' });
+}
+
+async function clusterClient() {
+  const { RedisTokenStore } = (await loadRedisStore()) ?? {};
+  if (!RedisTokenStore) throw new Error('the Redis store is not available in this build');
+  const client = new Cluster(config.clusterPorts.map((port) => ({ host: '127.0.0.1', port })), { ...lib.recommendedClusterOptions, lazyConnect: true });
+  await client.connect();
+  redisClients.push(client);
+  return new RedisTokenStore({ client, keyPrefix: 'bench:' });
+}
+
+/** The app of each variant. */
+const variants = {
+  bare(app) {
+    app.get('/me', me('u_000001'));
+  },
+
+  // ---- ours ----
+  'ours-hs256'(app) {
+    app.get('/me', requireAccessToken(verifyOnly.hs256), (req, res) => res.json({ userId: req.auth.userId }));
+    app.use('/auth', authRouter(ours.hs256, new MemoryTokenStore()));
+  },
+  async 'ours-hs256-redis'(app) {
+    const store = await redisClient();
+    app.get('/me', requireAccessToken({ ...verifyOnly.hs256, store }), (req, res) => res.json({ userId: req.auth.userId }));
+    app.use('/auth', authRouter(ours.hs256, store));
+  },
+  'ours-rs256'(app) {
+    app.get('/me', requireAccessToken(verifyOnly.rs256), (req, res) => res.json({ userId: req.auth.userId }));
+    app.use('/auth', authRouter(ours.rs256, new MemoryTokenStore()));
+  },
+  'ours-es256'(app) {
+    app.get('/me', requireAccessToken(verifyOnly.es256), (req, res) => res.json({ userId: req.auth.userId }));
+    app.use('/auth', authRouter(ours.es256, new MemoryTokenStore()));
+  },
+
+  // ---- peers, each as its documentation shows it, verifying the same HS256 token ----
+  'express-jwt-string'(app) {
+    app.get('/me', expressjwt({ secret, algorithms: ['HS256'] }), (req, res) => res.json({ userId: req.auth.sub }));
+    app.use((_error, _req, res, _next) => unauthorized(res));
+  },
+  'express-jwt-keyobject'(app) {
+    app.get('/me', expressjwt({ secret: secretKey, algorithms: ['HS256'] }), (req, res) => res.json({ userId: req.auth.sub }));
+    app.use((_error, _req, res, _next) => unauthorized(res));
+  },
+  'passport-jwt-string'(app) {
+    passport.use('jwt', new JwtStrategy({ jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: secret, algorithms: ['HS256'] }, (payload, done) => done(null, payload)));
+    app.use(passport.initialize());
+    app.get('/me', passport.authenticate('jwt', { session: false }), (req, res) => res.json({ userId: req.user.sub }));
+  },
+  'passport-jwt-keyobject'(app) {
+    passport.use('jwt', new JwtStrategy({ jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: secretKey, algorithms: ['HS256'] }, (payload, done) => done(null, payload)));
+    app.use(passport.initialize());
+    app.get('/me', passport.authenticate('jwt', { session: false }), (req, res) => res.json({ userId: req.user.sub }));
+  },
+  'fast-jwt-cache'(app) {
+    const verify = createVerifier({ key: secret, algorithms: ['HS256'], cache: true });
+    app.get('/me', (req, res, next) => {
+      try {
+        req.auth = verify(bearer(req) ?? '');
+      } catch {
+        return unauthorized(res);
+      }
+      next();
+    }, (req, res) => res.json({ userId: req.auth.sub }));
+  },
+  'fast-jwt'(app) {
+    const verify = createVerifier({ key: secret, algorithms: ['HS256'] });
+    app.get('/me', (req, res, next) => {
+      try {
+        req.auth = verify(bearer(req) ?? '');
+      } catch {
+        return unauthorized(res);
+      }
+      next();
+    }, (req, res) => res.json({ userId: req.auth.sub }));
+  },
+  jose(app) {
+    app.get('/me', (req, res, next) => {
+      jwtVerify(bearer(req) ?? '', secretKey, { algorithms: ['HS256'], typ: 'at+jwt' }).then(
+        ({ payload }) => {
+          req.auth = payload;
+          next();
+        },
+        () => unauthorized(res),
+      );
+    }, (req, res) => res.json({ userId: req.auth.sub }));
+  },
+  'jsonwebtoken-keyobject'(app) {
+    app.get('/me', (req, res, next) => {
+      try {
+        req.auth = jwt.verify(bearer(req) ?? '', secretKey, { algorithms: ['HS256'] });
+      } catch {
+        return unauthorized(res);
+      }
+      next();
+    }, (req, res) => res.json({ userId: req.auth.sub }));
+  },
+
+  /** The floor: one HMAC-SHA256 over the signing input, a constant-time compare, JSON.parse, exp. */
+  'hmac-floor'(app) {
+    app.get('/me', (req, res, next) => {
+      const token = bearer(req);
+      const first = token?.indexOf('.') ?? -1;
+      const last = token?.lastIndexOf('.') ?? -1;
+      if (first < 1 || last <= first) return unauthorized(res);
+      const expected = createHmac('sha256', secretKey).update(token.slice(0, last)).digest();
+      const signature = Buffer.from(token.slice(last + 1), 'base64url');
+      if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) return unauthorized(res);
+      const payload = JSON.parse(Buffer.from(token.slice(first + 1, last), 'base64url').toString('utf8'));
+      if (!(payload.exp > Date.now() / 1000)) return unauthorized(res);
+      req.auth = payload;
+      next();
+    }, (req, res) => res.json({ userId: req.auth.sub }));
+  },
+
+  // ---- /refresh ----
+  'refresh-memory'(app) {
+    app.use('/auth', authRouter(ours.hs256, new MemoryTokenStore()));
+  },
+  async 'refresh-redis'(app) {
+    app.use('/auth', authRouter(ours.hs256, await redisClient()));
+  },
+  async 'refresh-cluster'(app) {
+    app.use('/auth', authRouter(ours.hs256, await clusterClient()));
+  },
+
+  // ---- /login with bcrypt ----
+  async login(app) {
+    const cost = config.bcryptCost;
+    const passwordHash = await hashPassword(config.password, { cost });
+    const verifyCredentials = createCredentialsVerifier({
+      findUser: async (username) => (username === 'alice' ? { id: 'u_alice', passwordHash } : null),
+      cost,
+    });
+    app.use('/auth', createAuthRouter({ accessToken: ours.hs256, store: new MemoryTokenStore(), verifyCredentials, refreshToken: { transport: 'body' } }));
+  },
+};
+
+try {
+  const build = variants[variant];
+  if (!build) throw new Error(`unknown variant ${variant}`);
+  const app = express();
+  app.set('etag', false);
+  // In flight until the app answers, whether or not the client is still there to read it: a
+  // request the load generator abandoned at the end of a round may still be hashing (bcrypt),
+  // and the next round must not start before it is done.
+  app.use((_req, res, next) => {
+    inflight++;
+    const end = res.end;
+    let answered = false;
+    res.end = function (...args) {
+      if (!answered) {
+        answered = true;
+        inflight--;
+        if (res.statusCode < 300) ok2xx++;
+      }
+      return end.apply(this, args);
+    };
+    next();
+  });
+  await build(app);
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  server.keepAliveTimeout = 60_000;
+  serveIpc({
+    stats() {
+      const histogram = eventLoopDelay;
+      const delay = (ns) => Math.max(0, ns / 1e6 - ELD_RESOLUTION_MS);
+      return {
+        eventLoop: { p50Ms: delay(histogram.percentile(50)), p99Ms: delay(histogram.percentile(99)), maxMs: delay(histogram.max), samples: histogram.count },
+        inflight,
+        ok2xx,
+        cpuMicros: (({ user, system }) => user + system)(process.cpuUsage()),
+        memory: process.memoryUsage(),
+      };
+    },
+    'stats:reset'() {
+      eventLoopDelay.reset();
+      return {};
+    },
+    async idle({ timeoutMs = 60_000 }) {
+      const deadline = Date.now() + timeoutMs;
+      while (inflight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      return { inflight };
+    },
+  });
+  process.on('exit', () => {
+    for (const client of redisClients) client.disconnect();
+  });
+  process.send({ type: 'ready', port: server.address().port, variant });
+} catch (error) {
+  process.send({ type: 'failed', error: error?.stack ?? String(error) });
+  process.exit(1);
+}

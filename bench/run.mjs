@@ -1,0 +1,703 @@
+#!/usr/bin/env node
+/*
+ * `npm run bench` (repository root): builds the library, installs bench/'s own dependencies, and
+ * runs every benchmark in one run:
+ *
+ *   middleware   GET /me through each auth middleware, 10 connections (reference: no auth)
+ *   connections  the same at 1, 10 and 100 connections, for bare, ours, ours + Redis and the floor
+ *   refresh      POST /auth/refresh on the memory store, Redis and a 3-master Cluster, with Redis
+ *                round trips per refresh (reference: a bare EVALSHA)
+ *   login        POST /auth/login at bcrypt cost 10 and 12, 20 connections, event-loop delay p99
+ *   memory       Redis bytes and memory-store heap per live session, over 100,000 sessions
+ *
+ * Each server variant runs in its own process, the load generator (autocannon) in another, and
+ * they are pinned to different cores with `taskset` when it exists. Redis servers are private
+ * ones on free loopback ports. Rounds are interleaved (round 1 of every variant, then round 2 ...)
+ * so that drift on a shared machine spreads over all rows. Everything started is stopped at the
+ * end, on failure, and on Ctrl-C.
+ *
+ * Environment (all optional):
+ *   BENCH_ROUNDS     rounds per variant (default 5)
+ *   BENCH_SECONDS    seconds per round and variant (default 2; /login rounds take at least 3)
+ *   BENCH_ONLY       comma-separated tables to run (default: all five)
+ *   BENCH_VARIANTS   comma-separated middleware rows to keep besides bare and ours (while developing)
+ *   BENCH_COMPARE    name=dir,...: other builds of the library, each an extra "ours, HS256" row
+ *                    of the middleware table (the build before a change, say)
+ *   BENCH_LIB        the build to measure (default: ../dist)
+ *   BENCH_SESSIONS   sessions in the memory table (default 100000)
+ *
+ * Writes bench/results/latest.json (summary, targets, every table) and bench/results/latest.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { distDir, loadLibrary, loadRedisStore, repoRoot, rotateScriptSource } from './lib/library.mjs';
+import { killAllNow, placement, startNode, stopAll } from './lib/procs.mjs';
+import { callsDelta, commandCalls, countRoundTrips, redisVersion, startCluster, startRedis } from './lib/redis.mjs';
+import { fmt, fmtInt, fmtRange, fmtRatio, median, ratio, summary, table } from './lib/stats.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  // The comment at the top of this file is the help.
+  const source = readFileSync(fileURLToPath(import.meta.url), 'utf8');
+  console.log(source.slice(source.indexOf('/*') + 2, source.indexOf('*/')).replace(/^ \* ?/gm, '').trim());
+  process.exit(0);
+}
+const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 5);
+const SECONDS = positiveInt(process.env.BENCH_SECONDS, 2);
+const WARMUP_SECONDS = 1;
+const LOGIN_SECONDS = Math.max(3, SECONDS);
+const SESSIONS = positiveInt(process.env.BENCH_SESSIONS, 100_000);
+const TABLES = ['middleware', 'connections', 'refresh', 'login', 'memory'];
+const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((name) => name.trim()) : TABLES;
+/** BENCH_COMPARE="before=/path/to/dist,other=/path": other builds, as extra rows of the middleware table. */
+const COMPARE = (process.env.BENCH_COMPARE ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((entry) => {
+    const [name, ...dir] = entry.split('=');
+    return { name: name.trim(), dir: dir.join('=').trim() };
+  });
+const VARIANTS = process.env.BENCH_VARIANTS?.split(',').map((name) => name.trim());
+const CONNECTIONS = 10;
+/** More tokens than the verified-token cache holds (1,000), sent in turn: every request a miss. */
+const MANY_TOKENS = 2000;
+const PASSWORD = 'correct horse battery staple';
+
+function positiveInt(value, fallback) {
+  const number = Number(value);
+  return Number.isInteger(number) && number > 0 ? number : fallback;
+}
+
+const log = (...args) => console.error('[bench]', ...args);
+const started = Date.now();
+const cleanups = [];
+
+async function cleanup() {
+  // Every process this run started, then what the cleanups remove (temp dirs).
+  await stopAll();
+  for (const fn of cleanups.splice(0).reverse()) {
+    try {
+      await fn();
+    } catch (error) {
+      log('cleanup:', error.message);
+    }
+  }
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    interrupted = true;
+    log(`${signal}: stopping every process this run started`);
+    cleanup().finally(() => process.exit(130));
+  });
+}
+process.once('exit', killAllNow);
+
+// ---------------------------------------------------------------------------------------------
+
+function machineFacts() {
+  const version = (file) => {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')).version;
+    } catch {
+      return undefined;
+    }
+  };
+  let commit;
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    commit = undefined;
+  }
+  return {
+    nproc: (() => {
+      try {
+        return Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
+      } catch {
+        return availableParallelism();
+      }
+    })(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    express: version(join(here, 'node_modules', 'express', 'package.json')),
+    libraryExpress: version(join(repoRoot, 'node_modules', 'express', 'package.json')),
+    redis: redisVersion(),
+    ioredis: version(join(here, 'node_modules', 'ioredis', 'package.json')),
+    autocannon: version(join(here, 'node_modules', 'autocannon', 'package.json')),
+    library: version(join(repoRoot, 'package.json')),
+    commit,
+  };
+}
+
+function keyMaterial() {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const pem = ({ privateKey, publicKey }) => ({
+    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    publicKey: publicKey.export({ type: 'spki', format: 'pem' }),
+  });
+  return { secret: randomBytes(32).toString('base64url'), rsa: pem(rsa), ec: pem(ec), password: PASSWORD };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** The rows of the middleware table: [variant, label, kind]. */
+const MIDDLEWARE = [
+  ['bare', 'bare route, no auth (reference)', 'reference'],
+  ['ours-hs256', 'ours, HS256, stateless', 'ours'],
+  ['ours-hs256-many', `ours, HS256, stateless, ${MANY_TOKENS.toLocaleString('en-US')} tokens in turn (cache misses)`, 'ours-many'],
+  ['ours-hs256-redis', 'ours, HS256 + revocation checks on Redis', 'ours-redis'],
+  ['ours-rs256', 'ours, RS256', 'ours-asymmetric'],
+  ['ours-es256', 'ours, ES256', 'ours-asymmetric'],
+  ['express-jwt-string', 'express-jwt, string secret', 'peer'],
+  ['express-jwt-keyobject', 'express-jwt, KeyObject', 'peer'],
+  ['passport-jwt-string', 'passport-jwt, string secret', 'peer'],
+  ['passport-jwt-keyobject', 'passport-jwt, KeyObject', 'peer'],
+  ['fast-jwt-cache', 'fast-jwt with its cache', 'peer'],
+  ['fast-jwt', 'fast-jwt, no cache', 'peer'],
+  ['jose', 'jose jwtVerify, KeyObject', 'peer'],
+  ['jsonwebtoken-keyobject', 'jsonwebtoken.verify + KeyObject, hand-written', 'peer'],
+  ['hmac-floor', 'raw HMAC-SHA256 check (the floor)', 'floor'],
+];
+
+async function startServer(place, variant, config, env = {}) {
+  const server = await startNode(place.server, join(here, 'lib', 'server.mjs'), { args: [variant], env: { BENCH_CONFIG: JSON.stringify(config), ...env } });
+  return { ...server, port: server.ready.port, baseUrl: `http://127.0.0.1:${server.ready.port}` };
+}
+
+/** Median over rounds of the server's CPU time per request, and its ratio to the reference's. */
+function cpuStats(rounds, referenceRounds) {
+  const micros = median(rounds.map((round) => round.cpuMicrosPerRequest));
+  return { micros, ratio: ratio(micros, median(referenceRounds.map((round) => round.cpuMicrosPerRequest))) };
+}
+
+async function serverCount(server) {
+  return (await server.request({ type: 'stats' })).ok2xx;
+}
+
+/** Checks that a variant answers 200 with its token and 401 with a tampered one. */
+async function sanityCheck(name, server, token) {
+  const get = (authorization) => fetch(`${server.baseUrl}/me`, { headers: authorization ? { authorization } : {} });
+  const ok = await get(`Bearer ${token}`);
+  const body = await ok.text();
+  if (ok.status !== 200 || body !== '{"userId":"u_000001"}') throw new Error(`${name}: GET /me with a valid token answered ${ok.status} ${body}`);
+  if (name === 'bare') return;
+  const tampered = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
+  const refused = await get(`Bearer ${tampered}`);
+  if (refused.status !== 401) throw new Error(`${name}: GET /me with a tampered token answered ${refused.status}`);
+}
+
+/**
+ * Runs `rounds` interleaved rounds of GET /me over `servers` ([name, server, token]) and returns
+ * per-variant per-round results.
+ */
+async function getRounds(loader, servers, { connections, seconds, rounds }) {
+  const results = Object.fromEntries(servers.map(([name]) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    // Rotate the order each round, so no variant always runs first or last.
+    const order = servers.map((_, i) => servers[(i + round) % servers.length]);
+    for (const [name, server, token] of order) {
+      const before = await server.request({ type: 'stats' });
+      const many = Array.isArray(token);
+      const { result } = await loader.request({ type: 'get', url: `${server.baseUrl}/me`, connections, duration: seconds, headers: many ? {} : { authorization: `Bearer ${token}` }, tokens: many ? token : undefined });
+      await server.request({ type: 'idle' });
+      const after = await server.request({ type: 'stats' });
+      // CPU time of the server process per answered request: steadier than req/s on a busy machine.
+      result.cpuMicrosPerRequest = (after.cpuMicros - before.cpuMicros) / (after.ok2xx - before.ok2xx);
+      results[name].push(result);
+    }
+  }
+  return results;
+}
+
+/**
+ * Redis round trips per answered request: one more short run of `load` with MONITOR on every
+ * node (not timed: MONITOR slows Redis down), divided by the 2xx answers the server counted.
+ * INFO commandstats over the same run is kept too (it also counts the commands scripts run).
+ */
+async function roundTripCheck(server, ports, load) {
+  const statsBefore = await commandCalls(ports);
+  const okBefore = await serverCount(server);
+  const { roundTrips, commands, scriptCommands } = await countRoundTrips(ports, async () => {
+    await load();
+    await server.request({ type: 'idle' });
+  });
+  const served = (await serverCount(server)) - okBefore;
+  return { served, roundTrips, perRequest: roundTrips / served, commands, scriptCommands, commandstats: callsDelta(statsBefore, await commandCalls(ports)) };
+}
+
+function rpsStats(rounds) {
+  return summary(rounds.map((round) => round.rps));
+}
+
+/** Median over rounds of the per-round ratio to the reference (the rounds are paired). */
+function pairedRatio(rounds, referenceRounds) {
+  return median(rounds.map((round, i) => ratio(round.rps, referenceRounds[i]?.rps)));
+}
+
+function errorsOf(rounds) {
+  return rounds.reduce((sum, round) => sum + round.non2xx + round.errors + round.timeouts, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function middlewareTables(ctx) {
+  const { place, loader, config, redis } = ctx;
+  const rows = MIDDLEWARE.filter(([name]) => (name !== 'ours-hs256-redis' || redis.available) && (!VARIANTS || ['bare', 'ours-hs256'].includes(name) || VARIANTS.includes(name)));
+  for (const [i, { name }] of COMPARE.entries()) rows.splice(2 + i, 0, [`ours-hs256@${name}`, `ours, HS256, stateless (${name} build)`, 'ours-other-build']);
+  log(`middleware: starting ${rows.length} server processes`);
+  const servers = {};
+  try {
+    for (const [name] of rows) {
+      const other = COMPARE.find((build) => name === `ours-hs256@${build.name}`);
+      const variant = other || name === 'ours-hs256-many' ? 'ours-hs256' : name;
+      const env = other ? { BENCH_LIB: other.dir } : {};
+      servers[name] = await startServer(place, variant, { ...config, redisPort: redis.port }, env);
+    }
+    // One HS256 token for every HS256 row: from the Redis variant (its family lives in Redis, so
+    // the revocation check finds it live) when there is one.
+    const login = async (name) => (await loader.request({ type: 'login', baseUrl: servers[name].baseUrl, usernames: ['u_000001'] })).tokens[0].accessToken;
+    const hs256 = await login(servers['ours-hs256-redis'] ? 'ours-hs256-redis' : 'ours-hs256');
+    const tokens = {};
+    for (const name of ['ours-rs256', 'ours-es256']) if (servers[name]) tokens[name] = await login(name);
+    if (servers['ours-hs256-many']) {
+      const usernames = Array.from({ length: MANY_TOKENS }, (_, i) => `u_${String(i).padStart(6, '0')}`);
+      usernames[0] = 'u_000001';
+      const issued = [];
+      for (let i = 0; i < usernames.length; i += 200) {
+        issued.push(...(await loader.request({ type: 'login', baseUrl: servers['ours-hs256-many'].baseUrl, usernames: usernames.slice(i, i + 200) })).tokens);
+      }
+      tokens['ours-hs256-many'] = issued.map((issue) => issue.accessToken);
+    }
+    const entries = rows.map(([name]) => [name, servers[name], tokens[name] ?? hs256]);
+    for (const [name, server, token] of entries) await sanityCheck(name, server, Array.isArray(token) ? token[0] : token);
+
+    log(`middleware: warm-up, ${WARMUP_SECONDS} s per variant`);
+    await getRounds(loader, entries, { connections: CONNECTIONS, seconds: WARMUP_SECONDS, rounds: 1 });
+    log(`middleware: ${ROUNDS} rounds x ${SECONDS} s x ${entries.length} variants at ${CONNECTIONS} connections`);
+    const at10 = await getRounds(loader, entries, { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS });
+    let revocationTrips;
+    if (servers['ours-hs256-redis']) {
+      const [, server, token] = entries.find(([name]) => name === 'ours-hs256-redis');
+      log('middleware: counting Redis round trips of the revocation check (MONITOR)');
+      revocationTrips = await roundTripCheck(server, [redis.port], () =>
+        loader.request({ type: 'get', url: `${server.baseUrl}/me`, connections: CONNECTIONS, duration: 1, headers: { authorization: `Bearer ${token}` } }),
+      );
+    }
+
+    const middleware = rows.map(([name, label, kind]) => {
+      const rounds = at10[name];
+      return {
+        name,
+        label,
+        kind,
+        rps: rpsStats(rounds),
+        ratio: pairedRatio(rounds, at10.bare),
+        cpu: cpuStats(rounds, at10.bare),
+        p50Ms: median(rounds.map((round) => round.latency.p50)),
+        p99Ms: median(rounds.map((round) => round.latency.p99)),
+        errors: errorsOf(rounds),
+        roundTrips: name === 'ours-hs256-redis' ? revocationTrips : undefined,
+        roundTripsPerRequest: name === 'ours-hs256-redis' ? revocationTrips?.perRequest : undefined,
+      };
+    });
+    if (redis.skipReason) middleware.splice(2, 0, { name: 'ours-hs256-redis', label: 'ours, HS256 + revocation checks on Redis', kind: 'ours-redis', skipped: redis.skipReason });
+
+    let connections;
+    if (ONLY.includes('connections')) {
+      const subset = entries.filter(([name]) => ['bare', 'ours-hs256', 'ours-hs256-redis', 'hmac-floor'].includes(name));
+      const byConnections = { [CONNECTIONS]: at10 };
+      for (const count of [1, 100]) {
+        log(`connections: ${ROUNDS} rounds x ${SECONDS} s x ${subset.length} variants at ${count} connection(s)`);
+        await getRounds(loader, subset, { connections: count, seconds: WARMUP_SECONDS, rounds: 1 });
+        byConnections[count] = await getRounds(loader, subset, { connections: count, seconds: SECONDS, rounds: ROUNDS });
+      }
+      connections = subset.map(([name]) => {
+        const row = { name, label: rows.find(([n]) => n === name)[1] };
+        for (const count of [1, 10, 100]) {
+          const rounds = byConnections[count][name];
+          row[count] = { rps: rpsStats(rounds), ratio: pairedRatio(rounds, byConnections[count].bare), p99Ms: median(rounds.map((r) => r.latency.p99)), errors: errorsOf(rounds) };
+        }
+        return row;
+      });
+    }
+    return { middleware, connections };
+  } finally {
+    await Promise.all(Object.values(servers).map((server) => server.stop()));
+  }
+}
+
+/** Logs in one family per connection, and as many spares; returns their refresh tokens. */
+async function loginPool(loader, server, tag) {
+  const usernames = Array.from({ length: 2 * CONNECTIONS }, (_, i) => `bench-${tag}-${i}`);
+  const { tokens } = await loader.request({ type: 'login', baseUrl: server.baseUrl, usernames });
+  return tokens.map((issued) => issued.refreshToken);
+}
+
+/** One timed refresh round on families of its own. */
+async function refreshRun(loader, server, round, seconds) {
+  const pool = await loginPool(loader, server, `r${round}`);
+  const response = await loader.request({ type: 'refresh', baseUrl: server.baseUrl, connections: CONNECTIONS, duration: seconds, pool });
+  await server.request({ type: 'idle' });
+  return response;
+}
+
+async function refreshTable(ctx) {
+  const { place, loader, config, redis } = ctx;
+  const variants = [['refresh-memory', 'ours, memory store', undefined]];
+  if (redis.available) {
+    variants.push(['refresh-redis', 'ours, Redis (standalone)', [redis.port]]);
+    if (redis.clusterPorts) variants.push(['refresh-cluster', 'ours, Redis Cluster (3 masters)', redis.clusterPorts]);
+  }
+  const servers = {};
+  let evalsha;
+  try {
+    for (const [name] of variants) servers[name] = await startServer(place, name, { ...config, redisPort: redis.port, clusterPorts: redis.clusterPorts });
+    const scriptSource = redis.available ? await rotateScriptSource() : undefined;
+    if (scriptSource) evalsha = await startNode(place.server, join(here, 'lib', 'evalsha.mjs'));
+
+    const results = Object.fromEntries(variants.map(([name]) => [name, []]));
+    results.evalsha = [];
+    log(`refresh: warm-up, then ${ROUNDS} rounds x ${SECONDS} s x ${variants.length + (evalsha ? 1 : 0)} rows at ${CONNECTIONS} connections`);
+    for (let round = -1; round < ROUNDS; round++) {
+      const seconds = round < 0 ? WARMUP_SECONDS : SECONDS;
+      if (evalsha) {
+        const { result } = await evalsha.request({ type: 'run', redisPort: redis.port, duration: seconds, concurrency: CONNECTIONS, scriptLength: scriptSource.length });
+        if (round >= 0) results.evalsha.push(result);
+      }
+      for (const [name] of variants) {
+        const server = servers[name];
+        const { result } = await refreshRun(loader, server, round + 1, seconds);
+        if (round >= 0) results[name].push(result);
+      }
+    }
+    const trips = {};
+    for (const [name, , ports] of variants.filter(([, , ports]) => ports)) {
+      log(`refresh: counting Redis round trips of "${name}" (MONITOR)`);
+      const pool = await loginPool(loader, servers[name], 'trips');
+      trips[name] = await roundTripCheck(servers[name], ports, () => loader.request({ type: 'refresh', baseUrl: servers[name].baseUrl, connections: CONNECTIONS, duration: 1, pool }));
+    }
+    const rows = [];
+    const reference = results.evalsha.length ? results.evalsha : undefined;
+    if (reference) {
+      rows.push({ name: 'evalsha', label: `bare EVALSHA, ${scriptSource.length}-byte script (reference)`, kind: 'reference', rps: rpsStats(reference), ratio: 1, p50Ms: median(reference.map((r) => r.latency.p50)), p99Ms: median(reference.map((r) => r.latency.p99)), roundTripsPerRefresh: 1, errors: 0 });
+    } else {
+      rows.push({ name: 'evalsha', label: 'bare EVALSHA (reference)', kind: 'reference', skipped: redis.skipReason ?? 'rotate script not built' });
+    }
+    for (const [name, label] of variants) {
+      const rounds = results[name];
+      rows.push({
+        name,
+        label,
+        kind: 'ours',
+        rps: rpsStats(rounds),
+        ratio: reference ? pairedRatio(rounds, reference) : NaN,
+        p50Ms: median(rounds.map((r) => r.latency.p50)),
+        p99Ms: median(rounds.map((r) => r.latency.p99)),
+        errors: errorsOf(rounds),
+        brokenChains: rounds.reduce((sum, r) => sum + r.brokenChains, 0),
+        roundTrips: trips[name],
+        roundTripsPerRefresh: trips[name]?.perRequest,
+      });
+    }
+    if (redis.skipReason) {
+      rows.push({ name: 'refresh-redis', label: 'ours, Redis (standalone)', skipped: redis.skipReason });
+      rows.push({ name: 'refresh-cluster', label: 'ours, Redis Cluster (3 masters)', skipped: redis.skipReason });
+    }
+    return rows;
+  } finally {
+    await Promise.all([...Object.values(servers).map((server) => server.stop()), evalsha?.stop()]);
+  }
+}
+
+async function loginTable(ctx) {
+  const { place, loader, config } = ctx;
+  const costs = [10, 12];
+  const servers = {};
+  try {
+    for (const cost of costs) servers[cost] = await startServer(place, 'login', { ...config, bcryptCost: cost });
+    const body = JSON.stringify({ username: 'alice', password: PASSWORD });
+    const results = Object.fromEntries(costs.map((cost) => [cost, []]));
+    log(`login: ${ROUNDS} rounds x ${LOGIN_SECONDS} s x ${costs.length} costs at 20 connections`);
+    for (let round = -1; round < ROUNDS; round++) {
+      for (const cost of costs) {
+        const server = servers[cost];
+        await server.request({ type: 'stats:reset' });
+        const { result } = await loader.request({ type: 'post', url: `${server.baseUrl}/auth/login`, connections: 20, duration: round < 0 ? WARMUP_SECONDS : LOGIN_SECONDS, body, timeout: 60 });
+        result.eventLoop = (await server.request({ type: 'stats' })).eventLoop;
+        // Requests the loader abandoned at the end still hash: let them finish first.
+        await server.request({ type: 'idle', timeoutMs: 120_000 }, 130_000);
+        if (round >= 0) results[cost].push(result);
+      }
+    }
+    return costs.map((cost) => {
+      const rounds = results[cost];
+      return {
+        name: `login-cost-${cost}`,
+        label: `ours /login, bcrypt cost ${cost}, 20 connections`,
+        cost,
+        rps: rpsStats(rounds),
+        p50Ms: median(rounds.map((r) => r.latency.p50)),
+        p99Ms: median(rounds.map((r) => r.latency.p99)),
+        eventLoopP99Ms: summary(rounds.map((r) => r.eventLoop.p99Ms)),
+        eventLoopMaxMs: median(rounds.map((r) => r.eventLoop.maxMs)),
+        errors: errorsOf(rounds),
+      };
+    });
+  } finally {
+    await Promise.all(Object.values(servers).map((server) => server.stop()));
+  }
+}
+
+async function memoryTable(ctx) {
+  const { place, redis } = ctx;
+  const users = Math.max(1, Math.floor(SESSIONS / 2));
+  const worker = await startNode(place.server, join(here, 'lib', 'memory.mjs'), { nodeArgs: ['--expose-gc'] });
+  let server;
+  try {
+    log(`memory: ${SESSIONS.toLocaleString('en-US')} sessions (${users.toLocaleString('en-US')} users x 2), each logged in and refreshed once`);
+    const rows = [];
+    const { result: memory } = await worker.request({ type: 'memory-store', sessions: SESSIONS, users }, 300_000);
+    rows.push({ name: 'memory-store', label: 'MemoryTokenStore, V8 heap', ...memory });
+    if (redis.available) {
+      server = await startRedis(place.redis);
+      const { result } = await worker.request({ type: 'redis-store', redisPort: server.port, sessions: SESSIONS, users }, 300_000);
+      rows.push({ name: 'redis-store', label: 'RedisTokenStore, INFO memory used_memory', ...result });
+      // The same without a User-Agent: every field of the family hash then fits Redis's compact
+      // encoding (hash-max-listpack-value, 64 bytes by default), which a 111-byte one does not.
+      const { result: bare } = await worker.request({ type: 'redis-store', redisPort: server.port, sessions: SESSIONS, users, withUserAgent: false }, 300_000);
+      rows.push({ name: 'redis-store-no-user-agent', label: 'RedisTokenStore, sessions without a User-Agent', ...bare });
+    } else {
+      rows.push({ name: 'redis-store', label: 'RedisTokenStore, INFO memory used_memory', skipped: redis.skipReason });
+    }
+    return rows;
+  } finally {
+    await Promise.all([worker.stop(), server?.stop()]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** What MONITOR saw in the round-trip check of a row. */
+function tripsNote(row, what) {
+  const { served, roundTrips, commands, scriptCommands } = row.roundTrips;
+  const list = (counts) => Object.entries(counts).map(([name, count]) => `${name} ${fmt(count / served)}`).join(', ') || 'none';
+  return `Round trips of "${row.label}" (MONITOR over ${fmtInt(served)} answered requests): ${roundTrips} commands from clients, ${fmt(roundTrips / served, 3)} per ${what} (${list(commands)}); inside the scripts, per ${what}: ${list(scriptCommands)}.`;
+}
+
+function skippedRow(label, reason, columns) {
+  return [label, `(${reason})`, ...Array(columns - 2).fill('')];
+}
+
+function render(results, facts, meta) {
+  const out = [];
+  const { middleware, connections, refresh, login, memory } = results;
+  if (middleware) {
+    out.push(`### Middleware: GET /me, ${CONNECTIONS} connections (req/s, median of ${ROUNDS} rounds x ${SECONDS} s)`, '');
+    out.push(
+      table(
+        ['variant', 'req/s', 'min..max', 'vs bare', 'server CPU µs / req', 'vs bare', 'p50 ms', 'p99 ms', 'Redis round trips / request', 'errors'],
+        middleware.map((row) =>
+          row.skipped
+            ? skippedRow(row.label, row.skipped, 10)
+            : [row.label, fmtInt(row.rps.median), fmtRange(row.rps), fmtRatio(row.ratio), fmt(row.cpu.micros, 1), fmtRatio(row.cpu.ratio), fmt(row.p50Ms), fmt(row.p99Ms), row.roundTripsPerRequest === undefined ? '' : fmt(row.roundTripsPerRequest), row.errors],
+        ),
+      ),
+      '',
+    );
+    for (const row of middleware.filter((r) => r.roundTrips)) out.push(tripsNote(row, 'request'), '');
+  }
+  if (connections) {
+    out.push(`### Connections: GET /me at 1, 10 and 100 connections (req/s, median of ${ROUNDS} rounds x ${SECONDS} s; ratio to bare at the same count)`, '');
+    out.push(
+      table(
+        ['variant', '1 conn', 'vs bare', '10 conns', 'vs bare', '100 conns', 'vs bare', 'p99 ms @100', 'errors'],
+        connections.map((row) => [
+          row.label,
+          fmtInt(row[1].rps.median),
+          fmtRatio(row[1].ratio),
+          fmtInt(row[10].rps.median),
+          fmtRatio(row[10].ratio),
+          fmtInt(row[100].rps.median),
+          fmtRatio(row[100].ratio),
+          fmt(row[100].p99Ms),
+          row[1].errors + row[10].errors + row[100].errors,
+        ]),
+      ),
+      '',
+    );
+  }
+  if (refresh) {
+    out.push(`### Refresh: POST /auth/refresh, every request a real rotation, ${CONNECTIONS} connections (median of ${ROUNDS} rounds x ${SECONDS} s)`, '');
+    out.push(
+      table(
+        ['variant', 'ops/s', 'min..max', 'vs EVALSHA', 'p50 ms', 'p99 ms', 'Redis round trips / refresh', 'errors'],
+        refresh.map((row) =>
+          row.skipped
+            ? skippedRow(row.label, row.skipped, 8)
+            : [row.label, fmtInt(row.rps.median), fmtRange(row.rps), fmtRatio(row.ratio), fmt(row.p50Ms), fmt(row.p99Ms), row.roundTripsPerRefresh === undefined ? '' : fmt(row.roundTripsPerRefresh), row.errors],
+        ),
+      ),
+      '',
+    );
+    for (const row of refresh.filter((r) => r.roundTrips)) out.push(tripsNote(row, 'refresh'), '');
+  }
+  if (login) {
+    out.push(`### Login: POST /auth/login with bcrypt, 20 connections (median of ${ROUNDS} rounds x ${LOGIN_SECONDS} s)`, '');
+    out.push(
+      table(
+        ['variant', 'logins/s', 'min..max', 'p50 ms', 'p99 ms', 'event-loop delay p99 ms', 'min..max', 'errors'],
+        login.map((row) => [row.label, fmt(row.rps.median, 1), fmtRange(row.rps, (v) => fmt(v, 1)), fmtInt(row.p50Ms), fmtInt(row.p99Ms), fmt(row.eventLoopP99Ms.median), fmtRange(row.eventLoopP99Ms, (v) => fmt(v)), row.errors]),
+      ),
+      '',
+    );
+  }
+  if (memory) {
+    out.push(`### Memory per live session (${SESSIONS.toLocaleString('en-US')} sessions, 2 per user, each logged in and refreshed once, with a 111-byte User-Agent unless said)`, '');
+    out.push(
+      table(
+        ['store', 'bytes / session', 'total', 'keys'],
+        memory.map((row) => (row.skipped ? skippedRow(row.label, row.skipped, 4) : [row.label, fmtInt(row.bytesPerSession), `${fmt((row.usedMemoryBytes ?? row.heapBytes) / 2 ** 20, 1)} MiB`, row.keys === undefined ? '' : fmtInt(row.keys)])),
+      ),
+      '',
+    );
+  }
+  return out.join('\n');
+}
+
+function summarize(results) {
+  const rows = results.middleware ?? [];
+  const find = (name) => rows.find((row) => row.name === name && !row.skipped);
+  const ours = find('ours-hs256');
+  const peers = rows.filter((row) => row.kind === 'peer' && !row.skipped);
+  const bestPeer = peers.reduce((best, row) => (!best || row.ratio > best.ratio ? row : best), undefined);
+  const revocation = find('ours-hs256-redis');
+  const floor = find('hmac-floor');
+  const refreshRedis = results.refresh?.find((row) => row.name === 'refresh-redis' && !row.skipped);
+  const refreshCluster = results.refresh?.find((row) => row.name === 'refresh-cluster' && !row.skipped);
+  const login12 = results.login?.find((row) => row.cost === 12);
+  const redisMemory = results.memory?.find((row) => row.name === 'redis-store' && !row.skipped);
+  const summaryValues = {
+    oursVsBare: ours?.ratio ?? null,
+    oursVsBestPeer: ours && bestPeer ? ours.ratio / bestPeer.ratio : null,
+    bestPeer: bestPeer?.label ?? null,
+    oursVsHmacFloor: ours && floor ? ours.ratio / floor.ratio : null,
+    revocationVsBare: revocation?.ratio ?? null,
+    roundTripsPerRevocationCheck: revocation?.roundTripsPerRequest ?? null,
+    roundTripsPerRefresh: refreshRedis?.roundTripsPerRefresh ?? null,
+    roundTripsPerRefreshCluster: refreshCluster?.roundTripsPerRefresh ?? null,
+    loginEventLoopP99Ms: login12?.eventLoopP99Ms.median ?? null,
+    redisBytesPerSession: redisMemory?.bytesPerSession ?? null,
+    redisBytesPerSessionWithoutUserAgent: results.memory?.find((row) => row.name === 'redis-store-no-user-agent')?.bytesPerSession ?? null,
+    memoryStoreBytesPerSession: results.memory?.find((row) => row.name === 'memory-store')?.bytesPerSession ?? null,
+  };
+  const check = (value, test) => (value === null || value === undefined || Number.isNaN(value) ? null : test(value));
+  const nearOne = (value) => Math.abs(value - 1) < 0.01;
+  const targets = [
+    ['ours stateless HS256 >= 0.90x the bare route', check(summaryValues.oursVsBare, (v) => v >= 0.9), fmtRatio(summaryValues.oursVsBare)],
+    ['ours stateless HS256 >= every peer row', check(summaryValues.oursVsBestPeer, (v) => v >= 1), `${fmtRatio(summaryValues.oursVsBestPeer)} of the best peer (${summaryValues.bestPeer})`],
+    ['ours stateless HS256 within 5 % of the raw HMAC floor, or above it', check(summaryValues.oursVsHmacFloor, (v) => v >= 0.95), `${fmtRatio(summaryValues.oursVsHmacFloor)} of the floor`],
+    ['revocation checks on Redis: exactly one round trip per request', check(summaryValues.roundTripsPerRevocationCheck, nearOne), fmt(summaryValues.roundTripsPerRevocationCheck, 3)],
+    ['revocation checks on Redis >= 0.6x the bare route at 10 connections', check(summaryValues.revocationVsBare, (v) => v >= 0.6), fmtRatio(summaryValues.revocationVsBare)],
+    ['/refresh on Redis: exactly one round trip per rotation', check(summaryValues.roundTripsPerRefresh, nearOne), `${fmt(summaryValues.roundTripsPerRefresh, 3)} (Cluster: ${fmt(summaryValues.roundTripsPerRefreshCluster, 3)})`],
+    ['login at cost 12, 20 concurrent: event-loop delay p99 < 20 ms', check(summaryValues.loginEventLoopP99Ms, (v) => v < 20), `${fmt(summaryValues.loginEventLoopP99Ms)} ms`],
+    ['Redis memory per live session < 1 KB', check(summaryValues.redisBytesPerSession, (v) => v < 1024), `${fmtInt(summaryValues.redisBytesPerSession)} bytes`],
+  ].map(([target, met, value]) => ({ target, met, value }));
+  return { summary: summaryValues, targets };
+}
+
+function renderTargets(targets) {
+  return table(
+    ['target', 'measured', 'met'],
+    targets.map(({ target, met, value }) => [target, value, met === null ? 'not measured' : met ? 'yes' : '**no**']),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const facts = machineFacts();
+  const place = placement();
+  log(`${facts.nproc} CPUs (${facts.cpuModel}), Node ${facts.node}, Express ${facts.express}, Redis ${facts.redis ?? 'not found'}`);
+  log(place.pinned ? `pinned: servers on CPU ${place.server}, load generator and redis-server on CPU ${place.loader}` : 'taskset not found or one CPU: processes are not pinned');
+  await loadLibrary(); // fails early when the build is missing
+  for (const { dir } of COMPARE) await loadLibrary(distDir(dir));
+
+  const redis = { available: false };
+  const wantsRedis = ONLY.some((name) => ['middleware', 'connections', 'refresh', 'memory'].includes(name));
+  const redisStore = await loadRedisStore();
+  if (!facts.redis) redis.skipReason = 'redis-server not found';
+  else if (!redisStore) redis.skipReason = 'Redis store not available';
+  else if (wantsRedis) {
+    const server = await startRedis(place.redis);
+    cleanups.push(() => server.stop());
+    redis.available = true;
+    redis.port = server.port;
+    redis.storeSource = redisStore.source;
+    if (ONLY.includes('refresh')) {
+      const cluster = await startCluster(place.redis, 3);
+      cleanups.push(() => cluster.stop());
+      redis.clusterPorts = cluster.ports;
+    }
+    log(`redis-server on ${redis.port}${redis.clusterPorts ? `, Cluster on ${redis.clusterPorts.join(', ')}` : ''}; RedisTokenStore from ${redisStore.source}`);
+  }
+  if (redis.skipReason) log(`Redis rows skipped: ${redis.skipReason}`);
+
+  const loader = await startNode(place.loader, join(here, 'lib', 'loader.mjs'));
+  const ctx = { place, loader, redis, config: keyMaterial() };
+  const results = {};
+  if (ONLY.includes('middleware') || ONLY.includes('connections')) Object.assign(results, await middlewareTables(ctx));
+  if (ONLY.includes('refresh')) results.refresh = await refreshTable(ctx);
+  if (ONLY.includes('login')) results.login = await loginTable(ctx);
+  if (ONLY.includes('memory')) results.memory = await memoryTable(ctx);
+  if (!ONLY.includes('middleware')) delete results.middleware;
+
+  const { summary: summaryValues, targets } = summarize(results);
+  const seconds = Math.round((Date.now() - started) / 1000);
+  const settings = Object.entries(process.env).filter(([name]) => name.startsWith('BENCH_'));
+  const command = [...settings.map(([name, value]) => `${name}=${JSON.stringify(value)}`), 'npm run bench'].join(' ');
+  const meta = {
+    date: new Date().toISOString(),
+    command,
+    seconds,
+    rounds: ROUNDS,
+    secondsPerRound: SECONDS,
+    loginSecondsPerRound: LOGIN_SECONDS,
+    connections: CONNECTIONS,
+    pinned: place.pinned ? { server: place.server, loader: place.loader, redis: place.redis } : false,
+    redisStore: redis.storeSource ?? redis.skipReason,
+    tables: ONLY,
+  };
+  const text = render(results, facts, meta);
+  const machine = `${facts.nproc} CPUs (${facts.cpuModel}), ${facts.memoryGiB} GiB, Node ${facts.node}, Express ${facts.express}, Redis ${facts.redis ?? 'n/a'}, ioredis ${facts.ioredis}, autocannon ${facts.autocannon}`;
+  const header = [
+    `Run ${meta.date}, ${seconds} s in all, commit ${facts.commit ?? 'n/a'} (working tree), library ${facts.library}`,
+    `Command: ${command}`,
+    `Machine: ${machine}`,
+    `Pinning: ${place.pinned ? `servers on CPU ${place.server}; load generator, redis-server and helpers on CPU ${place.loader}` : 'none (taskset not found or one CPU)'}`,
+    `Ratios are medians of per-round ratios (rounds interleave the variants); req/s is 2xx answers per second.`,
+  ].join('\n');
+  const report = `${header}\n\n${text}\n### Targets\n\n${renderTargets(targets)}\n`;
+  console.log(`\n${report}`);
+
+  const resultsDir = join(here, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify({ summary: summaryValues, targets, meta, machine: facts, tables: results }, null, 2)}\n`);
+  writeFileSync(join(resultsDir, 'latest.md'), report);
+  log(`wrote bench/results/latest.json and bench/results/latest.md (${seconds} s)`);
+}
+
+try {
+  await main();
+} catch (error) {
+  if (!interrupted) log('failed:', error?.stack ?? error);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
