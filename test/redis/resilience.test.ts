@@ -7,7 +7,7 @@
 import { Cluster, Redis } from 'ioredis';
 import request from 'supertest';
 import { RedisTokenStore, recommendedClusterOptions, recommendedRedisOptions, shardKeyOf } from '../../src/index.js';
-import { cookieHeader, login, makeApp, PASSWORD, refreshCookie, type TestApp } from '../helpers/app.js';
+import { cookieHeader, expectError, login, makeApp, PASSWORD, refreshCookie, type TestApp } from '../helpers/app.js';
 import { randomPrefix } from './clients.js';
 import { rawCommand, RedisCluster, RedisServer, waitUntil } from './servers.js';
 
@@ -59,6 +59,7 @@ describe('a standalone Redis that fails', () => {
   it('killed (SIGKILL) and restarted: 503 meanwhile, then every session exactly as before', async () => {
     const sessions = await threeSessions(t);
     await server.kill();
+    const started = Date.now();
     const during = await Promise.all([
       request(t.app).post('/auth/login').send({ username: 'alice', password: PASSWORD }),
       refresh(t, sessions.live.refreshToken),
@@ -66,9 +67,23 @@ describe('a standalone Redis that fails', () => {
       request(t.app).get('/auth/sessions').set('Authorization', `Bearer ${sessions.live.accessToken}`),
     ]);
     expect(during.map((res) => [res.status, res.body.error])).toEqual(Array(4).fill([503, 'store_unavailable']));
+    expect(Date.now() - started).toBeLessThan(2500);
     await server.restart();
     await waitUntil('the app did not recover after the restart', async () => (await me(t, sessions.live.accessToken)).status === 200);
     await expectSameAsBefore(t, sessions);
+  }, 30_000);
+
+  it('paused (SIGSTOP) past the command timeout: 503 within 2 s, then it serves again on SIGCONT', async () => {
+    const session = await login(t);
+    server.pause();
+    const started = Date.now();
+    try {
+      expectError(await me(t, session.accessToken), 503, 'store_unavailable');
+      expect(Date.now() - started).toBeLessThan(2500);
+    } finally {
+      server.resume();
+    }
+    await waitUntil('the app did not serve again after SIGCONT', async () => (await me(t, session.accessToken)).status === 200);
   }, 30_000);
 
   it('after SCRIPT FLUSH: the scripts are sent again and nothing is lost', async () => {
