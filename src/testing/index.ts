@@ -110,6 +110,19 @@ export function testRefreshTokenStore(
         assert.deepEqual(sessions.map((s) => s.familyId), [first.familyId, second.familyId]);
       });
 
+      it('keeps long values byte for byte: a user agent, a subject and a sealed successor', async () => {
+        const userAgent = `Mozilla/5.0 (X11; Linux x86_64) ${'é€😀'.repeat(20)} Chrome/131.0.0.0 ${'x'.repeat(64)}`;
+        const subject = JSON.stringify({ id: 'u', claims: { tenant: 'ü'.repeat(100) }, roles: ['a'.repeat(64)] });
+        const family = await login({ userAgent, subject });
+        assert.equal((await store.listFamilies(family.userId, clock))[0]!.userAgent, userAgent);
+        const sealedSuccessor = random(125);
+        const first = await store.rotate(rotation(family, family.tokenHash, { sealedSuccessor, graceMs: 10_000 }));
+        assert.equal(first.outcome === 'rotated' && first.subject, subject);
+        assert.equal(first.outcome === 'rotated' && first.session.userAgent, userAgent);
+        const retry = await store.rotate(rotation(family, family.tokenHash, { graceMs: 10_000 }));
+        assert.equal(retry.outcome === 'retried' && retry.sealedSuccessor, sealedSuccessor);
+      });
+
       it('returns an empty list for an unknown user', async () => {
         assert.deepEqual(await store.listFamilies(`nobody-${random(6)}`, clock), []);
       });

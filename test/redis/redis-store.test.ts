@@ -200,6 +200,16 @@ describe.each(setups)('RedisTokenStore on %s', (_name, connect) => {
     });
   });
 
+  it("keeps a session with a browser's User-Agent and a grace successor in the compact listpack encoding", async () => {
+    const userAgent = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+    const { family } = newLogin(`user-${random(4)}`, now, { userAgent });
+    await store.createFamily(family, { maxSessionsPerUser: 10, now });
+    await store.rotate({ ...rotationOf(family, family.tokenHash, now).request, sealedSuccessor: random(125), graceMs: 10_000 });
+    const key = `${prefix}{${shardKeyOf(family.userId)}}:f:${family.familyId}`;
+    expect(await client.call('OBJECT', 'ENCODING', key)).toBe('listpack');
+    expect((await store.listFamilies(family.userId, now))[0]!.userAgent).toBe(userAgent);
+  });
+
   it('keeps the family alive when the same rotation request is sent twice', async () => {
     const { family } = newLogin(`user-${random(4)}`, now);
     await store.createFamily(family, { maxSessionsPerUser: 10, now });
