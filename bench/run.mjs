@@ -28,15 +28,14 @@
  *
  * Writes bench/results/latest.json (summary, targets, every table) and bench/results/latest.md.
  */
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { distDir, loadLibrary, loadRedisStore, repoRoot, rotateScriptSource } from './lib/library.mjs';
-import { killAllNow, placement, startNode, stopAll } from './lib/procs.mjs';
-import { callsDelta, commandCalls, countRoundTrips, redisVersion, startCluster, startRedis } from './lib/redis.mjs';
+import { distDir, loadLibrary, loadRedisStore, rotateScriptSource } from './lib/library.mjs';
+import { machineFacts } from './lib/machine.mjs';
+import { placement, shutdownHandler, startNode } from './lib/procs.mjs';
+import { callsDelta, commandCalls, countRoundTrips, startCluster, startRedis } from './lib/redis.mjs';
 import { fmt, fmtInt, fmtRange, fmtRatio, median, ratio, summary, table } from './lib/stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -74,66 +73,9 @@ function positiveInt(value, fallback) {
 
 const log = (...args) => console.error('[bench]', ...args);
 const started = Date.now();
-const cleanups = [];
-
-async function cleanup() {
-  // Every process this run started, then what the cleanups remove (temp dirs).
-  await stopAll();
-  for (const fn of cleanups.splice(0).reverse()) {
-    try {
-      await fn();
-    } catch (error) {
-      log('cleanup:', error.message);
-    }
-  }
-}
-
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    interrupted = true;
-    log(`${signal}: stopping every process this run started`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
-process.once('exit', killAllNow);
+const { cleanups, cleanup, interrupted } = shutdownHandler(log);
 
 // ---------------------------------------------------------------------------------------------
-
-function machineFacts() {
-  const version = (file) => {
-    try {
-      return JSON.parse(readFileSync(file, 'utf8')).version;
-    } catch {
-      return undefined;
-    }
-  };
-  let commit;
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    commit = undefined;
-  }
-  return {
-    nproc: (() => {
-      try {
-        return Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
-      } catch {
-        return availableParallelism();
-      }
-    })(),
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    express: version(join(here, 'node_modules', 'express', 'package.json')),
-    libraryExpress: version(join(repoRoot, 'node_modules', 'express', 'package.json')),
-    redis: redisVersion(),
-    ioredis: version(join(here, 'node_modules', 'ioredis', 'package.json')),
-    autocannon: version(join(here, 'node_modules', 'autocannon', 'package.json')),
-    library: version(join(repoRoot, 'package.json')),
-    commit,
-  };
-}
 
 function keyMaterial() {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -696,7 +638,7 @@ async function main() {
 try {
   await main();
 } catch (error) {
-  if (!interrupted) log('failed:', error?.stack ?? error);
+  if (!interrupted()) log('failed:', error?.stack ?? error);
   process.exitCode = 1;
 } finally {
   await cleanup();

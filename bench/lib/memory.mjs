@@ -7,12 +7,15 @@
  * Every session has a 111-character Chrome User-Agent, as a browser login stores, unless
  * `withUserAgent: false` (a native app that sends none, or a shorter one).
  *
- * Messages: `memory-store { sessions, users }`, `redis-store { redisPort, sessions, users, withUserAgent }`.
+ * Messages: `memory-store { sessions, users }`, `redis-store { redisPort, sessions, users, withUserAgent }`,
+ * and for bench/reliability.mjs, sessions that live `idleMs` and then expire:
+ * `redis-expiry { redisPort, sessions, users, idleMs, timeoutMs }` and
+ * `memory-store-expiry { sessions, users, idleMs }` (see each).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { loadLibrary, loadRedisStore } from './library.mjs';
-import { usedMemory } from './redis.mjs';
+import { scanTtls, usedMemory } from './redis.mjs';
 import { serveIpc } from './procs.mjs';
 
 const { MemoryTokenStore, shardKeyOf } = await loadLibrary();
@@ -23,11 +26,14 @@ const ABSOLUTE_MS = 90 * 86400e3;
 const b64 = (bytes) => randomBytes(bytes).toString('base64url');
 const hash = (value) => createHash('sha256').update(value).digest('base64url');
 
-/** Logs in and refreshes once, `sessions` times over `users` users, `inFlight` calls at a time. */
-async function fill(store, { sessions, users, inFlight = 256, withUserAgent = true }) {
-  const now = Date.now();
+/**
+ * Logs in and refreshes once, `sessions` times over `users` users, `inFlight` calls at a time; each
+ * session dies `idleMs` after its login unless used again.
+ */
+async function fill(store, { sessions, users, inFlight = 256, withUserAgent = true, idleMs = IDLE_MS }) {
   let next = 0;
   const one = async (i) => {
+    const now = Date.now();
     const userId = `user-${String(i % users).padStart(6, '0')}`;
     const familyId = shardKeyOf(userId) + b64(16);
     const proofHash = hash(b64(16));
@@ -38,7 +44,7 @@ async function fill(store, { sessions, users, inFlight = 256, withUserAgent = tr
         userId,
         createdAt: now,
         lastUsedAt: now,
-        expiresAt: now + IDLE_MS,
+        expiresAt: now + idleMs,
         absoluteExpiresAt: now + ABSOLUTE_MS,
         userAgent: withUserAgent ? USER_AGENT : undefined,
         ip: `198.51.100.${i % 250}`,
@@ -48,7 +54,7 @@ async function fill(store, { sessions, users, inFlight = 256, withUserAgent = tr
       },
       { maxSessionsPerUser: 100, now },
     );
-    const result = await store.rotate({ familyId, presentedHash: first, proofHash, successorHash: hash(b64(32)), now: now + 1, idleTtlMs: IDLE_MS, graceMs: 0 });
+    const result = await store.rotate({ familyId, presentedHash: first, proofHash, successorHash: hash(b64(32)), now: now + 1, idleTtlMs: idleMs, graceMs: 0 });
     if (result.outcome !== 'rotated') throw new Error(`rotate answered ${result.outcome}`);
   };
   const worker = async () => {
@@ -60,6 +66,44 @@ async function fill(store, { sessions, users, inFlight = 256, withUserAgent = tr
 function heapUsed() {
   for (let i = 0; i < 4; i++) globalThis.gc();
   return process.memoryUsage().heapUsed;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A RedisTokenStore on an emptied server that has already run every command the measurements
+ * send: the baseline then holds the scripts and the per-command statistics Redis allocates on a
+ * command's first call (about 20 KB each, with Redis 7's latency tracking), not only the after.
+ */
+async function emptyRedisStore(redisPort) {
+  const loaded = await loadRedisStore();
+  if (!loaded) throw new Error('the Redis store is not available in this build');
+  const client = new Redis({ host: '127.0.0.1', port: redisPort, lazyConnect: true });
+  try {
+    await client.connect();
+    await client.flushall();
+    const store = new loaded.RedisTokenStore({ client });
+    await fill(store, { sessions: 10, users: 10 });
+    await familyEncoding(client);
+    await scanTtls(redisPort);
+    await client.dbsize();
+    await client.flushall();
+    return { client, store };
+  } catch (error) {
+    client.disconnect();
+    throw error;
+  }
+}
+
+/** The encoding of the first family hash SCAN finds ('listpack' when compact, else 'hashtable'). */
+async function familyEncoding(client) {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', '*:f:*', 'COUNT', 1000);
+    if (keys.length) return client.object('ENCODING', keys[0]);
+    cursor = next;
+  } while (cursor !== '0');
+  return undefined;
 }
 
 serveIpc({
@@ -75,16 +119,8 @@ serveIpc({
   },
 
   async 'redis-store'({ redisPort, sessions, users, withUserAgent = true }) {
-    const loaded = await loadRedisStore();
-    if (!loaded) throw new Error('the Redis store is not available in this build');
-    const client = new Redis({ host: '127.0.0.1', port: redisPort, lazyConnect: true });
-    await client.connect();
+    const { client, store } = await emptyRedisStore(redisPort);
     try {
-      await client.flushall();
-      const store = new loaded.RedisTokenStore({ client });
-      // Load the scripts and create the first keys before the baseline is read.
-      await fill(store, { sessions: 10, users: 10 });
-      await client.flushall();
       const before = await usedMemory(redisPort);
       const started = Date.now();
       await fill(store, { sessions, users, withUserAgent });
@@ -95,6 +131,94 @@ serveIpc({
     } finally {
       client.disconnect();
     }
+  },
+
+  /**
+   * Redis: used_memory and DBSIZE before and after `sessions` sessions, the family hash encoding,
+   * keys without a TTL (SCAN), then, once they have all expired by their Redis TTLs (DBSIZE back
+   * to the baseline, polled for at most `timeoutMs`), used_memory again.
+   */
+  async 'redis-expiry'({ redisPort, sessions, users, idleMs, timeoutMs }) {
+    const { client, store } = await emptyRedisStore(redisPort);
+    try {
+      const baseline = { bytes: await usedMemory(redisPort), keys: await client.dbsize() };
+      const started = Date.now();
+      await fill(store, { sessions, users, idleMs });
+      const fillSeconds = (Date.now() - started) / 1000;
+      const live = { bytes: await usedMemory(redisPort), keys: await client.dbsize() };
+      // A family hash per session and an index per user: none may have expired during the fill.
+      if (live.keys !== baseline.keys + sessions + users) throw new Error(`${live.keys} keys after the fill (${fillSeconds} s), not ${sessions + users}: raise idleMs`);
+      const encoding = await familyEncoding(client);
+      const { withoutTtl } = await scanTtls(redisPort);
+      const deadline = Date.now() + timeoutMs;
+      let keys = await client.dbsize();
+      while (keys > baseline.keys && Date.now() < deadline) {
+        await sleep(250);
+        keys = await client.dbsize();
+      }
+      const expiredSeconds = (Date.now() - started) / 1000;
+      // Redis shrinks its emptied key tables in its periodic cron (10 times a second): give it time.
+      await sleep(1000);
+      const after = { bytes: await usedMemory(redisPort), keys };
+      return {
+        result: {
+          sessions,
+          users,
+          idleSeconds: idleMs / 1000,
+          fillSeconds,
+          baseline,
+          live,
+          after,
+          encoding,
+          keysWithoutTtl: withoutTtl,
+          bytesPerSession: (live.bytes - baseline.bytes) / sessions,
+          expiredSeconds,
+          memoryAfterVsBaseline: after.bytes / baseline.bytes,
+        },
+      };
+    } finally {
+      client.disconnect();
+    }
+  },
+
+  /**
+   * MemoryTokenStore: V8 heap after a full GC before the store exists, with `sessions` sessions
+   * held, and after they have expired (by the clock) and `store.sweep(now)` has dropped them, the
+   * store itself still alive. Its timer is set to an hour so that only this sweep runs.
+   */
+  async 'memory-store-expiry'({ sessions, users, idleMs }) {
+    if (typeof globalThis.gc !== 'function') throw new Error('run with --expose-gc');
+    const baseline = heapUsed();
+    const store = new MemoryTokenStore({ sweepIntervalMs: 3_600_000 });
+    const started = Date.now();
+    await fill(store, { sessions, users, inFlight: 1, idleMs });
+    const filled = Date.now();
+    const held = store.size.families;
+    const live = heapUsed();
+    // The last session was written at `filled`: wait until it has expired too.
+    await sleep(Math.max(0, filled + idleMs + 10 - Date.now()));
+    const sweepStarted = performance.now();
+    store.sweep(Date.now());
+    const sweepMs = performance.now() - sweepStarted;
+    const after = heapUsed();
+    const left = store.size.families; // read after the GC: the store is still referenced there
+    await store.close();
+    return {
+      result: {
+        sessions,
+        users,
+        idleSeconds: idleMs / 1000,
+        fillSeconds: (filled - started) / 1000,
+        held,
+        left,
+        sweepMs,
+        baseline,
+        live,
+        after,
+        bytesPerSession: (live - baseline) / sessions,
+        heapAfterVsBaseline: after / baseline,
+      },
+    };
   },
 });
 

@@ -129,6 +129,15 @@ export function stop(child) {
   });
 }
 
+/** Kills one child at once with SIGKILL (a crash, not a shutdown) and waits for it to exit. */
+export function kill(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
 /** Kills every child this run started that is still running. */
 export async function stopAll() {
   await Promise.all([...children].map(stop));
@@ -143,6 +152,35 @@ export function killAllNow() {
       // already gone
     }
   }
+}
+
+/**
+ * For an orchestrator (run.mjs, reliability.mjs): `cleanup()` stops every child, then runs the
+ * functions pushed on `cleanups` (last first: temp dirs ...). SIGINT and SIGTERM run it and exit
+ * 130; on any exit whatever child is left is killed. `interrupted()` tells whether a signal came.
+ */
+export function shutdownHandler(log) {
+  const cleanups = [];
+  let interrupted = false;
+  async function cleanup() {
+    await stopAll();
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (error) {
+        log('cleanup:', error.message);
+      }
+    }
+  }
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      interrupted = true;
+      log(`${signal}: stopping every process this run started`);
+      cleanup().finally(() => process.exit(130));
+    });
+  }
+  process.once('exit', killAllNow);
+  return { cleanups, cleanup, interrupted: () => interrupted };
 }
 
 /** Run by every Node child: exit when the orchestrator goes away, answer requests by type. */

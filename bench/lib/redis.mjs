@@ -1,8 +1,8 @@
 /*
  * Private redis-server processes for the benchmark (the approach of test/redis/servers.ts): each on
- * a free 127.0.0.1 port (never 6379), no persistence, in a temp dir deleted at the end, started by
- * this run and stopped only by it. Also the Redis numbers the tables need: INFO commandstats
- * (round trips) and INFO memory.
+ * a free 127.0.0.1 port (never 6379), no persistence unless asked, in a temp dir deleted at the
+ * end, started by this run and stopped only by it. Also the Redis numbers the tables need: INFO
+ * commandstats (round trips), INFO memory and the keys' TTLs.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { spawnPinned, stop } from './procs.mjs';
+import { kill, spawnPinned, stop } from './procs.mjs';
 
 /** `redis-server --version`, or undefined when redis-server or redis-cli is not on PATH. */
 export function redisVersion() {
@@ -68,9 +68,14 @@ async function waitForPing(port, child, timeoutMs = 10_000) {
   }
 }
 
-/** Starts one redis-server pinned to `cpu`; `{ port, stop() }`. */
-export async function startRedis(cpu, { dir, args = [], busPortFree = false } = {}) {
-  const port = await freePort({ busPortFree });
+/**
+ * Starts one redis-server pinned to `cpu`; `{ port, stop(), kill() }`. `args` come after the
+ * defaults and override them (`--appendonly yes`). `port` reuses a port, with `dir` the same
+ * data: a restart after `kill()` (SIGKILL, a crash). A given `dir` is the caller's to delete.
+ */
+export async function startRedis(cpu, { dir, port: fixedPort, args = [], busPortFree = false } = {}) {
+  if (fixedPort === 6379) throw new Error('port 6379 is never used: it may be a real Redis');
+  const port = fixedPort ?? (await freePort({ busPortFree }));
   const ownDir = dir ?? mkdtempSync(join(tmpdir(), 'ert-bench-redis-'));
   const child = spawnPinned(
     cpu,
@@ -90,6 +95,7 @@ export async function startRedis(cpu, { dir, args = [], busPortFree = false } = 
       await stop(child);
       if (!dir) rmSync(ownDir, { recursive: true, force: true });
     },
+    kill: () => kill(child),
   };
 }
 
@@ -206,4 +212,31 @@ export async function countRoundTrips(ports, fn) {
 export async function usedMemory(port) {
   const text = await info(port, 'INFO', 'memory');
   return Number(/^used_memory:(\d+)/m.exec(text)[1]);
+}
+
+/** SCANs every key and asks each its PTTL: `{ keys, withoutTtl }` (PTTL -1: no expiry set). */
+export async function scanTtls(port) {
+  const client = quietClient(port);
+  const keys = new Set();
+  let withoutTtl = 0;
+  try {
+    await client.connect();
+    let cursor = '0';
+    do {
+      const [next, batch] = await client.scan(cursor, 'COUNT', 1000);
+      cursor = next;
+      const fresh = batch.filter((key) => !keys.has(key)); // SCAN may return a key twice
+      if (fresh.length === 0) continue;
+      const pipeline = client.pipeline();
+      for (const key of fresh) pipeline.pttl(key);
+      for (const [error, ttl] of await pipeline.exec()) {
+        if (error) throw error;
+        if (ttl === -1) withoutTtl++;
+      }
+      for (const key of fresh) keys.add(key);
+    } while (cursor !== '0');
+    return { keys: keys.size, withoutTtl };
+  } finally {
+    client.disconnect();
+  }
 }

@@ -7,6 +7,10 @@
  * Every protected variant serves `GET /me` -> `{"userId":"<sub>"}`; the bare variant sends the
  * same body without auth. Variants that need a token to test with also mount our auth router
  * (after `/me`, so `/me` requests never reach it) and log in through it.
+ *
+ * `reliability` (bench/reliability.mjs) is the app as the README recommends it on Redis, with
+ * `reuseGraceSeconds` from the config; its router hooks count rotations, grace retries and reuse
+ * in `stats.counters`, as do Redis client errors (a killed server).
  */
 import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -32,6 +36,7 @@ eventLoopDelay.enable();
 let inflight = 0;
 let ok2xx = 0;
 const redisClients = [];
+const counters = { rotated: 0, retried: 0, reuseDetected: 0, redisErrors: 0 };
 
 const secret = config.secret;
 const secretKey = createSecretKey(Buffer.from(secret, 'utf8'));
@@ -72,6 +77,7 @@ async function redisClient() {
   const { RedisTokenStore } = (await loadRedisStore()) ?? {};
   if (!RedisTokenStore) throw new Error('the Redis store is not available in this build');
   const client = new Redis({ ...lib.recommendedRedisOptions, host: '127.0.0.1', port: config.redisPort, lazyConnect: true });
+  client.on('error', () => counters.redisErrors++); // reconnects by itself; requests answer 503 meanwhile
   await client.connect();
   redisClients.push(client);
   return new RedisTokenStore({ client, keyPrefix: 'bench:' });
@@ -202,6 +208,22 @@ const variants = {
     app.use('/auth', authRouter(ours.hs256, await clusterClient()));
   },
 
+  // ---- bench/reliability.mjs: revocation checks on /me, refresh tokens in the body ----
+  async reliability(app) {
+    const store = await redisClient();
+    app.get('/me', requireAccessToken({ ...verifyOnly.hs256, store }), (req, res) => res.json({ userId: req.auth.userId }));
+    app.use(
+      '/auth',
+      authRouter(ours.hs256, store, {
+        refreshToken: { transport: 'body', reuseGraceSeconds: config.reuseGraceSeconds },
+        hooks: {
+          onRefresh: ({ retried }) => counters[retried ? 'retried' : 'rotated']++,
+          onReuseDetected: () => counters.reuseDetected++,
+        },
+      }),
+    );
+  },
+
   // ---- /login with bcrypt ----
   async login(app) {
     const cost = config.bcryptCost;
@@ -251,6 +273,7 @@ try {
         eventLoop: { p50Ms: delay(histogram.percentile(50)), p99Ms: delay(histogram.percentile(99)), maxMs: delay(histogram.max), samples: histogram.count },
         inflight,
         ok2xx,
+        counters,
         cpuMicros: (({ user, system }) => user + system)(process.cpuUsage()),
         memory: process.memoryUsage(),
       };

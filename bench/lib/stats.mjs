@@ -7,6 +7,12 @@ export function median(values) {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+/** The p-th percentile (nearest rank) of a list of values; NaN when it is empty. */
+export function percentile(values, p) {
+  const sorted = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : NaN;
+}
+
 export const min = (values) => Math.min(...values.filter(Number.isFinite));
 export const max = (values) => Math.max(...values.filter(Number.isFinite));
 
