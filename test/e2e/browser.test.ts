@@ -194,6 +194,19 @@ describe('the demo page in Chromium', () => {
     beforeAll(() => setRefreshDelay(300));
     afterAll(() => setRefreshDelay(0));
 
+    /** Each page calls `/api/me` through the client at the same instant (one clock for the browser and this process). */
+    function atOnce(pages: Page[]): Promise<number[]> {
+      const at = Date.now() + 300;
+      return Promise.all(
+        pages.map((page) =>
+          page.evaluate(async (when) => {
+            await new Promise((resolve) => setTimeout(resolve, when - Date.now()));
+            return (await auth.fetch('/api/me')).status;
+          }, at),
+        ),
+      );
+    }
+
     async function twoTabsRefreshOnce(context: BrowserContext): Promise<void> {
       const a = await openDemo(context);
       await logIn(a);
@@ -205,14 +218,7 @@ describe('the demo page in Chromium', () => {
       await waitForExpiry(a);
 
       const before = (await refreshesSeen()).length;
-      // Both tabs call at the same instant (one clock for the browser and this process).
-      const at = Date.now() + 300;
-      const call = (page: Page) =>
-        page.evaluate(async (when) => {
-          await new Promise((resolve) => setTimeout(resolve, when - Date.now()));
-          return (await auth.fetch('/api/me')).status;
-        }, at);
-      expect(await Promise.all([call(a), call(b)])).toEqual([200, 200]);
+      expect(await atOnce([a, b])).toEqual([200, 200]);
 
       expect((await refreshesSeen()).slice(before)).toEqual([{ origin: base, site: 'same-origin', cookie: true, status: 200 }]);
       const [tokenA, tokenB] = await Promise.all([a.evaluate(() => auth.accessToken), b.evaluate(() => auth.accessToken)]);
@@ -244,13 +250,7 @@ describe('the demo page in Chromium', () => {
       const b = await openDemo(context); // restores with its own refresh: the tabs hold different tokens
       await waitForExpiry(b);
       const before = (await refreshesSeen()).length;
-      const at = Date.now() + 300;
-      const call = (page: Page) =>
-        page.evaluate(async (when) => {
-          await new Promise((resolve) => setTimeout(resolve, when - Date.now()));
-          return (await auth.fetch('/api/me')).status;
-        }, at);
-      expect(await Promise.all([call(a), call(b)])).toEqual([200, 200]);
+      expect(await atOnce([a, b])).toEqual([200, 200]);
       // One refresh after the other, the second with the cookie the first one set: both succeed,
       // where two at once with one cookie would have been reuse, and the session revoked.
       expect((await refreshesSeen()).slice(before)).toEqual([
