@@ -7,7 +7,7 @@ import { createSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import request from 'supertest';
-import { cookieHeader, login, makeApp, SECRET, type TestApp } from '../helpers/app.js';
+import { cookieHeader, login, makeApp, me, refresh, SECRET, type TestApp } from '../helpers/app.js';
 import { b64, claimsOf, forge } from '../helpers/jwt.js';
 
 async function expectInvalidToken(t: TestApp, token: string, path = '/stateless') {
@@ -37,7 +37,7 @@ describe('JWT attacks', () => {
   });
   afterAll(async () => {
     // Nothing any attack did touched the victim's session.
-    expect((await request(t.app).get('/me').set('Authorization', `Bearer ${victim.accessToken}`)).status).toBe(200);
+    expect((await me(t, victim.accessToken)).status).toBe(200);
   });
 
   const now = () => Math.floor(t.clock.now / 1000);
@@ -146,7 +146,7 @@ describe('JWT attacks', () => {
     it('a refresh token sent as an access token: 401 invalid_token', async () => {
       const session = await login(t, 'bob');
       await expectInvalidToken(t, session.refreshToken, '/me');
-      expect((await request(t.app).post('/auth/refresh').set('Cookie', cookieHeader(session.refreshToken))).status).toBe(200);
+      expect((await refresh(t, session.refreshToken)).status).toBe(200);
     });
   });
 });

@@ -3,11 +3,8 @@
  * address, inside the grace window, racing logout-all; forged tokens that name a real family.
  */
 import request from 'supertest';
-import { cookieHeader, expectError, login, makeApp, refreshCookie, type TestApp } from '../helpers/app.js';
+import { expectError, login, makeApp, me, refresh, refreshCookie, type TestApp } from '../helpers/app.js';
 
-const refresh = (t: TestApp, token: string, headers: Record<string, string> = {}) =>
-  request(t.app).post('/auth/refresh').set(headers).set('Cookie', cookieHeader(token));
-const me = (t: TestApp, accessToken: string) => request(t.app).get('/me').set('Authorization', `Bearer ${accessToken}`);
 const familyOf = (token: string) => token.split('.')[0]!;
 
 describe('rotation and reuse attacks', () => {

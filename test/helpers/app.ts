@@ -114,3 +114,13 @@ export function expectError(res: Response, status: number, error: string): void 
   expect({ status: res.status, body: res.body }).toEqual({ status, body: { error, message: expect.any(String) } });
   expect(res.headers['content-type']).toMatch(/^application\/json/);
 }
+
+/** `POST /auth/refresh` with the refresh token in its cookie, as a browser sends it. */
+export function refresh(t: TestApp, refreshToken: string, headers: Record<string, string> = {}) {
+  return request(t.app).post('/auth/refresh').set(headers).set('Cookie', cookieHeader(refreshToken));
+}
+
+/** `GET /me`, the route behind `requireAccessToken` with revocation checks. */
+export function me(t: TestApp, accessToken: string) {
+  return request(t.app).get('/me').set('Authorization', `Bearer ${accessToken}`);
+}

@@ -1,16 +1,8 @@
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { cookieHeader, login, makeApp, PASSWORD, refreshCookie, type TestApp } from '../helpers/app.js';
+import { cookieHeader, login, makeApp, me, PASSWORD, refresh, refreshCookie, type TestApp } from '../helpers/app.js';
 
 const DAY_MS = 24 * 3600 * 1000;
-
-function refresh(t: TestApp, refreshToken: string) {
-  return request(t.app).post('/auth/refresh').set('Cookie', cookieHeader(refreshToken));
-}
-
-function me(t: TestApp, accessToken: string) {
-  return request(t.app).get('/me').set('Authorization', `Bearer ${accessToken}`);
-}
 
 describe('createAuthRouter', () => {
   let t: TestApp;

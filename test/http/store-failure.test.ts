@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { MemoryTokenStore, type RefreshTokenStore } from '../../src/index.js';
-import { cookieHeader, expectError, login, makeApp, PASSWORD } from '../helpers/app.js';
+import { expectError, login, makeApp, me, PASSWORD, refresh } from '../helpers/app.js';
 
 describe('the router when the store fails', () => {
   describe('when the store fails', () => {
@@ -38,7 +38,7 @@ describe('the router when the store fails', () => {
       const session = await login(healthy);
       const slow = await makeApp({ store: hanging(), storeTimeoutMs: 100 });
       const started = Date.now();
-      const res = await request(slow.app).post('/auth/refresh').set('Cookie', cookieHeader(session.refreshToken));
+      const res = await refresh(slow, session.refreshToken);
       expectError(res, 503, 'store_unavailable');
       expect(Date.now() - started).toBeLessThan(2000);
       expectError(await request(slow.app).get('/auth/sessions').set('Authorization', `Bearer ${session.accessToken}`), 503, 'store_unavailable');
@@ -48,7 +48,7 @@ describe('the router when the store fails', () => {
       const healthy = await makeApp();
       const session = await login(healthy);
       const broken = await makeApp({ store: failing() });
-      expectError(await request(broken.app).get('/me').set('Authorization', `Bearer ${session.accessToken}`), 503, 'store_unavailable');
+      expectError(await me(broken, session.accessToken), 503, 'store_unavailable');
       expect((await request(broken.app).get('/stateless').set('Authorization', `Bearer ${session.accessToken}`)).status).toBe(200);
     });
   });

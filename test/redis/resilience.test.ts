@@ -7,12 +7,10 @@
 import { Cluster, Redis } from 'ioredis';
 import request from 'supertest';
 import { RedisTokenStore, recommendedClusterOptions, recommendedRedisOptions, shardKeyOf } from '../../src/index.js';
-import { cookieHeader, expectError, login, makeApp, PASSWORD, refreshCookie, type TestApp } from '../helpers/app.js';
+import { cookieHeader, expectError, login, makeApp, me, PASSWORD, refresh, refreshCookie, type TestApp } from '../helpers/app.js';
 import { randomPrefix } from './clients.js';
 import { rawCommand, RedisCluster, RedisServer, waitUntil } from './servers.js';
 
-const refresh = (t: TestApp, token: string) => request(t.app).post('/auth/refresh').set('Cookie', cookieHeader(token));
-const me = (t: TestApp, token: string) => request(t.app).get('/me').set('Authorization', `Bearer ${token}`);
 
 /** A live session, a logged-out one and one revoked by reuse: what must stay exactly as it is. */
 async function threeSessions(t: TestApp) {

@@ -5,12 +5,8 @@
 import { Redis, type Cluster } from 'ioredis';
 import request from 'supertest';
 import { RedisTokenStore, recommendedClusterOptions, recommendedRedisOptions } from '../../src/index.js';
-import { cookieHeader, login, makeApp, refreshCookie, type TestApp } from '../helpers/app.js';
+import { cookieHeader, login, makeApp, me, refresh, refreshCookie, type TestApp } from '../helpers/app.js';
 import { clusterClient, randomPrefix, standaloneClient } from './clients.js';
-
-function refresh(t: TestApp, refreshToken: string) {
-  return request(t.app).post('/auth/refresh').set('Cookie', cookieHeader(refreshToken));
-}
 
 /** Every key under the prefix with its TTL and everything it holds, on every master. */
 async function dump(nodes: Redis[], prefix: string): Promise<{ key: string; pttl: number; content: string }[]> {
@@ -69,10 +65,10 @@ describe.each([
     expect(sessions.body.sessions.map((s: { current: boolean }) => s.current)).toEqual([false, true]);
     const id = laptop.refreshToken.split('.')[0];
     expect((await request(t.app).delete(`/auth/sessions/${id}`).set('Authorization', `Bearer ${phone.accessToken}`)).status).toBe(204);
-    expect((await request(t.app).get('/me').set('Authorization', `Bearer ${laptop.accessToken}`)).status).toBe(401);
+    expect((await me(t, laptop.accessToken)).status).toBe(401);
     expect((await request(t.app).post('/auth/logout-all').set('Authorization', `Bearer ${phone.accessToken}`)).status).toBe(204);
     expect((await refresh(t, phone.refreshToken)).status).toBe(401);
-    expect((await request(t.app).get('/me').set('Authorization', `Bearer ${phone.accessToken}`)).body.error).toBe('invalid_token');
+    expect((await me(t, phone.accessToken)).body.error).toBe('invalid_token');
   });
 
   it('leaves no key without a TTL and no token in plaintext', async () => {
