@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /*
  * `npm run bench:reliability` (repository root): builds the library, installs bench/'s own
- * dependencies, and shows the guarantees of SPEC §7 holding under a crash, a race and many
+ * dependencies, and shows the guarantees in the README ("How rotation and reuse detection work") holding under a crash, a race and many
  * sessions, with one table per part:
  *
  *   outage    HTTP load on an app whose Redis is killed (SIGKILL) and restarted: status codes,
@@ -56,7 +56,7 @@ async function startApp(place, config) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Part 1, outage under load. SPEC §7: "a store error is never mistaken for reuse: a timeout or a
+// Part 1, outage under load. README guarantee: "a store error is never mistaken for reuse: a timeout or a
 // lost connection gives 503 and revokes nothing; a rotation that the store ran but whose answer
 // was lost, retried, is recognised as the same rotation". The app is set up as the README
 // recommends on Redis (recommendedRedisOptions; reuseGraceSeconds: 10 for clients on unreliable
@@ -158,7 +158,7 @@ function outageResults({ records, final, wrongful, counters, loadStarted, killed
 }
 
 // ---------------------------------------------------------------------------------------------
-// Part 2, rotation atomicity. SPEC §7: "N parallel /refresh calls with one token produce exactly
+// Part 2, rotation atomicity. README guarantee: "N parallel /refresh calls with one token produce exactly
 // one success (with reuseGraceSeconds: 0); all others get 401, and the family is revoked".
 // 1,000 trials, each a fresh login and then 50 concurrent POST /auth/refresh with its token over
 // 50 keep-alive connections, so that they reach Redis together; then GET /me with the login's
@@ -195,7 +195,7 @@ async function rotationPart(ctx) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Part 3, memory. SPEC §7: "every record the store writes expires by itself (Redis keys all carry
+// Part 3, memory. README guarantee: "every record the store writes expires by itself (Redis keys all carry
 // a TTL); memory and Redis usage are bounded by the number of live sessions". Sessions are
 // written through the store API as a login and one refresh write them (bench/lib/memory.mjs),
 // with a browser's 111-byte User-Agent and a 30 s idle TTL (longer than a fill takes on a busy

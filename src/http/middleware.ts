@@ -8,7 +8,7 @@ import { bearerToken } from './bearer.js';
 import { sendError } from './respond.js';
 
 /**
- * Route middleware: passes requests whose Bearer access token is valid (SPEC §5) and sets
+ * Route middleware: passes requests whose Bearer access token is valid (README "requireAccessToken(options)") and sets
  * `req.auth`. Without a `store` it touches no storage; with one it also checks revocation, in
  * one store call.
  */

@@ -22,7 +22,7 @@ const MAX_PASSWORD_BYTES = 1024;
 const MAX_USER_AGENT_LENGTH = 256;
 
 /**
- * The auth endpoints of SPEC §4: `POST /login`, `/refresh`, `/logout`, `/logout-all`,
+ * The auth endpoints (README "Endpoints"): `POST /login`, `/refresh`, `/logout`, `/logout-all`,
  * `GET /sessions`, `DELETE /sessions/:id`. Mount it with `app.use('/auth', createAuthRouter(...))`;
  * it parses its own JSON bodies and cookies. Options are checked here, at start-up.
  */

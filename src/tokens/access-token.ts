@@ -67,7 +67,7 @@ interface HmacVerifier {
  *
  * HS256/384/512 tokens are verified here, without jsonwebtoken (which decodes and splits the
  * token several times, and copies its options, on every call); the asymmetric algorithms go
- * through `jwt.verify`. Both paths accept exactly the same tokens (SPEC §5).
+ * through `jwt.verify`. Both paths accept exactly the same tokens (README "requireAccessToken(options)").
  */
 export class AccessTokens {
   readonly lifetimeSeconds: number;
@@ -126,7 +126,7 @@ export class AccessTokens {
     return { token, jti, expiresIn: this.lifetimeSeconds };
   }
 
-  /** Verifies signature and claims as SPEC §5 says; every failure is an `InvalidTokenError`. */
+  /** Verifies signature and claims as the README ("requireAccessToken(options)") says; every failure is an `InvalidTokenError`. */
   verify(token: string, nowMs: number): AccessClaims {
     const nowSeconds = Math.floor(nowMs / 1000);
     const cached = this.verified?.get(token);

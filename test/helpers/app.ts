@@ -109,7 +109,7 @@ export async function login(t: TestApp, username = 'alice', headers: Record<stri
   return { res, accessToken: res.body.accessToken as string, refreshToken: refreshCookie(res)!.value };
 }
 
-/** An error answer exactly as SPEC §6 shapes it: the status, the code, a message, JSON. */
+/** An error answer exactly as the README ("Errors") shapes it: the status, the code, a message, JSON. */
 export function expectError(res: Response, status: number, error: string): void {
   expect({ status: res.status, body: res.body }).toEqual({ status, body: { error, message: expect.any(String) } });
   expect(res.headers['content-type']).toMatch(/^application\/json/);

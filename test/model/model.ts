@@ -1,7 +1,7 @@
 /*
  * A property-based model test: random sequences of logins, refreshes (with the current, the
  * previous or an older token), logouts, logout-alls, session deletes and clock advances run over
- * real HTTP against the router on a store, and against a tiny reference model of SPEC §4-§7.
+ * real HTTP against the router on a store, and against a tiny reference model of the README's "Endpoints" and "How rotation and reuse detection work".
  * After every step the observable outcomes (statuses, the successor of a grace retry, the session
  * lists, which access tokens pass revocation checks) must match the model.
  */

@@ -1,5 +1,5 @@
 /*
- * The router on RedisTokenStore, over real HTTP: the guarantees of SPEC §7 on standalone Redis
+ * The router on RedisTokenStore, over real HTTP: the guarantees in the README ("How rotation and reuse detection work") on standalone Redis
  * and on the 3-master Cluster, and what the store leaves in Redis. (Faults: resilience.test.ts.)
  */
 import { Redis, type Cluster } from 'ioredis';
