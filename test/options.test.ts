@@ -27,7 +27,7 @@ describe('start-up validation', () => {
     ['an RS algorithm with a secret', { accessToken: { secret: SECRET, algorithm: 'RS256' } }, 'accessToken.algorithm'],
     ['alg none', { accessToken: { secret: SECRET, algorithm: 'none' } }, 'accessToken.algorithm'],
     ['a missing store', { store: undefined }, 'store'],
-    ['a store without the contract', { store: { rotate() {} } }, 'store'],
+    ['a store missing RefreshTokenStore methods', { store: { rotate() {} } }, 'store'],
     ['no verifyCredentials', { verifyCredentials: undefined }, 'verifyCredentials'],
     ['an idleTtl that does not parse', { refreshToken: { idleTtl: 'two weeks' } }, 'refreshToken.idleTtl'],
     ['a negative absoluteTtl', { refreshToken: { absoluteTtl: -1 } }, 'refreshToken.absoluteTtl'],

@@ -22,7 +22,7 @@ describe('createAuthRouter', () => {
       );
     });
 
-    it('signs an at+jwt access token with the claims of the contract', async () => {
+    it('signs an at+jwt access token with the claims the README lists', async () => {
       const { accessToken, refreshToken } = await login(t);
       const { header, payload } = jwt.decode(accessToken, { complete: true }) as jwt.Jwt;
       expect(header).toEqual({ alg: 'HS256', typ: 'at+jwt' });

@@ -31,7 +31,7 @@ async function expectSameAsBefore(t: TestApp, sessions: Awaited<ReturnType<typeo
   expect((await refresh(t, sessions.reused.newest)).body.error).toBe('invalid_grant');
 }
 
-/** Every status seen while a fault lasts must be one the contract allows for it. */
+/** Every status seen while a fault lasts must be one the README allows for it ("Faults fail closed and fast"). */
 function expectOnly(statuses: number[], allowed: number[]) {
   expect(statuses.filter((status) => !allowed.includes(status))).toEqual([]);
 }
