@@ -1,9 +1,10 @@
 export { createAuthRouter } from './http/router.js';
 export { requireAccessToken } from './http/middleware.js';
+export { getAuth } from './http/get-auth.js';
 export { MemoryTokenStore } from './store/memory.js';
 export type { MemoryTokenStoreOptions } from './store/memory.js';
 export { RedisTokenStore, recommendedRedisOptions, recommendedClusterOptions } from './store/redis.js';
-export type { RedisTokenStoreOptions } from './store/redis.js';
+export type { RedisClient, RedisTokenStoreOptions } from './store/redis.js';
 export type { RefreshTokenStore, SessionRecord, NewFamily, RotateRequest, RotateResult } from './store/types.js';
 export { shardKeyOf, shardKeyOfFamily } from './store/shard.js';
 export { hashPassword, verifyPassword, createCredentialsVerifier } from './passwords.js';

@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,8 @@ beforeAll(() => {
   rmSync(consumer, { recursive: true, force: true });
   const packDir = mkdtempSync(join(tmpdir(), 'ert-pack-'));
   try {
-    execFileSync('npm', ['pack', '--silent', '--pack-destination', packDir], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    // `npm test` built dist/ already; prepack would rebuild it under the feet of parallel tests.
+    execFileSync('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', packDir], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
     const tarball = readdirSync(packDir).find((name) => name.endsWith('.tgz'))!;
     execFileSync('tar', ['-xzf', join(packDir, tarball), '-C', packDir]);
     mkdirSync(join(consumer, 'node_modules'), { recursive: true });
@@ -74,3 +75,41 @@ it("runs the README's quick start as written", async () => {
     app.kill();
   }
 }, 30_000);
+
+describe('types, for a strict TypeScript app without the optional peers', () => {
+  // A folder outside the repository, so that nothing resolves ioredis or pg from our own
+  // node_modules: the packed package is copied in, every other dependency is linked.
+  const app = mkdtempSync(join(tmpdir(), 'ert-types-'));
+  const optionalPeers = ['ioredis', '@ioredis', 'pg', '@types/pg'];
+
+  beforeAll(() => {
+    const modules = join(app, 'node_modules');
+    mkdirSync(join(modules, '@types'), { recursive: true });
+    for (const name of readdirSync(join(root, 'node_modules'))) {
+      if (name === '@types' || optionalPeers.includes(name) || name.startsWith('.')) continue;
+      symlinkSync(join(root, 'node_modules', name), join(modules, name));
+    }
+    for (const name of readdirSync(join(root, 'node_modules', '@types'))) {
+      if (!optionalPeers.includes(`@types/${name}`)) symlinkSync(join(root, 'node_modules', '@types', name), join(modules, '@types', name));
+    }
+    rmSync(join(modules, 'express-refresh-tokens'), { recursive: true, force: true });
+    cpSync(join(consumer, 'node_modules', 'express-refresh-tokens'), join(modules, 'express-refresh-tokens'), { recursive: true });
+    cpSync(join(__dirname, 'consumer', 'typed.ts'), join(app, 'typed.ts'));
+    cpSync(join(__dirname, 'consumer', 'typed.mts'), join(app, 'typed.mts'));
+  });
+
+  afterAll(() => rmSync(app, { recursive: true, force: true }));
+
+  it.each(['typed.ts', 'typed.mts'])('%s compiles with --strict and skipLibCheck off', (file) => {
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const args = [tsc, '--strict', '--noEmit', '--skipLibCheck', 'false', '--module', 'node16', '--moduleResolution', 'node16',
+      '--target', 'es2022', '--types', 'node', '--esModuleInterop', file];
+    let output = '';
+    try {
+      execFileSync('node', args, { cwd: app, encoding: 'utf8', timeout: 60_000 });
+    } catch (error) {
+      output = String((error as { stdout?: string }).stdout);
+    }
+    expect(output).toBe('');
+  }, 90_000);
+});

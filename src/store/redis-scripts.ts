@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 /*
  * The Lua scripts of the Redis store: each store method is one of these scripts, run by Redis in
@@ -307,7 +307,7 @@ const registered = new WeakSet<object>();
  * sends EVALSHA (EVAL the first time on each connection) and, on NOSCRIPT (after a `SCRIPT FLUSH`
  * or a restart), sends the script again with EVAL: the store keeps working with no help.
  */
-export function registerScripts(client: Redis | Cluster): Record<ScriptName, ScriptCommand> {
+export function registerScripts(client: RedisClient): Record<ScriptName, ScriptCommand> {
   const commands = client as unknown as Record<string, ScriptCommand | undefined>;
   if (!registered.has(client)) {
     for (const [name, { lua, numberOfKeys }] of Object.entries(SCRIPTS)) {

@@ -1,7 +1,15 @@
-import type { Cluster, Redis } from 'ioredis';
 import { registerScripts, type ScriptCommand, type ScriptName } from './redis-scripts.js';
 import { shardKeyOf, shardKeyOfFamily, SHARD_KEY_LENGTH } from './shard.js';
 import type { NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
+
+/**
+ * What the store needs of an ioredis `Redis` or `Cluster` client. Declared here, not imported from
+ * ioredis, so that the package's types load in apps that never install the optional peer.
+ */
+export interface RedisClient {
+  defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void;
+  set(key: string, value: string, expiryMode: 'PX', milliseconds: number): Promise<unknown>;
+}
 
 export interface RedisTokenStoreOptions {
   /**
@@ -9,7 +17,7 @@ export interface RedisTokenStoreOptions {
    * or quits it. Give the store a client of its own, created with {@link recommendedRedisOptions}
    * (or {@link recommendedClusterOptions}), and wait for its `ready` event before serving.
    */
-  client: Redis | Cluster;
+  client: RedisClient;
   /** Prefix of every key the store writes. Must not contain `{` or `}`. Default `'ert:'`. */
   keyPrefix?: string;
 }
@@ -94,7 +102,7 @@ const SHARD_KEY = new RegExp(`^[A-Za-z0-9_-]{${SHARD_KEY_LENGTH}}`);
  * Cluster too, not only rotation. Every key carries a TTL.
  */
 export class RedisTokenStore implements RefreshTokenStore {
-  private readonly client: Redis | Cluster;
+  private readonly client: RedisClient;
   private readonly keyPrefix: string;
   private readonly scripts: Record<ScriptName, ScriptCommand>;
 
