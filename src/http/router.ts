@@ -15,7 +15,7 @@ import type { AuthHooks, AuthRouterOptions, AuthUser } from '../types.js';
 import { bearerToken } from './bearer.js';
 import { assertNotCrossSite, resolveTrustedOrigins } from './csrf.js';
 import { errorMiddleware, handle, reportError, sendError } from './respond.js';
-import { clearRefreshCookie, hasCookie, isPlainObject, objectBody, ownField, readRefreshToken, resolveCookie, setRefreshCookie } from './transport.js';
+import { clearRefreshCookie, hasCookie, isPlainObject, objectBody, ownField, readRefreshToken, resolveCookie, setRefreshCookie, type Transport } from './transport.js';
 
 const MAX_USERNAME_LENGTH = 256;
 const MAX_PASSWORD_BYTES = 1024;
@@ -42,7 +42,7 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
     graceMs: integerOption(refresh.reuseGraceSeconds, 0, 'refreshToken.reuseGraceSeconds', 0, 3600) * 1000,
     maxSessionsPerUser: integerOption(refresh.maxSessionsPerUser, 100, 'refreshToken.maxSessionsPerUser', 1, 100_000),
   };
-  const transport = refresh.transport ?? 'cookie';
+  const transport: Transport = refresh.transport ?? 'cookie';
   if (transport !== 'cookie' && transport !== 'body') throw new ConfigurationError('refreshToken.transport', "must be 'cookie' or 'body'");
   const cookie = resolveCookie(refresh.cookie);
   const trustedOrigins = resolveTrustedOrigins(options.trustedOrigins);
@@ -77,9 +77,13 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
     return service.authenticator.authenticate(token);
   }
 
-  /** CSRF applies to every `/login`, and to `/refresh` and `/logout` when the cookie is sent. */
-  const refuseCrossSite = (when: 'always' | 'with-cookie'): express.RequestHandler => (req, res, next) => {
-    if (when === 'always' || hasCookie(req, cookie.name)) assertNotCrossSite(req, trustedOrigins);
+  /**
+   * CSRF applies to every `/login`, and to every `/refresh` and `/logout` with cookie transport: a
+   * cross-site request carries no SameSite cookie, yet its response could set or clear one. With
+   * body transport, to those that send the cookie anyway.
+   */
+  const refuseCrossSite = (when: 'always' | 'cookie-borne'): express.RequestHandler => (req, res, next) => {
+    if (when === 'always' || transport === 'cookie' || hasCookie(req, cookie.name)) assertNotCrossSite(req, trustedOrigins);
     next();
   };
 
@@ -110,8 +114,8 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
     sendTokens(req, res, tokens);
   }));
 
-  router.post('/refresh', refuseCrossSite('with-cookie'), json, handle(async (req, res) => {
-    const presented = readRefreshToken(req, cookie);
+  router.post('/refresh', refuseCrossSite('cookie-borne'), json, handle(async (req, res) => {
+    const presented = readRefreshToken(req, cookie, transport);
     if (!presented) throw new InvalidGrantError();
     const result = await service.refresh(presented.token);
     if (result.kind === 'invalid' || result.kind === 'reused') {
@@ -124,14 +128,14 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
     sendTokens(req, res, result.tokens);
   }));
 
-  router.post('/logout', refuseCrossSite('with-cookie'), json, handle(async (req, res) => {
-    const presented = readRefreshToken(req, cookie);
+  router.post('/logout', refuseCrossSite('cookie-borne'), json, handle(async (req, res) => {
+    const presented = readRefreshToken(req, cookie, transport);
     const access = verifiedOrUndefined(() => {
       const token = bearerToken(req);
       return token === undefined ? undefined : service.authenticator.verify(token);
     });
     const { userId, sessionIds } = await service.logout(presented?.token, access);
-    clearRefreshCookie(req, res, cookie);
+    if (presented?.fromCookie) clearRefreshCookie(req, res, cookie);
     await runHook('onLogout', { userId, sessionIds, kind: 'logout', req });
     res.status(204).end();
   }));

@@ -9,6 +9,8 @@ export interface RefreshCookie {
   domain?: string;
 }
 
+export type Transport = 'cookie' | 'body';
+
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export function resolveCookie(value: CookieOptions | undefined): RefreshCookie {
@@ -50,18 +52,23 @@ export function hasCookie(req: Request, name: string): boolean {
 }
 
 /**
- * The refresh token of a request, from the cookie or the JSON body's `refreshToken`, whatever the
- * transport. Presented more than once (two cookies, or a cookie and a body field) is a 400: a
- * browser can be made to send an attacker's cookie first.
+ * The refresh token of a request, from the cookie or the JSON body's `refreshToken`. Presented
+ * more than once (two cookies, or a cookie and a body field) is a 400 whatever the transport: a
+ * browser can be made to send an attacker's cookie first. With cookie transport a body field is a
+ * 400 too: a cross-site form can fill one in (behind an app-level form parser), and answering it
+ * with `Set-Cookie` would plant the sender's session in the victim's browser.
  */
-export function readRefreshToken(req: Request, cookie: RefreshCookie): { token: string; fromCookie: boolean } | undefined {
+export function readRefreshToken(req: Request, cookie: RefreshCookie, transport: Transport): { token: string; fromCookie: boolean } | undefined {
   const fromCookies = cookieValues(req, cookie.name);
   const fromBody = ownField(objectBody(req.body), 'refreshToken');
   if (fromBody !== undefined && typeof fromBody !== 'string') throw new InvalidRequestError('refreshToken must be a string.');
   if (fromCookies.length + (fromBody === undefined ? 0 : 1) > 1) {
     throw new InvalidRequestError('The refresh token was presented more than once.');
   }
-  if (fromBody !== undefined) return { token: fromBody, fromCookie: false };
+  if (fromBody !== undefined) {
+    if (transport === 'cookie') throw new InvalidRequestError('With cookie transport, the refresh token is read from its cookie only.');
+    return { token: fromBody, fromCookie: false };
+  }
   if (fromCookies.length === 1) return { token: fromCookies[0]!, fromCookie: true };
   return undefined;
 }

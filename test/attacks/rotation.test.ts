@@ -3,7 +3,7 @@
  * address, inside the grace window, racing logout-all; forged tokens that name a real family.
  */
 import request from 'supertest';
-import { expectError, login, makeApp, me, refresh, refreshCookie, type TestApp } from '../helpers/app.js';
+import { cookieHeader, expectError, login, makeApp, me, refresh, refreshCookie, type TestApp } from '../helpers/app.js';
 
 const familyOf = (token: string) => token.split('.')[0]!;
 
@@ -77,7 +77,7 @@ describe('rotation and reuse attacks', () => {
     const [family, , secret] = owner.refreshToken.split('.');
     const forged = `${family}.${'A'.repeat(22)}.${secret}`;
     expectError(await refresh(t, forged), 401, 'invalid_grant');
-    expect((await request(t.app).post('/auth/logout').send({ refreshToken: forged })).status).toBe(204);
+    expect((await request(t.app).post('/auth/logout').set('Cookie', cookieHeader(forged))).status).toBe(204);
     expect(t.events.filter((e) => e.name === 'onReuseDetected')).toEqual([]);
     expect((await refresh(t, owner.refreshToken)).status).toBe(200);
   });

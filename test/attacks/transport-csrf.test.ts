@@ -1,3 +1,4 @@
+import express from 'express';
 import request from 'supertest';
 import { cookieHeader, expectError, login, makeApp, PASSWORD, refresh, refreshCookie, type TestApp } from '../helpers/app.js';
 
@@ -35,8 +36,7 @@ describe('transport and CSRF attacks', () => {
     });
 
     it('refuses an overlong token with 401 without asking the store', async () => {
-      const res = await request(t.app).post('/auth/refresh').send({ refreshToken: 'A'.repeat(10_000) });
-      expectError(res, 401, 'invalid_grant');
+      expectError(await refresh(t, 'A'.repeat(10_000)), 401, 'invalid_grant');
     });
   });
 
@@ -80,10 +80,78 @@ describe('transport and CSRF attacks', () => {
       expect((await refresh(t, session.refreshToken)).status).toBe(200);
     });
 
-    it('does not apply to a refresh token sent in the body (it cannot ride along by itself)', async () => {
+    it('refuses a cross-site form POST to /logout without the cookie with 403, and clears nothing', async () => {
+      // SameSite keeps the victim's cookie off a cross-site request; the response must not touch it either.
+      const res = await request(t.app)
+        .post('/auth/logout')
+        .set('Origin', 'https://evil.example')
+        .set('Sec-Fetch-Site', 'cross-site')
+        .type('form')
+        .send('x=1');
+      expectError(res, 403, 'csrf_rejected');
+      expect(res.headers['set-cookie']).toBeUndefined();
+    });
+
+    it("plants nothing when an app-level express.urlencoded() lets a cross-site form POST the attacker's refreshToken", async () => {
+      const app = express();
+      app.use(express.urlencoded({ extended: false }));
+      app.use(t.app);
+      const attacker = await login(t);
+      for (const headers of [{ Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site' }, { 'Sec-Fetch-Site': 'cross-site' }]) {
+        const res = await request(app).post('/auth/refresh').set(headers).type('form').send(`refreshToken=${attacker.refreshToken}`);
+        expectError(res, 403, 'csrf_rejected');
+        expect(res.headers['set-cookie']).toBeUndefined();
+      }
+      // Not rotated: the attacker's token is still the current one.
+      expect((await refresh(t, attacker.refreshToken)).status).toBe(200);
+    });
+
+    it('never answers a refresh token sent in the body with Set-Cookie: 400 with cookie transport, nothing rotated', async () => {
       const session = await login(t);
-      const res = await request(t.app).post('/auth/refresh').set('Origin', 'https://native.example').send({ refreshToken: session.refreshToken });
+      for (const path of ['/auth/refresh', '/auth/logout']) {
+        const res = await request(t.app).post(path).send({ refreshToken: session.refreshToken });
+        expectError(res, 400, 'invalid_request');
+        expect(res.headers['set-cookie']).toBeUndefined();
+      }
+      expect((await refresh(t, session.refreshToken)).status).toBe(200);
+    });
+
+    it('clears the cookie on /logout only when one was presented', async () => {
+      const session = await login(t);
+      const bare = await request(t.app).post('/auth/logout').set('Authorization', `Bearer ${session.accessToken}`);
+      expect(bare.status).toBe(204);
+      expect(bare.headers['set-cookie']).toBeUndefined();
+      const withCookie = await request(t.app).post('/auth/logout').set('Cookie', cookieHeader(session.refreshToken));
+      expect(withCookie.status).toBe(204);
+      expect(refreshCookie(withCookie)!.value).toBe('');
+    });
+
+    it('does not apply to a body-borne token with transport: body (it cannot ride along by itself)', async () => {
+      const native = await makeApp({ refreshToken: { transport: 'body' } });
+      const session = await request(native.app).post('/auth/login').send({ username: 'alice', password: PASSWORD });
+      const res = await request(native.app).post('/auth/refresh').set('Origin', 'https://native.example').send({ refreshToken: session.body.refreshToken });
       expect(res.status).toBe(200);
+    });
+
+    it('treats a Sec-Fetch-Site sent twice, or of an unknown value, as cross-site', async () => {
+      // An array is sent as repeated header lines.
+      for (const site of [['cross-site', 'cross-site'], ['same-origin', 'same-origin'], 'same-origin, cross-site', 'Same-Origin', 'bogus', '']) {
+        const res = await request(t.app).post('/auth/login').set('Sec-Fetch-Site', site as string).send({ username: 'alice', password: PASSWORD });
+        expectError(res, 403, 'csrf_rejected');
+      }
+      for (const site of ['same-origin', 'same-site', 'none']) {
+        const res = await request(t.app).post('/auth/login').set('Sec-Fetch-Site', site).send({ username: 'alice', password: PASSWORD });
+        expect(res.status).toBe(200);
+      }
+    });
+
+    it('refuses an Origin sent twice, even the request\'s own or a trusted one', async () => {
+      const trusting = await makeApp({ trustedOrigins: ['https://app.example.com'] });
+      for (const origin of [['https://api.example.com', 'https://api.example.com'], ['https://app.example.com', 'https://app.example.com']]) {
+        const res = await request(trusting.app).post('/auth/login').set('Host', 'api.example.com').set('Origin', origin as unknown as string)
+          .send({ username: 'alice', password: PASSWORD });
+        expectError(res, 403, 'csrf_rejected');
+      }
     });
   });
 });
