@@ -335,8 +335,9 @@ describe('the demo page in Chromium', () => {
     }
 
     const seen = (await refreshesSeen()).slice(before);
-    // Another site: the browser withholds the SameSite=Strict cookie, so there is nothing to rotate.
-    const crossSite = { origin: crossSiteBase, site: 'cross-site', cookie: false, status: 401 };
+    // Another site: the browser withholds the SameSite=Strict cookie, and the Origin check refuses
+    // the request all the same (403 csrf_rejected), so its answer can set or clear no cookie.
+    const crossSite = { origin: crossSiteBase, site: 'cross-site', cookie: false, status: 403 };
     // Same site, other port: the cookie goes along, and the Origin check refuses it (403 csrf_rejected).
     const sameSite = { origin: sameSiteBase, site: 'same-site', cookie: true, status: 403 };
     expect(seen).toEqual([crossSite, crossSite, sameSite, sameSite]);
