@@ -81,8 +81,9 @@ export interface RefreshTokenStore {
   listFamilies(userId: string, now: number): Promise<SessionRecord[]>;
 
   /**
-   * Required. Adds an access token's `jti` to the denylist until `expiresAt` (the token's `exp`,
-   * in ms); afterwards the entry may vanish. `familyId` is the token's `sid`, given so that a
+   * Required. Adds an access token's `jti` to the denylist until `expiresAt` (in ms: the token's
+   * `exp` plus the largest clock tolerance a verifier may allow, so the entry outlives every
+   * moment the token can still be accepted); afterwards the entry may vanish. `familyId` is the token's `sid`, given so that a
    * sharded store can keep the entry next to the family.
    */
   denylistAccessToken(entry: { familyId: string; jti: string; expiresAt: number; now: number }): Promise<void>;

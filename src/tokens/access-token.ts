@@ -24,6 +24,9 @@ const HMAC_HASHES: Readonly<Record<string, string>> = { HS256: 'sha256', HS384: 
  */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
+/** The largest `clockToleranceSeconds` accepted: a token may pass this long after its `exp`. */
+export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
+
 /** How many verified tokens an `AccessTokens` with `cacheVerified` keeps (the oldest goes first). */
 export const VERIFIED_TOKEN_CACHE_SIZE = 1000;
 
@@ -89,7 +92,7 @@ export class AccessTokens {
     if (!options || typeof options !== 'object') throw new ConfigurationError(optionName, 'is required');
     this.keys = resolveKeys(options, purpose, optionName);
     this.lifetimeSeconds = parseDuration(options.expiresIn ?? '15m', `${optionName}.expiresIn`);
-    this.toleranceSeconds = integerOption(options.clockToleranceSeconds, 5, `${optionName}.clockToleranceSeconds`, 0, 300);
+    this.toleranceSeconds = integerOption(options.clockToleranceSeconds, 5, `${optionName}.clockToleranceSeconds`, 0, MAX_CLOCK_TOLERANCE_SECONDS);
     this.issuer = optionalString(options.issuer, `${optionName}.issuer`);
     this.audience = optionalString(options.audience, `${optionName}.audience`);
     const hash = HMAC_HASHES[this.keys.algorithm];

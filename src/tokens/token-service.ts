@@ -1,7 +1,7 @@
 import { InternalError, InvalidTokenError, NotFoundError, StoreUnavailableError } from '../errors.js';
 import type { RefreshTokenStore, SessionRecord } from '../store/types.js';
 import type { AuthUser } from '../types.js';
-import type { AccessClaims, AccessTokens } from './access-token.js';
+import { MAX_CLOCK_TOLERANCE_SECONDS, type AccessClaims, type AccessTokens } from './access-token.js';
 import { newFamily, newRefreshToken, openSuccessor, parseRefreshToken, sealSuccessor, isFamilyId } from './refresh-token.js';
 
 export interface RefreshPolicy {
@@ -185,7 +185,10 @@ export class TokenService {
       ? await this.call(() => this.store.revokeFamily(presented.familyId, { proofHash: presented.proofHash, now }))
       : null;
     if (access) {
-      const entry = { familyId: access.sid, jti: access.jti, expiresAt: access.exp * 1000, now };
+      // Until the last moment any verifier may still accept the token: a `requireAccessToken`
+      // elsewhere may allow more clock skew than this router, up to the largest tolerance.
+      const expiresAt = (access.exp + MAX_CLOCK_TOLERANCE_SECONDS) * 1000;
+      const entry = { familyId: access.sid, jti: access.jti, expiresAt, now };
       await this.call(() => this.store.denylistAccessToken(entry));
     }
     return { userId: revoked?.userId ?? access?.sub, sessionIds: revoked && presented ? [presented.familyId] : [] };

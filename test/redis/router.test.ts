@@ -71,6 +71,16 @@ describe.each([
     expect((await me(t, phone.accessToken)).body.error).toBe('invalid_token');
   });
 
+  it('keeps a denylisted access token until its exp plus the largest clock tolerance (300 s)', async () => {
+    const { accessToken } = await login(t);
+    await request(t.app).post('/auth/logout').set('Authorization', `Bearer ${accessToken}`).expect(204);
+    const nodes = 'nodes' in client ? (client as Cluster).nodes('master') : [client as Redis];
+    const denylisted = (await dump(nodes, prefix)).filter((key) => key.key.includes('}:d:'));
+    const exp = JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).exp as number;
+    expect(denylisted.map((key) => Number(key.content))).toEqual([(exp + 300) * 1000]);
+    expect(denylisted[0]!.pttl).toBeGreaterThan((exp + 299) * 1000 - t.clock.now);
+  });
+
   it('leaves no key without a TTL and no token in plaintext', async () => {
     const seen: string[] = [];
     for (const username of ['alice', 'bob', 'alice']) {
