@@ -64,8 +64,14 @@ export interface CookieOptions {
   sameSite?: 'strict' | 'lax' | 'none';
   /** Default `true`. Set `false` only for plain-HTTP local development. */
   secure?: boolean;
-  /** Default: none (a host-only cookie). */
+  /** Default: none (a host-only cookie). Must stay unset for a `__Host-` name. */
   domain?: string;
+  /**
+   * Default: the path the app mounted the router at, as the app wrote it (`app.use('/auth', ...)`
+   * gives `/auth`, whatever letter case a request uses); `/` for a `__Host-` name (which needs it),
+   * and `/` when the mount path cannot be learned (see the README's options table).
+   */
+  path?: string;
 }
 
 export interface RefreshTokenOptions {

@@ -38,6 +38,13 @@ describe('start-up validation', () => {
     ['an unknown transport', { refreshToken: { transport: 'header' } }, 'refreshToken.transport'],
     ["sameSite 'none' without secure", { refreshToken: { cookie: { sameSite: 'none', secure: false } } }, 'refreshToken.cookie.sameSite'],
     ['a cookie name with a space', { refreshToken: { cookie: { name: 'refresh token' } } }, 'refreshToken.cookie.name'],
+    ['a cookie path without a leading slash', { refreshToken: { cookie: { path: 'auth' } } }, 'refreshToken.cookie.path'],
+    ['a cookie path with a semicolon', { refreshToken: { cookie: { path: '/auth;Domain=evil.example' } } }, 'refreshToken.cookie.path'],
+    ['a __Secure- cookie without secure', { refreshToken: { cookie: { name: '__Secure-rt', secure: false } } }, 'refreshToken.cookie.secure'],
+    ['a __Host- cookie without secure', { refreshToken: { cookie: { name: '__Host-rt', secure: false } } }, 'refreshToken.cookie.secure'],
+    ['a __Host- cookie with a domain', { refreshToken: { cookie: { name: '__Host-rt', domain: 'example.com' } } }, 'refreshToken.cookie.domain'],
+    ['a __Host- cookie with a path other than /', { refreshToken: { cookie: { name: '__Host-rt', path: '/auth' } } }, 'refreshToken.cookie.path'],
+    ['a __host- cookie in other letter case without secure', { refreshToken: { cookie: { name: '__host-rt', secure: false } } }, 'refreshToken.cookie.secure'],
     ['a trusted origin that is not one', { trustedOrigins: ['app.example.com'] }, 'trustedOrigins'],
     ['an unknown hook', { hooks: { onLogon() {} } }, 'hooks.onLogon'],
   ])('refuses %s, naming the option', (_name, overrides, option) => {

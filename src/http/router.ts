@@ -13,6 +13,7 @@ import { AccessTokens, isStringArray, MAX_ID_LENGTH, type AccessClaims } from '.
 import { TokenService, type ClientContext, type IssuedTokens } from '../tokens/token-service.js';
 import type { AuthHooks, AuthRouterOptions, AuthUser } from '../types.js';
 import { bearerToken } from './bearer.js';
+import { learnMountPath } from './mount-path.js';
 import { assertNotCrossSite, resolveTrustedOrigins } from './csrf.js';
 import { errorMiddleware, handle, reportError, sendError } from './respond.js';
 import { clearRefreshCookie, hasCookie, isPlainObject, objectBody, ownField, readRefreshToken, resolveCookie, setRefreshCookie, type Transport } from './transport.js';
@@ -44,7 +45,9 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
   };
   const transport: Transport = refresh.transport ?? 'cookie';
   if (transport !== 'cookie' && transport !== 'body') throw new ConfigurationError('refreshToken.transport', "must be 'cookie' or 'body'");
-  const cookie = resolveCookie(refresh.cookie);
+  const router = express.Router();
+  const mountPath = learnMountPath(router);
+  const cookie = resolveCookie(refresh.cookie, mountPath);
   const trustedOrigins = resolveTrustedOrigins(options.trustedOrigins);
   const hooks = resolveHooks(options.hooks);
   const now = clockOption(options.now, 'now');
@@ -63,10 +66,10 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
     }
   }
 
-  function sendTokens(req: Request, res: Response, tokens: IssuedTokens): void {
+  function sendTokens(res: Response, tokens: IssuedTokens): void {
     const body: Record<string, unknown> = { accessToken: tokens.accessToken, tokenType: 'Bearer', expiresIn: tokens.expiresIn };
     if (transport === 'body') body.refreshToken = tokens.refreshToken;
-    else setRefreshCookie(req, res, cookie, tokens.refreshToken, tokens.session.expiresAt - now());
+    else setRefreshCookie(res, cookie, tokens.refreshToken, tokens.session.expiresAt - now());
     res.status(200).json(body);
   }
 
@@ -87,10 +90,10 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
     next();
   };
 
-  const router = express.Router();
   const json = express.json({ limit: bodyLimit, strict: true });
   router.use((req, res, next) => {
     res.set('Cache-Control', 'no-store');
+    mountPath.confirm(req);
     // Also when an app-level parser read the body first: its limit may be larger than ours.
     if (Number(req.headers['content-length']) > bodyLimit) return sendError(res, new PayloadTooLargeError());
     next();
@@ -111,7 +114,7 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
     assertAuthUser(user);
     const { tokens, evictedFamilyIds } = await service.login(user, clientOf(req));
     await runHook('onLogin', { user, sessionId: tokens.session.familyId, evictedSessionIds: evictedFamilyIds, req });
-    sendTokens(req, res, tokens);
+    sendTokens(res, tokens);
   }));
 
   router.post('/refresh', refuseCrossSite('cookie-borne'), json, handle(async (req, res) => {
@@ -119,13 +122,13 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
     if (!presented) throw new InvalidGrantError();
     const result = await service.refresh(presented.token);
     if (result.kind === 'invalid' || result.kind === 'reused') {
-      if (presented.fromCookie) clearRefreshCookie(req, res, cookie);
+      if (presented.fromCookie) clearRefreshCookie(res, cookie);
       if (result.kind === 'reused') await runHook('onReuseDetected', { userId: result.userId, sessionId: result.sessionId, req });
       throw new InvalidGrantError();
     }
     const { session } = result.tokens;
     await runHook('onRefresh', { userId: session.userId, sessionId: session.familyId, retried: result.kind === 'retried', req });
-    sendTokens(req, res, result.tokens);
+    sendTokens(res, result.tokens);
   }));
 
   router.post('/logout', refuseCrossSite('cookie-borne'), json, handle(async (req, res) => {
@@ -135,7 +138,7 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
       return token === undefined ? undefined : service.authenticator.verify(token);
     });
     const { userId, sessionIds } = await service.logout(presented?.token, access);
-    if (presented?.fromCookie) clearRefreshCookie(req, res, cookie);
+    if (presented?.fromCookie) clearRefreshCookie(res, cookie);
     await runHook('onLogout', { userId, sessionIds, kind: 'logout', req });
     res.status(204).end();
   }));
@@ -143,7 +146,7 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
   router.post('/logout-all', handle(async (req, res) => {
     const access = await authenticate(req);
     const sessionIds = await service.logoutAll(access);
-    clearRefreshCookie(req, res, cookie);
+    clearRefreshCookie(res, cookie);
     await runHook('onLogout', { userId: access.sub, sessionIds, kind: 'logout-all', req });
     res.status(204).end();
   }));
@@ -157,7 +160,7 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
     const access = await authenticate(req);
     const sessionId = String(req.params.id);
     await service.revokeSession(access, sessionId);
-    if (sessionId === access.sid) clearRefreshCookie(req, res, cookie);
+    if (sessionId === access.sid) clearRefreshCookie(res, cookie);
     await runHook('onLogout', { userId: access.sub, sessionIds: [sessionId], kind: 'revoke-session', req });
     res.status(204).end();
   }));

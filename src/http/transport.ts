@@ -7,15 +7,23 @@ export interface RefreshCookie {
   sameSite: 'strict' | 'lax' | 'none';
   secure: boolean;
   domain?: string;
+  /**
+   * The cookie's `Path`, the same from any route and whatever letter case a request used:
+   * `refreshToken.cookie.path`, else `/` for a `__Host-` cookie, else where the app mounted the
+   * router, else `/`.
+   */
+  path(): string;
 }
 
 export type Transport = 'cookie' | 'body';
 
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What RFC 6265 allows in a path attribute, less `;` and spaces, and less `<` as the `cookie` package refuses it. */
+const COOKIE_PATH = /^\/[!-:=-~]*$/;
 
-export function resolveCookie(value: CookieOptions | undefined): RefreshCookie {
+export function resolveCookie(value: CookieOptions | undefined, mountPath: () => string | undefined): RefreshCookie {
   const given = Object.fromEntries(Object.entries(value ?? {}).filter(([, option]) => option !== undefined));
-  const cookie = { name: 'refresh_token', sameSite: 'strict', secure: true, ...given } as RefreshCookie;
+  const cookie = { name: 'refresh_token', sameSite: 'strict', secure: true, ...given } as Omit<RefreshCookie, 'path'> & { path?: unknown };
   if (typeof cookie.name !== 'string' || !COOKIE_NAME.test(cookie.name)) {
     throw new ConfigurationError('refreshToken.cookie.name', 'must be a valid cookie name');
   }
@@ -29,7 +37,29 @@ export function resolveCookie(value: CookieOptions | undefined): RefreshCookie {
   if (cookie.domain !== undefined && (typeof cookie.domain !== 'string' || cookie.domain === '')) {
     throw new ConfigurationError('refreshToken.cookie.domain', 'must be a non-empty string');
   }
-  return cookie;
+  const { path } = cookie;
+  if (path !== undefined && (typeof path !== 'string' || !COOKIE_PATH.test(path))) {
+    throw new ConfigurationError('refreshToken.cookie.path', 'must be a path starting with /, in printable ASCII without ";", "<" or spaces');
+  }
+  assertPrefixRules(cookie.name, cookie.secure, cookie.domain, path);
+  const hostOnly = /^__Host-/i.test(cookie.name);
+  return { ...cookie, path: () => path ?? (hostOnly ? '/' : mountPath() ?? '/') };
+}
+
+/**
+ * Browsers silently drop a cookie whose name promises what its attributes do not (RFC 6265bis
+ * 4.1.3, prefixes compared in any letter case): `__Secure-` needs `Secure`; `__Host-` needs
+ * `Secure`, no `Domain` and `Path=/`.
+ */
+function assertPrefixRules(name: string, secure: boolean, domain: string | undefined, path: string | undefined): void {
+  const prefix = /^__(Host|Secure)-/i.exec(name)?.[0];
+  if (!prefix) return;
+  const rule = `for a cookie named ${prefix}...`;
+  if (!secure) throw new ConfigurationError('refreshToken.cookie.secure', `must be true ${rule}`);
+  if (/^__Host-/i.test(prefix)) {
+    if (domain !== undefined) throw new ConfigurationError('refreshToken.cookie.domain', `must not be set ${rule}`);
+    if (path !== undefined && path !== '/') throw new ConfigurationError('refreshToken.cookie.path', `must be / ${rule}`);
+  }
 }
 
 /** Every value the raw `Cookie` header gives `name`: duplicates matter, so no parser that keeps one. */
@@ -73,17 +103,16 @@ export function readRefreshToken(req: Request, cookie: RefreshCookie, transport:
   return undefined;
 }
 
-/** The cookie reaches the auth endpoints only: its path is the router's mount path. */
-function attributes(req: Request, cookie: RefreshCookie): ExpressCookieOptions {
-  return { httpOnly: true, secure: cookie.secure, sameSite: cookie.sameSite, path: req.baseUrl || '/', domain: cookie.domain };
+function attributes(cookie: RefreshCookie): ExpressCookieOptions {
+  return { httpOnly: true, secure: cookie.secure, sameSite: cookie.sameSite, path: cookie.path(), domain: cookie.domain };
 }
 
-export function setRefreshCookie(req: Request, res: Response, cookie: RefreshCookie, token: string, maxAgeMs: number): void {
-  res.cookie(cookie.name, token, { ...attributes(req, cookie), maxAge: Math.max(0, maxAgeMs), encode: String });
+export function setRefreshCookie(res: Response, cookie: RefreshCookie, token: string, maxAgeMs: number): void {
+  res.cookie(cookie.name, token, { ...attributes(cookie), maxAge: Math.max(0, maxAgeMs), encode: String });
 }
 
-export function clearRefreshCookie(req: Request, res: Response, cookie: RefreshCookie): void {
-  res.clearCookie(cookie.name, attributes(req, cookie));
+export function clearRefreshCookie(res: Response, cookie: RefreshCookie): void {
+  res.clearCookie(cookie.name, attributes(cookie));
 }
 
 /** The parsed JSON body: an object, or `undefined` when there was none; anything else is a 400. */

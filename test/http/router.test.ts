@@ -1,6 +1,8 @@
+import express from 'express';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { cookieHeader, login, makeApp, me, PASSWORD, refresh, refreshCookie, type TestApp } from '../helpers/app.js';
+import { createAuthRouter } from '../../src/index.js';
+import { cookieHeader, login, makeApp, me, PASSWORD, refresh, refreshCookie, SECRET, type TestApp } from '../helpers/app.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -275,6 +277,61 @@ describe('createAuthRouter', () => {
         const replay = await request(t.app).post('/auth/refresh').send({ refreshToken: res.body.refreshToken });
         expect(replay.body.error).toBe('invalid_grant');
       });
+    });
+  });
+
+  describe('the refresh cookie path', () => {
+    const pathOf = (res: request.Response, name?: string) => refreshCookie(res, name)!.attributes.find((a) => a.startsWith('Path='));
+
+    it('is the mount path as the app wrote it, whatever letter case the request used', async () => {
+      for (const path of ['/auth/login', '/AUTH/login', '/Auth/login']) {
+        const res = await request(t.app).post(path).send({ username: 'alice', password: PASSWORD });
+        expect(res.status).toBe(200);
+        expect(pathOf(res)).toBe('Path=/auth');
+      }
+    });
+
+    it('includes the path of the app the router\'s app is mounted in', async () => {
+      const outer = express();
+      outer.use('/v1', t.app);
+      for (const path of ['/v1/auth/login', '/V1/AUTH/login']) {
+        const res = await request(outer).post(path).send({ username: 'alice', password: PASSWORD });
+        expect(pathOf(res)).toBe('Path=/v1/auth');
+      }
+    });
+
+    it('is / when the mount path cannot be learned (inside another Router), or refreshToken.cookie.path', async () => {
+      for (const [cookie, expected] of [[{}, 'Path=/'], [{ path: '/api/auth' }, 'Path=/api/auth']] as const) {
+        const api = express.Router();
+        api.use('/auth', createAuthRouter({ accessToken: { secret: SECRET }, store: t.store, verifyCredentials: async () => ({ id: 'u1' }), refreshToken: { cookie } }));
+        const app = express();
+        app.use('/api', api);
+        const res = await request(app).post('/API/auth/login').send({ username: 'alice', password: PASSWORD });
+        expect(pathOf(res)).toBe(expected);
+      }
+    });
+
+    it('falls back to / with a warning when its app was mounted where it could not tell (inside a Router)', async () => {
+      const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      const api = express.Router();
+      api.use(t.app);
+      const app = express();
+      app.use('/api', api);
+      const res = await request(app).post('/api/auth/login').send({ username: 'alice', password: PASSWORD });
+      expect(pathOf(res)).toBe('Path=/');
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining('refreshToken.cookie.path'), { code: 'ERT_COOKIE_PATH' });
+      warn.mockRestore();
+    });
+
+    it("is / for a __Host- cookie, which a sibling subdomain cannot overwrite, and that cookie works", async () => {
+      const host = await makeApp({ refreshToken: { cookie: { name: '__Host-refresh' } } });
+      const res = await request(host.app).post('/auth/login').send({ username: 'alice', password: PASSWORD });
+      const cookie = refreshCookie(res, '__Host-refresh')!;
+      expect(cookie.attributes).toEqual(expect.arrayContaining(['Path=/', 'Secure']));
+      expect(cookie.attributes.some((a) => a.startsWith('Domain='))).toBe(false);
+      const rotated = await request(host.app).post('/auth/refresh').set('Cookie', cookieHeader(cookie.value, '__Host-refresh'));
+      expect(rotated.status).toBe(200);
+      expect(pathOf(rotated, '__Host-refresh')).toBe('Path=/');
     });
   });
 
