@@ -38,6 +38,14 @@ module.exports = {
     },
     {
       ...shared,
+      displayName: 'postgres',
+      testMatch: ['<rootDir>/test/postgres/**/*.test.ts'],
+      // A private PostgreSQL server on a free loopback port (see test/postgres/global-setup.ts).
+      globalSetup: '<rootDir>/test/postgres/global-setup.ts',
+      globalTeardown: '<rootDir>/test/postgres/global-teardown.ts',
+    },
+    {
+      ...shared,
       // The demo page and the browser client in Debian's Chromium (playwright-core); needs the build.
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
