@@ -39,7 +39,22 @@ it('ships only dist/, package.json, README, CHANGELOG and LICENSE', () => {
 
 it.each(['consumer.cjs', 'consumer.mjs'])('works through %s', (file) => {
   const output = execFileSync('node', [join(consumer, file)], { cwd: consumer, encoding: 'utf8', timeout: 30_000 });
-  expect(JSON.parse(output)).toEqual({ userId: 'u1', testing: 'function', errorCode: 'invalid_grant', isAuthError: true });
+  expect(JSON.parse(output)).toEqual({
+    userId: 'u1',
+    testing: 'function',
+    errorCode: 'invalid_grant',
+    isAuthError: true,
+    postgresStore: { store: 'function', schema: true, notInRoot: true, pgLoaded: false },
+  });
+});
+
+it("types the PostgreSQL store without pg's types: apps without pg compile", () => {
+  const dist = join(consumer, 'node_modules', 'express-refresh-tokens', 'dist');
+  for (const format of ['cjs', 'esm']) {
+    for (const file of ['postgres/index.d.ts', 'store/postgres.d.ts', 'store/postgres-sql.d.ts']) {
+      expect(readFileSync(join(dist, format, file), 'utf8')).not.toMatch(/['"]pg['"]/);
+    }
+  }
 });
 
 it("runs the README's quick start as written", async () => {

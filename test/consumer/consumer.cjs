@@ -3,5 +3,6 @@ const { once } = require('node:events');
 const express = require('express');
 const lib = require('express-refresh-tokens');
 const { testRefreshTokenStore } = require('express-refresh-tokens/testing');
+const postgres = require('express-refresh-tokens/postgres');
 
-require('./run-consumer.cjs')({ express, lib, testRefreshTokenStore, once });
+require('./run-consumer.cjs')({ express, lib, testRefreshTokenStore, postgres, once });

@@ -1,5 +1,5 @@
 // One login, one refresh and one protected call against the packed library; prints what it saw.
-module.exports = async function run({ express, lib, testRefreshTokenStore, once }) {
+module.exports = async function run({ express, lib, testRefreshTokenStore, postgres, once }) {
   const secret = 'consumer-secret-of-at-least-32-bytes!';
   const store = new lib.MemoryTokenStore();
   const passwordHash = await lib.hashPassword('pw', { cost: 10 });
@@ -21,7 +21,14 @@ module.exports = async function run({ express, lib, testRefreshTokenStore, once 
     const refreshed = await post('/auth/refresh', { refreshToken: login.refreshToken });
     const me = await fetch(`${base}/me`, { headers: { authorization: `Bearer ${refreshed.accessToken}` } }).then((r) => r.json());
     const error = new lib.InvalidGrantError('reused');
-    console.log(JSON.stringify({ userId: me.userId, testing: typeof testRefreshTokenStore, errorCode: error.code, isAuthError: error instanceof lib.AuthError }));
+    // The PostgreSQL store comes from its subpath alone, and loads no driver: the app brings its pool.
+    const postgresStore = {
+      store: typeof postgres.PostgresTokenStore,
+      schema: postgres.postgresSchema().startsWith('-- express-refresh-tokens'),
+      notInRoot: lib.PostgresTokenStore === undefined,
+      pgLoaded: Object.keys(require.cache).some((file) => /[\\/]node_modules[\\/]pg[\\/]/.test(file)),
+    };
+    console.log(JSON.stringify({ userId: me.userId, testing: typeof testRefreshTokenStore, errorCode: error.code, isAuthError: error instanceof lib.AuthError, postgresStore }));
   } finally {
     server.close();
     await store.close();
