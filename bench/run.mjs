@@ -4,27 +4,34 @@
  * runs every benchmark in one run:
  *
  *   middleware   GET /me through each auth middleware, 10 connections (reference: no auth)
- *   connections  the same at 1, 10 and 100 connections, for bare, ours, ours + Redis and the floor
- *   refresh      POST /auth/refresh on the memory store, Redis and a 3-master Cluster, with Redis
- *                round trips per refresh (reference: a bare EVALSHA)
+ *   connections  the same at 1, 10 and 100 connections, for bare, ours, ours + Redis, ours +
+ *                PostgreSQL and the floor
+ *   refresh      POST /auth/refresh on the memory store, Redis, a 3-master Cluster and PostgreSQL,
+ *                with Redis round trips and PostgreSQL statements per refresh (reference: a bare
+ *                EVALSHA)
  *   login        POST /auth/login at bcrypt cost 10 and 12, 20 connections, event-loop delay p99
  *   memory       Redis bytes and memory-store heap per live session, over 100,000 sessions
+ *   postgres     round trips and statements per call of each PostgresTokenStore method
  *
  * Each server variant runs in its own process, the load generator (autocannon) in another, and
  * they are pinned to different cores with `taskset` when it exists. Redis servers are private
  * ones on free loopback ports. Rounds are interleaved (round 1 of every variant, then round 2 ...)
- * so that drift on a shared machine spreads over all rows. Everything started is stopped at the
- * end, on failure, and on Ctrl-C.
+ * so that drift on a shared machine spreads over all rows. The PostgreSQL server is a private one
+ * too (initdb in a temp folder, a free port; as the postgres user when run as root), with
+ * pg_stat_statements to count statements. Everything started is stopped at the end, on failure,
+ * and on Ctrl-C.
  *
  * Environment (all optional):
  *   BENCH_ROUNDS     rounds per variant (default 5)
  *   BENCH_SECONDS    seconds per round and variant (default 2; /login rounds take at least 3)
- *   BENCH_ONLY       comma-separated tables to run (default: all five)
+ *   BENCH_ONLY       comma-separated tables to run (default: all six)
  *   BENCH_VARIANTS   comma-separated middleware rows to keep besides bare and ours (while developing)
  *   BENCH_COMPARE    name=dir,...: other builds of the library, each an extra "ours, HS256" row
  *                    of the middleware table (the build before a change, say)
  *   BENCH_LIB        the build to measure (default: ../dist)
  *   BENCH_SESSIONS   sessions in the memory table (default 100000)
+ *   BENCH_RESULTS    name of the result files (default latest), so a partial run need not
+ *                    replace the last complete one
  *
  * Writes bench/results/latest.json (summary, targets, every table) and bench/results/latest.md.
  */
@@ -32,9 +39,10 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { distDir, loadLibrary, loadRedisStore, rotateScriptSource } from './lib/library.mjs';
+import { distDir, loadLibrary, loadPostgresStore, loadRedisStore, rotateScriptSource } from './lib/library.mjs';
 import { machineFacts } from './lib/machine.mjs';
 import { placement, shutdownHandler, startNode } from './lib/procs.mjs';
+import { countStatements, postgresVersion, startPostgres, statementsPerOperation } from './lib/postgres.mjs';
 import { callsDelta, commandCalls, countRoundTrips, startCluster, startRedis } from './lib/redis.mjs';
 import { fmt, fmtInt, fmtRange, fmtRatio, median, ratio, summary, table } from './lib/stats.mjs';
 
@@ -50,7 +58,7 @@ const SECONDS = positiveInt(process.env.BENCH_SECONDS, 2);
 const WARMUP_SECONDS = 1;
 const LOGIN_SECONDS = Math.max(3, SECONDS);
 const SESSIONS = positiveInt(process.env.BENCH_SESSIONS, 100_000);
-const TABLES = ['middleware', 'connections', 'refresh', 'login', 'memory'];
+const TABLES = ['middleware', 'connections', 'refresh', 'login', 'memory', 'postgres'];
 const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((name) => name.trim()) : TABLES;
 /** BENCH_COMPARE="before=/path/to/dist,other=/path": other builds, as extra rows of the middleware table. */
 const COMPARE = (process.env.BENCH_COMPARE ?? '')
@@ -95,6 +103,7 @@ const MIDDLEWARE = [
   ['ours-hs256', 'ours, HS256, stateless', 'ours'],
   ['ours-hs256-many', `ours, HS256, stateless, ${MANY_TOKENS.toLocaleString('en-US')} tokens in turn (cache misses)`, 'ours-many'],
   ['ours-hs256-redis', 'ours, HS256 + revocation checks on Redis', 'ours-redis'],
+  ['ours-hs256-postgres', 'ours, HS256 + revocation checks on PostgreSQL', 'ours-postgres'],
   ['ours-rs256', 'ours, RS256', 'ours-asymmetric'],
   ['ours-es256', 'ours, ES256', 'ours-asymmetric'],
   ['express-jwt-string', 'express-jwt, string secret', 'peer'],
@@ -174,6 +183,21 @@ async function roundTripCheck(server, ports, load) {
   return { served, roundTrips, perRequest: roundTrips / served, commands, scriptCommands, commandstats: callsDelta(statsBefore, await commandCalls(ports)) };
 }
 
+/**
+ * PostgreSQL statements per answered request: one more short run of `load` with
+ * pg_stat_statements reset first (not timed). Top-level statements are what the app sent, each
+ * one round trip; nested ones ran inside the store's functions.
+ */
+async function statementCheck(server, port, load) {
+  const okBefore = await serverCount(server);
+  const counts = await countStatements(port, async () => {
+    await load();
+    await server.request({ type: 'idle' });
+  });
+  const served = (await serverCount(server)) - okBefore;
+  return { served, topLevel: counts.topLevel, nested: counts.nested, byQuery: counts.byQuery, perRequest: counts.topLevel / served };
+}
+
 function rpsStats(rounds) {
   return summary(rounds.map((round) => round.rps));
 }
@@ -190,8 +214,13 @@ function errorsOf(rounds) {
 // ---------------------------------------------------------------------------------------------
 
 async function middlewareTables(ctx) {
-  const { place, loader, config, redis } = ctx;
-  const rows = MIDDLEWARE.filter(([name]) => (name !== 'ours-hs256-redis' || redis.available) && (!VARIANTS || ['bare', 'ours-hs256'].includes(name) || VARIANTS.includes(name)));
+  const { place, loader, config, redis, postgres } = ctx;
+  const rows = MIDDLEWARE.filter(
+    ([name]) =>
+      (name !== 'ours-hs256-redis' || redis.available) &&
+      (name !== 'ours-hs256-postgres' || postgres.available) &&
+      (!VARIANTS || ['bare', 'ours-hs256'].includes(name) || VARIANTS.includes(name)),
+  );
   for (const [i, { name }] of COMPARE.entries()) rows.splice(2 + i, 0, [`ours-hs256@${name}`, `ours, HS256, stateless (${name} build)`, 'ours-other-build']);
   log(`middleware: starting ${rows.length} server processes`);
   const servers = {};
@@ -200,14 +229,15 @@ async function middlewareTables(ctx) {
       const other = COMPARE.find((build) => name === `ours-hs256@${build.name}`);
       const variant = other || name === 'ours-hs256-many' ? 'ours-hs256' : name;
       const env = other ? { BENCH_LIB: other.dir } : {};
-      servers[name] = await startServer(place, variant, { ...config, redisPort: redis.port }, env);
+      servers[name] = await startServer(place, variant, { ...config, redisPort: redis.port, postgresPort: postgres.port }, env);
     }
     // One HS256 token for every HS256 row: from the Redis variant (its family lives in Redis, so
     // the revocation check finds it live) when there is one.
     const login = async (name) => (await loader.request({ type: 'login', baseUrl: servers[name].baseUrl, usernames: ['u_000001'] })).tokens[0].accessToken;
     const hs256 = await login(servers['ours-hs256-redis'] ? 'ours-hs256-redis' : 'ours-hs256');
     const tokens = {};
-    for (const name of ['ours-rs256', 'ours-es256']) if (servers[name]) tokens[name] = await login(name);
+    // PostgreSQL keeps its own families: its token must be one of them.
+    for (const name of ['ours-rs256', 'ours-es256', 'ours-hs256-postgres']) if (servers[name]) tokens[name] = await login(name);
     if (servers['ours-hs256-many']) {
       const usernames = Array.from({ length: MANY_TOKENS }, (_, i) => `u_${String(i).padStart(6, '0')}`);
       usernames[0] = 'u_000001';
@@ -233,6 +263,15 @@ async function middlewareTables(ctx) {
       );
     }
 
+    let revocationStatements;
+    if (servers['ours-hs256-postgres']) {
+      const [, server, token] = entries.find(([name]) => name === 'ours-hs256-postgres');
+      log('middleware: counting PostgreSQL statements of the revocation check (pg_stat_statements)');
+      revocationStatements = await statementCheck(server, postgres.port, () =>
+        loader.request({ type: 'get', url: `${server.baseUrl}/me`, connections: CONNECTIONS, duration: 1, headers: { authorization: `Bearer ${token}` } }),
+      );
+    }
+
     const middleware = rows.map(([name, label, kind]) => {
       const rounds = at10[name];
       return {
@@ -246,14 +285,16 @@ async function middlewareTables(ctx) {
         p99Ms: median(rounds.map((round) => round.latency.p99)),
         errors: errorsOf(rounds),
         roundTrips: name === 'ours-hs256-redis' ? revocationTrips : undefined,
-        roundTripsPerRequest: name === 'ours-hs256-redis' ? revocationTrips?.perRequest : undefined,
+        statements: name === 'ours-hs256-postgres' ? revocationStatements : undefined,
+        roundTripsPerRequest: name === 'ours-hs256-redis' ? revocationTrips?.perRequest : name === 'ours-hs256-postgres' ? revocationStatements?.perRequest : undefined,
       };
     });
-    if (redis.skipReason) middleware.splice(2, 0, { name: 'ours-hs256-redis', label: 'ours, HS256 + revocation checks on Redis', kind: 'ours-redis', skipped: redis.skipReason });
+    if (redis.skipReason) middleware.splice(3, 0, { name: 'ours-hs256-redis', label: 'ours, HS256 + revocation checks on Redis', kind: 'ours-redis', skipped: redis.skipReason });
+    if (postgres.skipReason) middleware.splice(4, 0, { name: 'ours-hs256-postgres', label: 'ours, HS256 + revocation checks on PostgreSQL', kind: 'ours-postgres', skipped: postgres.skipReason });
 
     let connections;
     if (ONLY.includes('connections')) {
-      const subset = entries.filter(([name]) => ['bare', 'ours-hs256', 'ours-hs256-redis', 'hmac-floor'].includes(name));
+      const subset = entries.filter(([name]) => ['bare', 'ours-hs256', 'ours-hs256-redis', 'ours-hs256-postgres', 'hmac-floor'].includes(name));
       const byConnections = { [CONNECTIONS]: at10 };
       for (const count of [1, 100]) {
         log(`connections: ${ROUNDS} rounds x ${SECONDS} s x ${subset.length} variants at ${count} connection(s)`);
@@ -291,16 +332,17 @@ async function refreshRun(loader, server, round, seconds) {
 }
 
 async function refreshTable(ctx) {
-  const { place, loader, config, redis } = ctx;
+  const { place, loader, config, redis, postgres } = ctx;
   const variants = [['refresh-memory', 'ours, memory store', undefined]];
   if (redis.available) {
     variants.push(['refresh-redis', 'ours, Redis (standalone)', [redis.port]]);
     if (redis.clusterPorts) variants.push(['refresh-cluster', 'ours, Redis Cluster (3 masters)', redis.clusterPorts]);
   }
+  if (postgres.available) variants.push(['refresh-postgres', 'ours, PostgreSQL', undefined]);
   const servers = {};
   let evalsha;
   try {
-    for (const [name] of variants) servers[name] = await startServer(place, name, { ...config, redisPort: redis.port, clusterPorts: redis.clusterPorts });
+    for (const [name] of variants) servers[name] = await startServer(place, name, { ...config, redisPort: redis.port, clusterPorts: redis.clusterPorts, postgresPort: postgres.port });
     const scriptSource = redis.available ? await rotateScriptSource() : undefined;
     if (scriptSource) evalsha = await startNode(place.server, join(here, 'lib', 'evalsha.mjs'));
 
@@ -325,6 +367,14 @@ async function refreshTable(ctx) {
       const pool = await loginPool(loader, servers[name], 'trips');
       trips[name] = await roundTripCheck(servers[name], ports, () => loader.request({ type: 'refresh', baseUrl: servers[name].baseUrl, connections: CONNECTIONS, duration: 1, pool }));
     }
+    let statements;
+    if (servers['refresh-postgres']) {
+      log('refresh: counting PostgreSQL statements of "refresh-postgres" (pg_stat_statements)');
+      const pool = await loginPool(loader, servers['refresh-postgres'], 'statements');
+      statements = await statementCheck(servers['refresh-postgres'], postgres.port, () =>
+        loader.request({ type: 'refresh', baseUrl: servers['refresh-postgres'].baseUrl, connections: CONNECTIONS, duration: 1, pool }),
+      );
+    }
     const rows = [];
     const reference = results.evalsha.length ? results.evalsha : undefined;
     if (reference) {
@@ -345,13 +395,15 @@ async function refreshTable(ctx) {
         errors: errorsOf(rounds),
         brokenChains: rounds.reduce((sum, r) => sum + r.brokenChains, 0),
         roundTrips: trips[name],
-        roundTripsPerRefresh: trips[name]?.perRequest,
+        statements: name === 'refresh-postgres' ? statements : undefined,
+        roundTripsPerRefresh: name === 'refresh-postgres' ? statements?.perRequest : trips[name]?.perRequest,
       });
     }
     if (redis.skipReason) {
       rows.push({ name: 'refresh-redis', label: 'ours, Redis (standalone)', skipped: redis.skipReason });
       rows.push({ name: 'refresh-cluster', label: 'ours, Redis Cluster (3 masters)', skipped: redis.skipReason });
     }
+    if (postgres.skipReason) rows.push({ name: 'refresh-postgres', label: 'ours, PostgreSQL', skipped: postgres.skipReason });
     return rows;
   } finally {
     await Promise.all([...Object.values(servers).map((server) => server.stop()), evalsha?.stop()]);
@@ -424,7 +476,26 @@ async function memoryTable(ctx) {
   }
 }
 
+async function postgresTable(ctx) {
+  const { postgres } = ctx;
+  if (!postgres.available) return [{ name: 'postgres-statements', skipped: postgres.skipReason }];
+  log('postgres: statements per call of each store method');
+  const lib = { ...(await loadPostgresStore()), shardKeyOf: (await loadLibrary()).shardKeyOf };
+  return statementsPerOperation(postgres.port, lib);
+}
+
 // ---------------------------------------------------------------------------------------------
+
+/** What pg_stat_statements saw in the statement check of a row. */
+function statementsNote(row, what) {
+  const { served, topLevel, nested, byQuery } = row.statements;
+  const list = (topLevelOnly) =>
+    byQuery
+      .filter((entry) => entry.topLevel === topLevelOnly)
+      .map((entry) => `\`${entry.query}\` ${fmt(entry.calls / served)}`)
+      .join('; ') || 'none';
+  return `Statements of "${row.label}" (pg_stat_statements over ${fmtInt(served)} answered requests): ${topLevel} sent by the app, ${fmt(topLevel / served, 3)} per ${what} (${list(true)}); inside the store's functions, ${fmt(nested / served)} per ${what}.`;
+}
 
 /** What MONITOR saw in the round-trip check of a row. */
 function tripsNote(row, what) {
@@ -439,12 +510,12 @@ function skippedRow(label, reason, columns) {
 
 function render(results, facts, meta) {
   const out = [];
-  const { middleware, connections, refresh, login, memory } = results;
+  const { middleware, connections, refresh, login, memory, postgres } = results;
   if (middleware) {
     out.push(`### Middleware: GET /me, ${CONNECTIONS} connections (req/s, median of ${ROUNDS} rounds x ${SECONDS} s)`, '');
     out.push(
       table(
-        ['variant', 'req/s', 'min..max', 'vs bare', 'server CPU µs / req', 'vs bare', 'p50 ms', 'p99 ms', 'Redis round trips / request', 'errors'],
+        ['variant', 'req/s', 'min..max', 'vs bare', 'server CPU µs / req', 'vs bare', 'p50 ms', 'p99 ms', 'store round trips / request', 'errors'],
         middleware.map((row) =>
           row.skipped
             ? skippedRow(row.label, row.skipped, 10)
@@ -454,6 +525,7 @@ function render(results, facts, meta) {
       '',
     );
     for (const row of middleware.filter((r) => r.roundTrips)) out.push(tripsNote(row, 'request'), '');
+    for (const row of middleware.filter((r) => r.statements)) out.push(statementsNote(row, 'request'), '');
   }
   if (connections) {
     out.push(`### Connections: GET /me at 1, 10 and 100 connections (req/s, median of ${ROUNDS} rounds x ${SECONDS} s; ratio to bare at the same count)`, '');
@@ -479,7 +551,7 @@ function render(results, facts, meta) {
     out.push(`### Refresh: POST /auth/refresh, every request a real rotation, ${CONNECTIONS} connections (median of ${ROUNDS} rounds x ${SECONDS} s)`, '');
     out.push(
       table(
-        ['variant', 'ops/s', 'min..max', 'vs EVALSHA', 'p50 ms', 'p99 ms', 'Redis round trips / refresh', 'errors'],
+        ['variant', 'ops/s', 'min..max', 'vs EVALSHA', 'p50 ms', 'p99 ms', 'store round trips / refresh', 'errors'],
         refresh.map((row) =>
           row.skipped
             ? skippedRow(row.label, row.skipped, 8)
@@ -489,6 +561,7 @@ function render(results, facts, meta) {
       '',
     );
     for (const row of refresh.filter((r) => r.roundTrips)) out.push(tripsNote(row, 'refresh'), '');
+    for (const row of refresh.filter((r) => r.statements)) out.push(statementsNote(row, 'refresh'), '');
   }
   if (login) {
     out.push(`### Login: POST /auth/login with bcrypt, 20 connections (median of ${ROUNDS} rounds x ${LOGIN_SECONDS} s)`, '');
@@ -510,6 +583,16 @@ function render(results, facts, meta) {
       '',
     );
   }
+  if (postgres) {
+    out.push('### PostgreSQL: statements per store call (each method called 200 times, one after the other)', '');
+    out.push(
+      table(
+        ['PostgresTokenStore method', 'query() calls (round trips)', 'top-level statements', 'statements inside functions'],
+        postgres.map((row) => (row.skipped ? skippedRow('every method', row.skipped, 4) : [row.name, fmt(row.roundTrips), fmt(row.topLevel), fmt(row.nested)])),
+      ),
+      '',
+    );
+  }
   return out.join('\n');
 }
 
@@ -523,6 +606,9 @@ function summarize(results) {
   const floor = find('hmac-floor');
   const refreshRedis = results.refresh?.find((row) => row.name === 'refresh-redis' && !row.skipped);
   const refreshCluster = results.refresh?.find((row) => row.name === 'refresh-cluster' && !row.skipped);
+  const refreshPostgres = results.refresh?.find((row) => row.name === 'refresh-postgres' && !row.skipped);
+  const revocationPostgres = find('ours-hs256-postgres');
+  const statementsPerCall = results.postgres?.filter((row) => !row.skipped) ?? [];
   const login12 = results.login?.find((row) => row.cost === 12);
   const redisMemory = results.memory?.find((row) => row.name === 'redis-store' && !row.skipped);
   const summaryValues = {
@@ -534,6 +620,11 @@ function summarize(results) {
     roundTripsPerRevocationCheck: revocation?.roundTripsPerRequest ?? null,
     roundTripsPerRefresh: refreshRedis?.roundTripsPerRefresh ?? null,
     roundTripsPerRefreshCluster: refreshCluster?.roundTripsPerRefresh ?? null,
+    revocationPostgresVsBare: revocationPostgres?.ratio ?? null,
+    statementsPerRevocationCheckPostgres: revocationPostgres?.roundTripsPerRequest ?? null,
+    statementsPerRefreshPostgres: refreshPostgres?.roundTripsPerRefresh ?? null,
+    refreshPostgresVsRedis: refreshPostgres && refreshRedis ? refreshPostgres.rps.median / refreshRedis.rps.median : null,
+    maxStatementsPerStoreCallPostgres: statementsPerCall.length ? Math.max(...statementsPerCall.map((row) => row.topLevel)) : null,
     loginEventLoopP99Ms: login12?.eventLoopP99Ms.median ?? null,
     redisBytesPerSession: redisMemory?.bytesPerSession ?? null,
     redisBytesPerSessionWithoutUserAgent: results.memory?.find((row) => row.name === 'redis-store-no-user-agent')?.bytesPerSession ?? null,
@@ -548,6 +639,9 @@ function summarize(results) {
     ['revocation checks on Redis: exactly one round trip per request', check(summaryValues.roundTripsPerRevocationCheck, nearOne), fmt(summaryValues.roundTripsPerRevocationCheck, 3)],
     ['revocation checks on Redis >= 0.6x the bare route at 10 connections', check(summaryValues.revocationVsBare, (v) => v >= 0.6), fmtRatio(summaryValues.revocationVsBare)],
     ['/refresh on Redis: exactly one round trip per rotation', check(summaryValues.roundTripsPerRefresh, nearOne), `${fmt(summaryValues.roundTripsPerRefresh, 3)} (Cluster: ${fmt(summaryValues.roundTripsPerRefreshCluster, 3)})`],
+    ['revocation checks on PostgreSQL: exactly one statement per request', check(summaryValues.statementsPerRevocationCheckPostgres, nearOne), fmt(summaryValues.statementsPerRevocationCheckPostgres, 3)],
+    ['/refresh on PostgreSQL: exactly one statement per rotation', check(summaryValues.statementsPerRefreshPostgres, nearOne), fmt(summaryValues.statementsPerRefreshPostgres, 3)],
+    ['PostgresTokenStore: one statement per store call, every method', check(summaryValues.maxStatementsPerStoreCallPostgres, nearOne), `at most ${fmt(summaryValues.maxStatementsPerStoreCallPostgres, 3)}`],
     ['login at cost 12, 20 concurrent: event-loop delay p99 < 20 ms', check(summaryValues.loginEventLoopP99Ms, (v) => v < 20), `${fmt(summaryValues.loginEventLoopP99Ms)} ms`],
     ['Redis memory per live session < 1 KB', check(summaryValues.redisBytesPerSession, (v) => v < 1024), `${fmtInt(summaryValues.redisBytesPerSession)} bytes`],
   ].map(([target, met, value]) => ({ target, met, value }));
@@ -566,7 +660,7 @@ function renderTargets(targets) {
 async function main() {
   const facts = machineFacts();
   const place = placement();
-  log(`${facts.nproc} CPUs (${facts.cpuModel}), Node ${facts.node}, Express ${facts.express}, Redis ${facts.redis ?? 'not found'}`);
+  log(`${facts.nproc} CPUs (${facts.cpuModel}), Node ${facts.node}, Express ${facts.express}, Redis ${facts.redis ?? 'not found'}, PostgreSQL ${facts.postgres ?? 'not found'}`);
   log(place.pinned ? `pinned: servers on CPU ${place.server}, load generator and redis-server on CPU ${place.loader}` : 'taskset not found or one CPU: processes are not pinned');
   await loadLibrary(); // fails early when the build is missing
   for (const { dir } of COMPARE) await loadLibrary(distDir(dir));
@@ -591,13 +685,27 @@ async function main() {
   }
   if (redis.skipReason) log(`Redis rows skipped: ${redis.skipReason}`);
 
+  const postgres = { available: false };
+  const wantsPostgres = ONLY.some((name) => ['middleware', 'connections', 'refresh', 'postgres'].includes(name));
+  if (!facts.postgres) postgres.skipReason = 'initdb and postgres not found';
+  else if (!(await loadPostgresStore())) postgres.skipReason = 'PostgreSQL store not available';
+  else if (wantsPostgres) {
+    const server = await startPostgres(place.redis);
+    cleanups.push(() => server.stop());
+    postgres.available = true;
+    postgres.port = server.port;
+    log(`PostgreSQL ${facts.postgres} on ${postgres.port}`);
+  }
+  if (postgres.skipReason) log(`PostgreSQL rows skipped: ${postgres.skipReason}`);
+
   const loader = await startNode(place.loader, join(here, 'lib', 'loader.mjs'));
-  const ctx = { place, loader, redis, config: keyMaterial() };
+  const ctx = { place, loader, redis, postgres, config: keyMaterial() };
   const results = {};
   if (ONLY.includes('middleware') || ONLY.includes('connections')) Object.assign(results, await middlewareTables(ctx));
   if (ONLY.includes('refresh')) results.refresh = await refreshTable(ctx);
   if (ONLY.includes('login')) results.login = await loginTable(ctx);
   if (ONLY.includes('memory')) results.memory = await memoryTable(ctx);
+  if (ONLY.includes('postgres')) results.postgres = await postgresTable(ctx);
   if (!ONLY.includes('middleware')) delete results.middleware;
 
   const { summary: summaryValues, targets } = summarize(results);
@@ -612,17 +720,17 @@ async function main() {
     secondsPerRound: SECONDS,
     loginSecondsPerRound: LOGIN_SECONDS,
     connections: CONNECTIONS,
-    pinned: place.pinned ? { server: place.server, loader: place.loader, redis: place.redis } : false,
+    pinned: place.pinned ? { server: place.server, loader: place.loader, redis: place.redis, postgres: place.redis } : false,
     redisStore: redis.storeSource ?? redis.skipReason,
     tables: ONLY,
   };
   const text = render(results, facts, meta);
-  const machine = `${facts.nproc} CPUs (${facts.cpuModel}), ${facts.memoryGiB} GiB, Node ${facts.node}, Express ${facts.express}, Redis ${facts.redis ?? 'n/a'}, ioredis ${facts.ioredis}, autocannon ${facts.autocannon}`;
+  const machine = `${facts.nproc} CPUs (${facts.cpuModel}), ${facts.memoryGiB} GiB, Node ${facts.node}, Express ${facts.express}, Redis ${facts.redis ?? 'n/a'}, ioredis ${facts.ioredis}, PostgreSQL ${facts.postgres ?? 'n/a'}, pg ${facts.pg}, autocannon ${facts.autocannon}`;
   const header = [
     `Run ${meta.date}, ${seconds} s in all, commit ${facts.commit ?? 'n/a'} (working tree), library ${facts.library}`,
     `Command: ${command}`,
     `Machine: ${machine}`,
-    `Pinning: ${place.pinned ? `servers on CPU ${place.server}; load generator, redis-server and helpers on CPU ${place.loader}` : 'none (taskset not found or one CPU)'}`,
+    `Pinning: ${place.pinned ? `servers on CPU ${place.server}; load generator, redis-server, postgres and helpers on CPU ${place.loader}` : 'none (taskset not found or one CPU)'}`,
     `Ratios are medians of per-round ratios (rounds interleave the variants); req/s is 2xx answers per second.`,
   ].join('\n');
   const report = `${header}\n\n${text}\n### Targets\n\n${renderTargets(targets)}\n`;
@@ -630,9 +738,10 @@ async function main() {
 
   const resultsDir = join(here, 'results');
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify({ summary: summaryValues, targets, meta, machine: facts, tables: results }, null, 2)}\n`);
-  writeFileSync(join(resultsDir, 'latest.md'), report);
-  log(`wrote bench/results/latest.json and bench/results/latest.md (${seconds} s)`);
+  const name = /^[\w-]+$/.test(process.env.BENCH_RESULTS ?? '') ? process.env.BENCH_RESULTS : 'latest';
+  writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify({ summary: summaryValues, targets, meta, machine: facts, tables: results }, null, 2)}\n`);
+  writeFileSync(join(resultsDir, `${name}.md`), report);
+  log(`wrote bench/results/${name}.json and bench/results/${name}.md (${seconds} s)`);
 }
 
 try {

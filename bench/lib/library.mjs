@@ -27,6 +27,12 @@ export async function loadRedisStore(dir = distDir()) {
   return typeof lib.RedisTokenStore === 'function' ? { RedisTokenStore: lib.RedisTokenStore, source: 'package root' } : undefined;
 }
 
+/** `express-refresh-tokens/postgres` of the build (`PostgresTokenStore` ...), or undefined in a build without it. */
+export async function loadPostgresStore(dir = distDir()) {
+  const entry = join(dir, 'esm', 'postgres', 'index.js');
+  return existsSync(entry) ? import(pathToFileURL(entry).href) : undefined;
+}
+
 /** The rotate script's Lua source (an internal module), for a reference script of the same size; undefined if not built. */
 export async function rotateScriptSource(dir = distDir()) {
   const file = join(dir, 'esm', 'store', 'redis-scripts.js');

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './library.mjs';
+import { postgresVersion } from './postgres.mjs';
 import { redisVersion } from './redis.mjs';
 
 function packageVersion(file) {
@@ -33,6 +34,8 @@ export function machineFacts() {
     libraryExpress: packageVersion(join(repoRoot, 'node_modules', 'express', 'package.json')),
     redis: redisVersion(),
     ioredis: packageVersion(join(benchModules, 'ioredis', 'package.json')),
+    postgres: postgresVersion(),
+    pg: packageVersion(join(benchModules, 'pg', 'package.json')),
     autocannon: packageVersion(join(benchModules, 'autocannon', 'package.json')),
     library: packageVersion(join(repoRoot, 'package.json')),
     commit: command('git', ['rev-parse', '--short', 'HEAD']),

@@ -1,6 +1,6 @@
 /*
  * One server variant per process: `node server.mjs <variant>`, configured by BENCH_CONFIG (JSON:
- * secret, PEM keys, Redis ports, bcrypt cost). It listens on a free 127.0.0.1 port, sends
+ * secret, PEM keys, Redis and PostgreSQL ports, bcrypt cost). It listens on a free 127.0.0.1 port, sends
  * `{ type: 'ready', port }` over IPC, and answers `stats` / `stats:reset` / `idle` messages:
  * the event-loop delay while a round runs, and the requests still in flight.
  *
@@ -22,7 +22,8 @@ import jwt from 'jsonwebtoken';
 import passport from 'passport';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { Cluster, Redis } from 'ioredis';
-import { loadLibrary, loadRedisStore } from './library.mjs';
+import pg from 'pg';
+import { loadLibrary, loadPostgresStore, loadRedisStore } from './library.mjs';
 import { serveIpc } from './procs.mjs';
 
 const variant = process.argv[2];
@@ -36,6 +37,7 @@ eventLoopDelay.enable();
 let inflight = 0;
 let ok2xx = 0;
 const redisClients = [];
+const postgresPools = [];
 const counters = { rotated: 0, retried: 0, reuseDetected: 0, redisErrors: 0 };
 
 const secret = config.secret;
@@ -92,6 +94,18 @@ async function clusterClient() {
   return new RedisTokenStore({ client, keyPrefix: 'bench:' });
 }
 
+/** The PostgreSQL store as the README recommends it: a pool with `recommendedPostgresPoolOptions`, migrated at start-up. */
+async function postgresStore() {
+  const { PostgresTokenStore, recommendedPostgresPoolOptions } = (await loadPostgresStore()) ?? {};
+  if (!PostgresTokenStore) throw new Error('the PostgreSQL store is not available in this build');
+  const pool = new pg.Pool({ host: '127.0.0.1', port: config.postgresPort, user: 'postgres', database: 'postgres', ...recommendedPostgresPoolOptions });
+  pool.on('error', () => {});
+  postgresPools.push(pool);
+  const store = new PostgresTokenStore({ pool, tableName: 'bench_families' });
+  await store.migrate();
+  return store;
+}
+
 /** The app of each variant. */
 const variants = {
   bare(app) {
@@ -105,6 +119,11 @@ const variants = {
   },
   async 'ours-hs256-redis'(app) {
     const store = await redisClient();
+    app.get('/me', requireAccessToken({ ...verifyOnly.hs256, store }), (req, res) => res.json({ userId: req.auth.userId }));
+    app.use('/auth', authRouter(ours.hs256, store));
+  },
+  async 'ours-hs256-postgres'(app) {
+    const store = await postgresStore();
     app.get('/me', requireAccessToken({ ...verifyOnly.hs256, store }), (req, res) => res.json({ userId: req.auth.userId }));
     app.use('/auth', authRouter(ours.hs256, store));
   },
@@ -191,6 +210,9 @@ const variants = {
   async 'refresh-cluster'(app) {
     app.use('/auth', authRouter(ours.hs256, await clusterClient()));
   },
+  async 'refresh-postgres'(app) {
+    app.use('/auth', authRouter(ours.hs256, await postgresStore()));
+  },
 
   // ---- bench/reliability.mjs: revocation checks on /me, refresh tokens in the body ----
   async reliability(app) {
@@ -274,6 +296,7 @@ try {
   });
   process.on('exit', () => {
     for (const client of redisClients) client.disconnect();
+    for (const pool of postgresPools) pool.end();
   });
   process.send({ type: 'ready', port: server.address().port, variant });
 } catch (error) {
