@@ -66,6 +66,7 @@ export class PostgresServer {
   private readonly user: { uid: number; gid: number } | undefined;
   private readonly settings: Record<string, string>;
   private child: ChildProcess | undefined;
+  private paused = false;
 
   private constructor(port: number, dir: string, bin: string, user: { uid: number; gid: number } | undefined, settings: Record<string, string>) {
     this.port = port;
@@ -110,6 +111,7 @@ export class PostgresServer {
 
   /** Fast shutdown (SIGINT: connections are closed, nothing is lost), waiting for the exit. */
   async halt(): Promise<void> {
+    if (this.paused) this.resume();
     const child = this.child;
     if (!child) return;
     this.child = undefined;
@@ -119,6 +121,35 @@ export class PostgresServer {
       child.kill('SIGINT');
       await exited;
     }
+  }
+
+  /** SIGSTOP to the server and every backend: it hangs, its TCP connections stay open. */
+  pause(): void {
+    this.signalAll('SIGSTOP');
+    this.paused = true;
+  }
+
+  /** SIGCONT. */
+  resume(): void {
+    this.signalAll('SIGCONT');
+    this.paused = false;
+  }
+
+  /** The postmaster and its children (each backend is its own session, so no process group holds them all). */
+  private signalAll(signal: NodeJS.Signals): void {
+    const pid = this.child?.pid;
+    if (!pid) return;
+    const children = readdirSync('/proc').filter((entry) => {
+      if (!/^\d+$/.test(entry)) return false;
+      try {
+        // /proc/<pid>/stat: "pid (comm) state ppid ...", and comm may hold spaces.
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false; // exited meanwhile
+      }
+    });
+    for (const target of [pid, ...children.map(Number)]) process.kill(target, signal);
   }
 
   /** Starts the halted server again, on the same port and data. */
