@@ -1,7 +1,8 @@
 // Compiled by test/package.test.ts with `tsc --strict` against the packed package, in a folder
-// without ioredis or pg: what a strict TypeScript app that never uses Redis sees.
+// without ioredis or pg: what a strict TypeScript app sees that installs neither.
 import express from 'express';
 import { getAuth, requireAccessToken, type AuthInfo } from 'express-refresh-tokens';
+import { PostgresTokenStore, type PostgresQueryable } from 'express-refresh-tokens/postgres';
 
 const accessToken = { secret: String(process.env.JWT_SECRET) };
 const app = express();
@@ -19,5 +20,9 @@ app.get('/maybe', requireAccessToken({ ...accessToken, optional: true }), (req, 
 app.get('/maybe-guarded', requireAccessToken({ ...accessToken, optional: true }), (req, res) => {
   res.json({ userId: req.auth?.userId ?? null });
 });
+
+// The PostgreSQL store on any query(text, values) client: its types need neither pg nor @types/pg.
+const client: PostgresQueryable = { query: async () => ({ rows: [] }) };
+export const store = new PostgresTokenStore({ pool: client, tableName: 'auth.sessions' });
 
 export default app;
