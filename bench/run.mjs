@@ -42,7 +42,7 @@ import { fileURLToPath } from 'node:url';
 import { distDir, loadLibrary, loadPostgresStore, loadRedisStore, rotateScriptSource } from './lib/library.mjs';
 import { machineFacts } from './lib/machine.mjs';
 import { placement, shutdownHandler, startNode } from './lib/procs.mjs';
-import { countStatements, postgresVersion, startPostgres, statementsPerOperation } from './lib/postgres.mjs';
+import { countStatements, startPostgres, statementsPerOperation } from './lib/postgres.mjs';
 import { callsDelta, commandCalls, countRoundTrips, startCluster, startRedis } from './lib/redis.mjs';
 import { fmt, fmtInt, fmtRange, fmtRatio, median, ratio, summary, table } from './lib/stats.mjs';
 
