@@ -1,5 +1,6 @@
 export { createAuthRouter } from './http/router.js';
 export { requireAccessToken } from './http/middleware.js';
+export { authErrorHandler } from './http/respond.js';
 export { getAuth } from './http/get-auth.js';
 export { MemoryTokenStore } from './store/memory.js';
 export type { MemoryTokenStoreOptions } from './store/memory.js';

@@ -1,4 +1,4 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { AuthError, InternalError, InvalidRequestError, PayloadTooLargeError } from '../errors.js';
 
 /**
@@ -15,7 +15,15 @@ export function sendError(res: Response, error: unknown): void {
   }
   if (authError.wwwAuthenticate) res.set('WWW-Authenticate', authError.wwwAuthenticate);
   res.set('Cache-Control', 'no-store');
-  res.status(authError.status).json(authError.toJSON());
+  sendJson(res, authError.status, authError.toJSON());
+}
+
+/**
+ * Every JSON answer of the library. Not `res.json`: its `res.send` adds an `ETag` and answers a
+ * matching `If-None-Match` (or `*`) with a bodyless 304, and nothing here may be cached.
+ */
+export function sendJson(res: Response, status: number, body: unknown): void {
+  res.status(status).set('Content-Type', 'application/json; charset=utf-8').end(JSON.stringify(body));
 }
 
 function toAuthError(error: unknown): AuthError {
@@ -46,4 +54,13 @@ export function handle(handler: (req: Request, res: Response) => Promise<void>):
 /** Router-level error middleware: body-parser failures and anything else thrown synchronously. */
 export function errorMiddleware(error: unknown, _req: Request, res: Response, _next: NextFunction): void {
   sendError(res, error);
+}
+
+/**
+ * The router's error answers for errors raised before it, such as malformed JSON caught by an
+ * app-level `express.json()`: mount it after the router at the same path,
+ * `app.use('/auth', authErrorHandler())` (README "Endpoints"), and nothing under it answers HTML.
+ */
+export function authErrorHandler(): ErrorRequestHandler {
+  return errorMiddleware;
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import express, { type Request, type Response, type Router } from 'express';
 import {
   ConfigurationError,
@@ -15,7 +16,7 @@ import type { AuthHooks, AuthRouterOptions, AuthUser } from '../types.js';
 import { bearerToken } from './bearer.js';
 import { learnMountPath } from './mount-path.js';
 import { assertNotCrossSite, resolveTrustedOrigins } from './csrf.js';
-import { errorMiddleware, handle, reportError, sendError } from './respond.js';
+import { errorMiddleware, handle, reportError, sendError, sendJson } from './respond.js';
 import { clearRefreshCookie, hasCookie, isPlainObject, objectBody, ownField, readRefreshToken, resolveCookie, setRefreshCookie, type Transport } from './transport.js';
 
 const MAX_USERNAME_LENGTH = 256;
@@ -70,7 +71,7 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
     const body: Record<string, unknown> = { accessToken: tokens.accessToken, tokenType: 'Bearer', expiresIn: tokens.expiresIn };
     if (transport === 'body') body.refreshToken = tokens.refreshToken;
     else setRefreshCookie(res, cookie, tokens.refreshToken, tokens.session.expiresAt - now());
-    res.status(200).json(body);
+    sendJson(res, 200, body);
   }
 
   /** The Bearer-authenticated endpoints always check revocation: a revoked session manages nothing. */
@@ -94,8 +95,9 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
   router.use((req, res, next) => {
     res.set('Cache-Control', 'no-store');
     mountPath.confirm(req);
-    // Also when an app-level parser read the body first: its limit may be larger than ours.
-    if (Number(req.headers['content-length']) > bodyLimit) return sendError(res, new PayloadTooLargeError());
+    // Also when an app-level parser read the body first: its limit may be larger than ours, and a
+    // chunked or compressed body has no Content-Length that tells its size.
+    if (Number(req.headers['content-length']) > bodyLimit || parsedSize(req.body) > bodyLimit) return sendError(res, new PayloadTooLargeError());
     next();
   });
 
@@ -153,7 +155,7 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
 
   router.get('/sessions', handle(async (req, res) => {
     const access = await authenticate(req);
-    res.status(200).json({ sessions: await service.listSessions(access) });
+    sendJson(res, 200, { sessions: await service.listSessions(access) });
   }));
 
   router.delete('/sessions/:id', handle(async (req, res) => {
@@ -200,8 +202,22 @@ function assertAuthUser(user: AuthUser): void {
   }
 }
 
+/** `req.ip` comes from `X-Forwarded-For` behind `trust proxy`: the client writes it, so keep only an address. */
 function clientOf(req: Request): ClientContext {
-  return { userAgent: req.get('user-agent')?.slice(0, MAX_USER_AGENT_LENGTH), ip: req.ip };
+  const ip = req.ip !== undefined && isIP(req.ip) ? req.ip : undefined;
+  return { userAgent: req.get('user-agent')?.slice(0, MAX_USER_AGENT_LENGTH), ip };
+}
+
+/** The size of a body another parser read, measured as JSON: about its size on the wire, after any decompression. */
+function parsedSize(body: unknown): number {
+  if (body === undefined) return 0;
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  if (Buffer.isBuffer(body)) return body.length;
+  try {
+    return Buffer.byteLength(JSON.stringify(body) ?? '');
+  } catch {
+    return Infinity; // not JSON-like (a cycle, a BigInt): not a body this router reads
+  }
 }
 
 function verifiedOrUndefined(verify: () => AccessClaims | undefined): AccessClaims | undefined {
