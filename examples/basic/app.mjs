@@ -1,11 +1,14 @@
 // The basic example's app: express-refresh-tokens on the in-memory store, one demo user, and a
 // page that uses the browser client (express-refresh-tokens/client). server.mjs starts it; the
 // browser tests (test/e2e) start the same app with short token lifetimes.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import cookieParser from 'cookie-parser';
 import express from 'express';
 import {
+  authErrorHandler,
   createAuthRouter,
   createCredentialsVerifier,
   hashPassword,
@@ -22,6 +25,7 @@ export const demoUser = { username: 'demo', password: 'demo-password' };
  * @param {string | number} [options.idleTtl] refresh-token idle lifetime
  * @param {number} [options.clockToleranceSeconds] allowed clock skew; the library's default is 5
  * @param {import('express-refresh-tokens').RefreshTokenStore} [options.store] default: a MemoryTokenStore
+ * @param {string} [options.cookieSecret] signs the app's own cookies; default: random at each start
  */
 export async function createDemoApp({
   secret = 'demo-only-secret-change-me-0123456789abcdef',
@@ -29,6 +33,7 @@ export async function createDemoApp({
   idleTtl = '14d',
   clockToleranceSeconds,
   store = new MemoryTokenStore(),
+  cookieSecret = randomBytes(32).toString('base64url'),
 } = {}) {
   // Cost 10 (the minimum) keeps the demo's logins quick; keep the default, 12, in production.
   const users = new Map([
@@ -37,6 +42,10 @@ export async function createDemoApp({
   const accessToken = { secret, expiresIn: accessTokenTtl, clockToleranceSeconds };
 
   const app = express();
+  // What most Express apps have in front of everything. The auth router reads the raw Cookie
+  // header and its own JSON body, so it works the same behind them.
+  app.use(cookieParser(cookieSecret));
+  app.use(express.json());
   app.use(
     '/auth',
     createAuthRouter({
@@ -50,9 +59,21 @@ export async function createDemoApp({
       },
     }),
   );
+  // Errors raised before the router (malformed JSON caught by express.json() above) answer JSON too.
+  app.use('/auth', authErrorHandler());
 
   app.get('/api/me', requireAccessToken({ ...accessToken, store }), (req, res) => {
     res.json({ userId: req.auth.userId, roles: req.auth.roles, sessionId: req.auth.sessionId, expiresAt: req.auth.expiresAt });
+  });
+
+  // The page's own preference, in a signed cookie of the app's (cookie-parser), not an auth matter.
+  app.get('/api/preferences', (req, res) => {
+    res.json({ poll: req.signedCookies.prefs === 'poll' });
+  });
+  app.put('/api/preferences', (req, res) => {
+    const maxAge = 365 * 24 * 3600 * 1000;
+    res.cookie('prefs', req.body?.poll === true ? 'poll' : 'none', { signed: true, httpOnly: true, sameSite: 'strict', maxAge });
+    res.status(204).end();
   });
 
   // The browser client as the package ships it (dist/esm/client, an ES module with its imports).
