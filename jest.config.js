@@ -46,6 +46,16 @@ module.exports = {
     },
     {
       ...shared,
+      // The HTTP tests on Redis again, with `express` resolved to Express 4.
+      displayName: 'redis-express4',
+      testMatch: ['<rootDir>/test/redis/http/**/*.test.ts', '<rootDir>/test/http/express-version.test.ts'],
+      moduleNameMapper: { ...shared.moduleNameMapper, '^express$': 'express4' },
+      globals: { EXPRESS_MAJOR: 4 },
+      globalSetup: '<rootDir>/test/redis/global-setup.ts',
+      globalTeardown: '<rootDir>/test/redis/global-teardown.ts',
+    },
+    {
+      ...shared,
       // The demo page and the browser client in Debian's Chromium (playwright-core); needs the build.
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],

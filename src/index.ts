@@ -1,4 +1,4 @@
-export { createAuthRouter } from './http/router.js';
+export { createAuth, createAuthRouter } from './auth.js';
 export { requireAccessToken } from './http/middleware.js';
 export { authErrorHandler } from './http/respond.js';
 export { getAuth } from './http/get-auth.js';

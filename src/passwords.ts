@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import bcrypt from 'bcrypt';
+import { DEFAULTS } from './config/defaults.js';
+import { functionOption, groupOption, integerOption } from './config/values.js';
 import { ConfigurationError } from './errors.js';
 import type { AuthUser, VerifyCredentials } from './types.js';
 
 /** bcrypt reads at most 72 bytes; anything after would be silently ignored. */
 export const MAX_BCRYPT_PASSWORD_BYTES = 72;
 export const MIN_BCRYPT_COST = 10;
-export const DEFAULT_BCRYPT_COST = 12;
 
 /**
  * Why a password cannot be hashed faithfully by bcrypt, or `undefined` when it can: over 72 bytes
@@ -18,8 +19,14 @@ function unhashable(plain: unknown): string | undefined {
   return undefined;
 }
 
+const MAX_BCRYPT_COST = 31;
+
 function isCost(cost: unknown): cost is number {
-  return Number.isInteger(cost) && (cost as number) >= MIN_BCRYPT_COST && (cost as number) <= 31;
+  return Number.isInteger(cost) && (cost as number) >= MIN_BCRYPT_COST && (cost as number) <= MAX_BCRYPT_COST;
+}
+
+function costOption(value: unknown, option: string): number {
+  return integerOption(value, DEFAULTS.passwords.cost, option, MIN_BCRYPT_COST, MAX_BCRYPT_COST);
 }
 
 /** Whether a stored hash is bcrypt at cost 10 or more: the only hashes `verifyPassword` compares. */
@@ -33,8 +40,7 @@ function isUsableHash(hash: unknown): hash is string {
  * blocked). Refuses passwords over 72 bytes, and costs below 10.
  */
 export async function hashPassword(plain: string, options: { cost?: number } = {}): Promise<string> {
-  const cost = options.cost ?? DEFAULT_BCRYPT_COST;
-  if (!isCost(cost)) throw new RangeError(`hashPassword: cost must be a whole number from ${MIN_BCRYPT_COST} to 31 (got ${cost})`);
+  const cost = costOption(groupOption(options, 'hashPassword').cost, 'hashPassword.cost');
   const problem = unhashable(plain);
   if (problem) throw new RangeError(`hashPassword: the password ${problem}`);
   return bcrypt.hash(plain, cost);
@@ -70,17 +76,16 @@ export interface CredentialsVerifierOptions {
  * the same cost, so every failure takes the same time and answers the same way.
  */
 export function createCredentialsVerifier(options: CredentialsVerifierOptions): VerifyCredentials {
-  if (!options || typeof options.findUser !== 'function') {
-    throw new ConfigurationError('findUser', 'is required: async (username) => ({ id, passwordHash, roles?, scopes?, claims? }) or null');
-  }
-  const cost = options.cost ?? DEFAULT_BCRYPT_COST;
-  if (!isCost(cost)) throw new ConfigurationError('cost', `must be a whole number from ${MIN_BCRYPT_COST} to 31`);
+  const group = groupOption(options, 'createCredentialsVerifier');
+  const findUser = functionOption<CredentialsVerifierOptions['findUser']>(group.findUser, 'createCredentialsVerifier.findUser', 'async (username) => ({ id, passwordHash, roles?, scopes?, claims? }) or null');
+  if (!findUser) throw new ConfigurationError('createCredentialsVerifier.findUser', 'is required: async (username) => ({ id, passwordHash, roles?, scopes?, claims? }) or null');
+  const cost = costOption(group.cost, 'createCredentialsVerifier.cost');
   // Made at once, so the first unknown user does not pay for it (and stand out by taking longer).
   const standInHash = bcrypt.hash(randomBytes(16).toString('base64url'), cost);
   standInHash.catch(() => undefined);
 
   return async (username, password) => {
-    const user = await options.findUser(username);
+    const user = await findUser(username);
     if (!user || !isUsableHash(user.passwordHash)) {
       await bcrypt.compare(password, await standInHash);
       return null;

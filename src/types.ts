@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { Request } from 'express';
+import type { Request, RequestHandler, Router } from 'express';
 import type { RefreshTokenStore } from './store/types.js';
 
 /** A user as the app knows it: what `verifyCredentials` returns and what access tokens carry. */
@@ -137,16 +137,24 @@ export interface AuthHooks {
 
 export type VerifyCredentials = (username: string, password: string, req: Request) => Promise<AuthUser | null> | AuthUser | null;
 
-export interface AuthRouterOptions {
+/** The options of `createAuth` (and `createAuthRouter`). */
+export interface AuthOptions {
+  /** The signing key and the claims options. Required. */
   accessToken: AccessTokenOptions;
+  /** Where sessions live: `new MemoryTokenStore()` for one process, `RedisTokenStore` for many. Required. */
   store: RefreshTokenStore;
-  verifyCredentials: VerifyCredentials;
+  /**
+   * Checks a username and password for `POST /login`. Default: none, and then the router has no
+   * `/login`: sessions start only through `startSession`.
+   */
+  verifyCredentials?: VerifyCredentials;
   refreshToken?: RefreshTokenOptions;
   /**
    * Origins allowed to call `/login`, and `/refresh` and `/logout` with the cookie, besides the
-   * request's own origin (same host). Default: none besides it.
+   * request's own origin (same host). Default `[]`: none besides it.
    */
   trustedOrigins?: string[];
+  /** Default `{}`: no hooks. */
   hooks?: AuthHooks;
   /** How long a store call may take before the request fails with 503, in ms. Default 2000. */
   storeTimeoutMs?: number;
@@ -156,20 +164,67 @@ export interface AuthRouterOptions {
   now?: () => number;
 }
 
-export type RequireAccessTokenOptions = AccessTokenOptions & {
-  /** Turns on revocation checks (denylisted `jti`, revoked family, logout-all): one store call per request. */
-  store?: RefreshTokenStore;
-  /** Any one of these roles passes. */
+/** The options of `createAuthRouter`: the same as `createAuth`'s. */
+export type AuthRouterOptions = AuthOptions;
+
+/** What a route requires of its access token: the options of `auth.requireAccessToken(options)`. */
+export interface GuardOptions {
+  /** Any one of these roles passes. Default: none required. */
   roles?: string[];
-  /** All of these scopes are required. */
+  /** All of these scopes are required. Default: none required. */
   scopes?: string[];
-  /** No token: continue without `req.auth`. A bad token still fails. */
+  /** No token: continue without `req.auth`. A bad token still fails. Default `false`. */
   optional?: boolean;
-  /** As for the router. Default 2000. */
-  storeTimeoutMs?: number;
-  /** The clock, in ms since the epoch. Default `Date.now`. */
-  now?: () => number;
-};
+  /**
+   * `true`: also refuse a token whose session was revoked (logout, logout-all, reuse,
+   * `revokeUser`, `revokeSession`) or whose `jti` was denylisted, at one store call per request.
+   * Default `false`: the signature and claims only, no storage touched.
+   */
+  revocation?: boolean;
+  /**
+   * `'respond'` (default): a refused request is answered here, as JSON (README "Errors").
+   * `'next'`: the `AuthError` is passed to `next(error)`, for the app's error handler to answer.
+   */
+  errors?: 'respond' | 'next';
+}
+
+/** The standalone `requireAccessToken(options)`: the access-token options, the guard, a store. */
+export type RequireAccessTokenOptions = AccessTokenOptions &
+  GuardOptions & {
+    /** Where revocation is checked. Giving it turns `revocation` on unless `revocation: false`. Default: none. */
+    store?: RefreshTokenStore;
+    /** As for `createAuth`. Default 2000. */
+    storeTimeoutMs?: number;
+    /** The clock, in ms since the epoch. Default `Date.now`. */
+    now?: () => number;
+  };
+
+/** A session as `GET /sessions` and `auth.listSessions` show it. Times are ISO 8601 strings. */
+export interface SessionInfo {
+  id: string;
+  createdAt: string;
+  lastUsedAt: string;
+  /** When the session dies if it is not used again. */
+  expiresAt: string;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+/** What `createAuth` returns. */
+export interface Auth {
+  /** The endpoints (README "Endpoints"): mount it with `app.use('/auth', auth.router)`. */
+  router: Router;
+  /** Route middleware with the keys of `accessToken`: nothing to repeat. Sets `req.auth`. */
+  requireAccessToken(options?: GuardOptions): RequestHandler;
+  /** Verifies an access token as `requireAccessToken` does, for transports that are not routes (WebSocket, GraphQL). */
+  verifyAccessToken(token: string, options?: { revocation?: boolean }): Promise<AuthInfo>;
+  /** Ends every session of a user. Resolves to the ids of the sessions it ended. */
+  revokeUser(userId: string, options?: { reason?: string }): Promise<string[]>;
+  /** Ends one session. Resolves `true` when it was live. */
+  revokeSession(sessionId: string, options?: { reason?: string }): Promise<boolean>;
+  /** A user's live sessions, oldest first. */
+  listSessions(userId: string): Promise<SessionInfo[]>;
+}
 
 /** What `requireAccessToken` puts on `req.auth`. */
 export interface AuthInfo {

@@ -7,7 +7,14 @@
 import { createHmac, createSecretKey, generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { InvalidTokenError } from '../src/errors.js';
+import { resolveAccessTokenOptions } from '../src/config/access-token.js';
 import { AccessTokens, VERIFIED_TOKEN_CACHE_SIZE, type AccessClaims } from '../src/tokens/access-token.js';
+import type { AccessTokenOptions } from '../src/types.js';
+
+/** AccessTokens from options as a user gives them, resolved as createAuth resolves them. */
+function accessTokens(options: AccessTokenOptions, purpose: 'sign' | 'verify', extra?: { cacheVerified: boolean }): AccessTokens {
+  return new AccessTokens(resolveAccessTokenOptions(options, purpose, 'accessToken'), extra);
+}
 
 const SECRET = 'a-secret-of-at-least-thirty-two-bytes!!';
 const NOW = Date.UTC(2026, 0, 1);
@@ -92,8 +99,8 @@ const outcome = (verify: () => AccessClaims): Outcome => {
 
 function judge(token: string, options: { algorithm?: string; issuer?: string; audience?: string } = {}) {
   const keyOptions = { secret: SECRET, algorithm: options.algorithm as 'HS256' | undefined, issuer: options.issuer, audience: options.audience };
-  const fast = new AccessTokens(keyOptions, 'verify');
-  const cached = new AccessTokens(keyOptions, 'verify', 'requireAccessToken', { cacheVerified: true });
+  const fast = accessTokens(keyOptions, 'verify');
+  const cached = accessTokens(keyOptions, 'verify', { cacheVerified: true });
   return {
     reference: outcome(() => referenceVerify(token, options)),
     fast: outcome(() => fast.verify(token, NOW)),
@@ -121,7 +128,7 @@ function expectAllAgree(token: string, accepted: boolean, options?: { algorithm?
 describe('AccessTokens HMAC verification (the fast path)', () => {
   describe('accepts, as jsonwebtoken did', () => {
     it.each<[string, () => string]>([
-      ['a token it signed', () => new AccessTokens({ secret: SECRET }, 'sign').sign({ id: 'u-alice', roles: ['admin'], scopes: ['read', 'write'] }, 'family-1', NOW).token],
+      ['a token it signed', () => accessTokens({ secret: SECRET }, 'sign').sign({ id: 'u-alice', roles: ['admin'], scopes: ['read', 'write'] }, 'family-1', NOW).token],
       ['the hand-made control token', () => good()],
       ['a header with extra whitespace', () => forge('{ "alg" : "HS256" ,\n "typ":"at+jwt" }', json(claims()))],
       ['a header with its keys reordered', () => forge(json({ typ: 'at+jwt', alg: 'HS256' }), json(claims()))],
@@ -229,7 +236,7 @@ describe('AccessTokens HMAC verification (the fast path)', () => {
     ['HS512', 'sha512'],
   ])('configured for %s', (algorithm, hash) => {
     it('accepts its own tokens and refuses HS256 ones', () => {
-      const signer = new AccessTokens({ secret: SECRET, algorithm: algorithm as 'HS384' }, 'sign');
+      const signer = accessTokens({ secret: SECRET, algorithm: algorithm as 'HS384' }, 'sign');
       expectAllAgree(signer.sign({ id: 'u-alice' }, 'family-1', NOW).token, true, { algorithm });
       expectAllAgree(forge(json({ alg: algorithm, typ: 'at+jwt' }), json(claims()), { hash }), true, { algorithm });
       expectAllAgree(good(), false, { algorithm });
@@ -239,7 +246,7 @@ describe('AccessTokens HMAC verification (the fast path)', () => {
 });
 
 describe('AccessTokens verified-token cache', () => {
-  const cachedVerifier = () => new AccessTokens({ secret: SECRET }, 'verify', 'requireAccessToken', { cacheVerified: true });
+  const cachedVerifier = () => accessTokens({ secret: SECRET }, 'verify', { cacheVerified: true });
   const entries = (tokens: AccessTokens) => (tokens as unknown as { verified: Map<string, unknown> }).verified;
 
   it('keeps a verified token and gives every caller its own copy of the claims', () => {
@@ -303,13 +310,13 @@ describe('AccessTokens verified-token cache', () => {
   });
 
   it('is off unless asked for', () => {
-    expect(entries(new AccessTokens({ secret: SECRET }, 'verify'))).toBeUndefined();
+    expect(entries(accessTokens({ secret: SECRET }, 'verify'))).toBeUndefined();
   });
 
   it('keeps asymmetric tokens too, checked by jsonwebtoken the first time', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const token = new AccessTokens({ algorithm: 'ES256', privateKey }, 'sign').sign({ id: 'u-alice' }, 'family-1', NOW).token;
-    const tokens = new AccessTokens({ algorithm: 'ES256', publicKey }, 'verify', 'requireAccessToken', { cacheVerified: true });
+    const token = accessTokens({ algorithm: 'ES256', privateKey }, 'sign').sign({ id: 'u-alice' }, 'family-1', NOW).token;
+    const tokens = accessTokens({ algorithm: 'ES256', publicKey }, 'verify', { cacheVerified: true });
     const first = tokens.verify(token, NOW);
     expect(entries(tokens).has(token)).toBe(true);
     expect(tokens.verify(token, NOW)).toEqual(first);

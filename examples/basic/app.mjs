@@ -7,14 +7,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cookieParser from 'cookie-parser';
 import express from 'express';
-import {
-  authErrorHandler,
-  createAuthRouter,
-  createCredentialsVerifier,
-  hashPassword,
-  MemoryTokenStore,
-  requireAccessToken,
-} from 'express-refresh-tokens';
+import { authErrorHandler, createAuth, createCredentialsVerifier, hashPassword, MemoryTokenStore } from 'express-refresh-tokens';
 
 export const demoUser = { username: 'demo', password: 'demo-password' };
 
@@ -39,30 +32,27 @@ export async function createDemoApp({
   const users = new Map([
     [demoUser.username, { id: 'user-1', passwordHash: await hashPassword(demoUser.password, { cost: 10 }), roles: ['member'] }],
   ]);
-  const accessToken = { secret, expiresIn: accessTokenTtl, clockToleranceSeconds };
+  const auth = createAuth({
+    accessToken: { secret, expiresIn: accessTokenTtl, clockToleranceSeconds },
+    store,
+    verifyCredentials: createCredentialsVerifier({ findUser: (username) => users.get(username) ?? null, cost: 10 }),
+    // Plain HTTP on localhost: browsers drop Secure cookies there. Keep the default (true) in production.
+    refreshToken: { idleTtl, cookie: { secure: false } },
+    hooks: {
+      onReuseDetected: ({ userId, sessionId }) => console.warn(`reuse detected: user ${userId}, session ${sessionId} revoked`),
+    },
+  });
 
   const app = express();
   // What most Express apps have in front of everything. The auth router reads the raw Cookie
   // header and its own JSON body, so it works the same behind them.
   app.use(cookieParser(cookieSecret));
   app.use(express.json());
-  app.use(
-    '/auth',
-    createAuthRouter({
-      accessToken,
-      store,
-      verifyCredentials: createCredentialsVerifier({ findUser: (username) => users.get(username) ?? null, cost: 10 }),
-      // Plain HTTP on localhost: browsers drop Secure cookies there. Keep the default (true) in production.
-      refreshToken: { idleTtl, cookie: { secure: false } },
-      hooks: {
-        onReuseDetected: ({ userId, sessionId }) => console.warn(`reuse detected: user ${userId}, session ${sessionId} revoked`),
-      },
-    }),
-  );
+  app.use('/auth', auth.router);
   // Errors raised before the router (malformed JSON caught by express.json() above) answer JSON too.
   app.use('/auth', authErrorHandler());
 
-  app.get('/api/me', requireAccessToken({ ...accessToken, store }), (req, res) => {
+  app.get('/api/me', auth.requireAccessToken({ revocation: true }), (req, res) => {
     res.json({ userId: req.auth.userId, roles: req.auth.roles, sessionId: req.auth.sessionId, expiresAt: req.auth.expiresAt });
   });
 
@@ -85,5 +75,5 @@ export async function createDemoApp({
     res.type('html').send(page);
   });
 
-  return { app, store };
+  return { app, auth, store };
 }

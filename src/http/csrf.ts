@@ -1,22 +1,5 @@
 import type { Request } from 'express';
-import { ConfigurationError, CsrfRejectedError } from '../errors.js';
-
-/** Normalises `trustedOrigins` at start-up to exact origin strings, as browsers send them. */
-export function resolveTrustedOrigins(value: unknown): Set<string> {
-  if (value === undefined) return new Set();
-  if (!Array.isArray(value)) throw new ConfigurationError('trustedOrigins', 'must be an array of origins such as https://app.example.com');
-  return new Set(
-    value.map((origin) => {
-      try {
-        const parsed = new URL(String(origin)).origin;
-        if (parsed !== 'null') return parsed;
-      } catch {
-        // reported below
-      }
-      throw new ConfigurationError('trustedOrigins', `has an entry that is not an origin: ${JSON.stringify(origin)}`);
-    }),
-  );
-}
+import { CsrfRejectedError } from '../errors.js';
 
 /** The `Sec-Fetch-Site` values of a request that is not cross-site. */
 const NOT_CROSS_SITE = new Set(['same-origin', 'same-site', 'none']);
@@ -29,7 +12,7 @@ const NOT_CROSS_SITE = new Set(['same-origin', 'same-site', 'none']);
  * `Sec-Fetch-Site` of any other value, counts as cross-site: Node joins repeated headers into
  * one string, which must never read as a value we accept.
  */
-export function assertNotCrossSite(req: Request, trustedOrigins: Set<string>): void {
+export function assertNotCrossSite(req: Request, trustedOrigins: ReadonlySet<string>): void {
   const site = req.headersDistinct['sec-fetch-site'];
   const origins = req.headersDistinct.origin;
   const crossSite = site !== undefined && (site.length !== 1 || !NOT_CROSS_SITE.has(site[0]!));

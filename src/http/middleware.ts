@@ -1,34 +1,46 @@
-import type { Request, RequestHandler, Response } from 'express';
-import { ConfigurationError, InsufficientScopeError, MissingTokenError } from '../errors.js';
-import { clockOption, integerOption, storeOption } from '../options.js';
-import { AccessTokens, isStringArray, type AccessClaims } from '../tokens/access-token.js';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { resolveStandaloneGuard, type ResolvedGuardOptions } from '../config/index.js';
+import { InsufficientScopeError, MissingTokenError } from '../errors.js';
+import { AccessTokens, type AccessClaims } from '../tokens/access-token.js';
 import { AccessTokenAuthenticator } from '../tokens/token-service.js';
 import type { AuthInfo, RequireAccessTokenOptions } from '../types.js';
 import { bearerToken } from './bearer.js';
 import { sendError } from './respond.js';
 
 /**
- * Route middleware: passes requests whose Bearer access token is valid (README "requireAccessToken(options)") and sets
- * `req.auth`. Without a `store` it touches no storage; with one it also checks revocation, in
- * one store call.
+ * Route middleware with its own keys (README "requireAccessToken(options)"): passes requests
+ * whose Bearer access token is valid and sets `req.auth`. With a `store` it also checks
+ * revocation, in one store call. `createAuth(...).requireAccessToken()` is the same check with
+ * the keys given once.
  */
 export function requireAccessToken(options: RequireAccessTokenOptions): RequestHandler {
-  if (!options || typeof options !== 'object') throw new ConfigurationError('requireAccessToken', 'options are required');
+  const { accessToken, store, storeTimeoutMs, now, guard } = resolveStandaloneGuard(options);
   // Without revocation checks, a token seen before skips the signature check (see AccessTokens).
-  const accessTokens = new AccessTokens(options, 'verify', 'requireAccessToken', { cacheVerified: options.store === undefined });
-  const store = options.store === undefined ? undefined : storeOption(options.store, 'requireAccessToken.store');
-  const roles = listOption(options.roles, 'requireAccessToken.roles');
-  const scopes = listOption(options.scopes, 'requireAccessToken.scopes');
-  const optional = options.optional ?? false;
-  if (typeof optional !== 'boolean') throw new ConfigurationError('requireAccessToken.optional', 'must be a boolean');
-  const storeTimeoutMs = integerOption(options.storeTimeoutMs, 2000, 'requireAccessToken.storeTimeoutMs', 1, 60_000);
-  const authenticator = new AccessTokenAuthenticator(accessTokens, store, storeTimeoutMs, clockOption(options.now, 'requireAccessToken.now'));
+  const accessTokens = new AccessTokens(accessToken, { cacheVerified: guard.revocation === 'none' });
+  return accessTokenGuard(new AccessTokenAuthenticator(accessTokens, store, storeTimeoutMs, now), guard);
+}
 
-  function admit(req: Request, res: Response, next: (error?: unknown) => void, claims: AccessClaims): void {
+/** Called with every error a guard answers (or passes on), before it does. */
+export type GuardObserver = (error: unknown, req: Request) => void;
+
+/**
+ * The middleware behind both `requireAccessToken`s. The stateless path stays synchronous: no
+ * promise and no timer per request.
+ */
+export function accessTokenGuard(authenticator: AccessTokenAuthenticator, options: ResolvedGuardOptions, observe?: GuardObserver): RequestHandler {
+  const { roles, scopes, optional, revocation, errors } = options;
+
+  function fail(req: Request, res: Response, next: NextFunction, error: unknown): void {
+    observe?.(error, req);
+    if (errors === 'next') next(error);
+    else sendError(res, error);
+  }
+
+  function admit(req: Request, res: Response, next: NextFunction, claims: AccessClaims): void {
     const allowed =
       (!roles || roles.some((role) => claims.roles.includes(role))) &&
       (!scopes || scopes.every((scope) => claims.scopes.includes(scope)));
-    if (!allowed) return sendError(res, new InsufficientScopeError());
+    if (!allowed) return fail(req, res, next, new InsufficientScopeError());
     req.auth = toAuthInfo(claims);
     next();
   }
@@ -43,18 +55,17 @@ export function requireAccessToken(options: RequireAccessTokenOptions): RequestH
       }
       claims = authenticator.verify(token);
     } catch (error) {
-      return sendError(res, error);
+      return fail(req, res, next, error);
     }
-    // The stateless path stays synchronous: no promise, no timer per request.
-    if (!authenticator.checksRevocation) return admit(req, res, next, claims);
+    if (revocation === 'none') return admit(req, res, next, claims);
     authenticator
       .assertNotRevoked(claims)
       .then(() => admit(req, res, next, claims))
-      .catch((error: unknown) => sendError(res, error));
+      .catch((error: unknown) => fail(req, res, next, error));
   };
 }
 
-function toAuthInfo(claims: AccessClaims): AuthInfo {
+export function toAuthInfo(claims: AccessClaims): AuthInfo {
   return {
     userId: claims.sub,
     sessionId: claims.sid,
@@ -64,10 +75,4 @@ function toAuthInfo(claims: AccessClaims): AuthInfo {
     claims: claims.claims,
     expiresAt: new Date(claims.exp * 1000),
   };
-}
-
-function listOption(value: unknown, option: string): string[] | undefined {
-  if (value === undefined) return undefined;
-  if (isStringArray(value) && value.length > 0) return value;
-  throw new ConfigurationError(option, 'must be a non-empty array of strings');
 }

@@ -1,71 +1,41 @@
 import { isIP } from 'node:net';
 import express, { type Request, type Response, type Router } from 'express';
+import type { ResolvedAuthOptions } from '../config/index.js';
 import {
-  ConfigurationError,
   InternalError,
   InvalidCredentialsError,
   InvalidGrantError,
   InvalidRequestError,
   MissingTokenError,
+  NotFoundError,
   PayloadTooLargeError,
 } from '../errors.js';
-import { clockOption, integerOption, parseDuration, storeOption } from '../options.js';
-import { AccessTokens, isStringArray, MAX_ID_LENGTH, type AccessClaims } from '../tokens/access-token.js';
-import { TokenService, type ClientContext, type IssuedTokens } from '../tokens/token-service.js';
-import type { AuthHooks, AuthRouterOptions, AuthUser } from '../types.js';
+import { isStringArray, MAX_ID_LENGTH, type AccessClaims } from '../tokens/access-token.js';
+import type { ClientContext, IssuedTokens, TokenService } from '../tokens/token-service.js';
+import type { AuthUser } from '../types.js';
 import { bearerToken } from './bearer.js';
+import { assertNotCrossSite } from './csrf.js';
+import { hookRunner } from './hooks.js';
 import { learnMountPath } from './mount-path.js';
-import { assertNotCrossSite, resolveTrustedOrigins } from './csrf.js';
-import { errorMiddleware, handle, reportError, sendError, sendJson } from './respond.js';
-import { clearRefreshCookie, hasCookie, isPlainObject, objectBody, ownField, readRefreshToken, resolveCookie, setRefreshCookie, type Transport } from './transport.js';
+import { errorMiddleware, handle, sendError, sendJson } from './respond.js';
+import { clearRefreshCookie, hasCookie, isPlainObject, objectBody, ownField, readRefreshToken, refreshCookie, setRefreshCookie } from './transport.js';
 
 const MAX_USERNAME_LENGTH = 256;
 const MAX_PASSWORD_BYTES = 1024;
 const MAX_USER_AGENT_LENGTH = 256;
 
 /**
- * The auth endpoints (README "Endpoints"): `POST /login`, `/refresh`, `/logout`, `/logout-all`,
- * `GET /sessions`, `DELETE /sessions/:id`. Mount it with `app.use('/auth', createAuthRouter(...))`;
- * it parses its own JSON bodies and cookies. Options are checked here, at start-up.
+ * The auth endpoints (README "Endpoints"): `POST /login` (when there is a `verifyCredentials`),
+ * `/refresh`, `/logout`, `/logout-all`, `GET /sessions`, `DELETE /sessions/:id`. It parses its
+ * own JSON bodies and cookies. `createAuth` builds it from options resolved once.
  */
-export function createAuthRouter(options: AuthRouterOptions): Router {
-  if (!options || typeof options !== 'object') throw new ConfigurationError('options', 'are required');
-  const store = storeOption(options.store, 'store');
-  if (typeof options.verifyCredentials !== 'function') {
-    throw new ConfigurationError('verifyCredentials', 'is required: async (username, password, req) => user or null');
-  }
-  const verifyCredentials = options.verifyCredentials;
-  const refresh = options.refreshToken ?? {};
-  const idleTtlSeconds = parseDuration(refresh.idleTtl ?? '14d', 'refreshToken.idleTtl');
-  const absoluteTtlSeconds = parseDuration(refresh.absoluteTtl ?? '90d', 'refreshToken.absoluteTtl');
-  const policy = {
-    idleTtlMs: idleTtlSeconds * 1000,
-    absoluteTtlMs: absoluteTtlSeconds * 1000,
-    graceMs: integerOption(refresh.reuseGraceSeconds, 0, 'refreshToken.reuseGraceSeconds', 0, 3600) * 1000,
-    maxSessionsPerUser: integerOption(refresh.maxSessionsPerUser, 100, 'refreshToken.maxSessionsPerUser', 1, 100_000),
-  };
-  const transport: Transport = refresh.transport ?? 'cookie';
-  if (transport !== 'cookie' && transport !== 'body') throw new ConfigurationError('refreshToken.transport', "must be 'cookie' or 'body'");
+export function createRouter(config: ResolvedAuthOptions, service: TokenService): Router {
+  const { verifyCredentials, trustedOrigins, bodyLimitBytes: bodyLimit, now } = config;
+  const { transport } = config.refreshToken;
+  const runHook = hookRunner(config.hooks);
   const router = express.Router();
   const mountPath = learnMountPath(router);
-  const cookie = resolveCookie(refresh.cookie, mountPath);
-  const trustedOrigins = resolveTrustedOrigins(options.trustedOrigins);
-  const hooks = resolveHooks(options.hooks);
-  const now = clockOption(options.now, 'now');
-  const storeTimeoutMs = integerOption(options.storeTimeoutMs, 2000, 'storeTimeoutMs', 1, 60_000);
-  const bodyLimit = integerOption(options.bodyLimitBytes, 16 * 1024, 'bodyLimitBytes', 1024, 1024 * 1024);
-  const accessTokens = new AccessTokens(options.accessToken, 'sign');
-  const service = new TokenService(accessTokens, store, policy, storeTimeoutMs, now);
-
-  async function runHook<K extends keyof AuthHooks>(name: K, event: Parameters<NonNullable<AuthHooks[K]>>[0]): Promise<void> {
-    const hook = hooks[name] as ((event: unknown) => unknown) | undefined;
-    if (!hook) return;
-    try {
-      await hook(event);
-    } catch (error) {
-      reportError(error, `hooks.${name}`);
-    }
-  }
+  const cookie = refreshCookie(config.refreshToken.cookie, mountPath);
 
   function sendTokens(res: Response, tokens: IssuedTokens): void {
     const body: Record<string, unknown> = { accessToken: tokens.accessToken, tokenType: 'Bearer', expiresIn: tokens.expiresIn };
@@ -101,7 +71,7 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
     next();
   });
 
-  router.post('/login', refuseCrossSite('always'), json, handle(async (req, res) => {
+  if (verifyCredentials) router.post('/login', refuseCrossSite('always'), json, handle(async (req, res) => {
     const { username, password } = readCredentials(req.body);
     let user: AuthUser | null;
     try {
@@ -147,7 +117,7 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
 
   router.post('/logout-all', handle(async (req, res) => {
     const access = await authenticate(req);
-    const sessionIds = await service.logoutAll(access);
+    const sessionIds = await service.revokeUser(access.sub);
     clearRefreshCookie(res, cookie);
     await runHook('onLogout', { userId: access.sub, sessionIds, kind: 'logout-all', req });
     res.status(204).end();
@@ -155,13 +125,14 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
 
   router.get('/sessions', handle(async (req, res) => {
     const access = await authenticate(req);
-    sendJson(res, 200, { sessions: await service.listSessions(access) });
+    const sessions = await service.listSessions(access.sub);
+    sendJson(res, 200, { sessions: sessions.map((session) => ({ ...session, current: session.id === access.sid })) });
   }));
 
   router.delete('/sessions/:id', handle(async (req, res) => {
     const access = await authenticate(req);
     const sessionId = String(req.params.id);
-    await service.revokeSession(access, sessionId);
+    if (!(await service.revokeSession(sessionId, { userId: access.sub }))) throw new NotFoundError();
     if (sessionId === access.sid) clearRefreshCookie(res, cookie);
     await runHook('onLogout', { userId: access.sub, sessionIds: [sessionId], kind: 'revoke-session', req });
     res.status(204).end();
@@ -226,16 +197,4 @@ function verifiedOrUndefined(verify: () => AccessClaims | undefined): AccessClai
   } catch {
     return undefined;
   }
-}
-
-function resolveHooks(hooks: unknown): AuthHooks {
-  if (hooks === undefined) return {};
-  if (!isPlainObject(hooks)) throw new ConfigurationError('hooks', 'must be an object of functions');
-  for (const [name, hook] of Object.entries(hooks)) {
-    if (!['onLogin', 'onLoginFailed', 'onRefresh', 'onReuseDetected', 'onLogout'].includes(name)) {
-      throw new ConfigurationError(`hooks.${name}`, 'is not a known hook');
-    }
-    if (typeof hook !== 'function') throw new ConfigurationError(`hooks.${name}`, 'must be a function');
-  }
-  return hooks as AuthHooks;
 }

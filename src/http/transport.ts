@@ -1,12 +1,9 @@
 import type { CookieOptions as ExpressCookieOptions, Request, Response } from 'express';
-import { ConfigurationError, InvalidRequestError } from '../errors.js';
-import type { CookieOptions } from '../types.js';
+import type { ResolvedCookie } from '../config/index.js';
+import { InvalidRequestError } from '../errors.js';
 
-export interface RefreshCookie {
-  name: string;
-  sameSite: 'strict' | 'lax' | 'none';
-  secure: boolean;
-  domain?: string;
+/** The refresh cookie's attributes, as the router and `startSession` set them. */
+export interface RefreshCookie extends Omit<ResolvedCookie, 'path'> {
   /**
    * The cookie's `Path`, the same from any route and whatever letter case a request used:
    * `refreshToken.cookie.path`, else `/` for a `__Host-` cookie, else where the app mounted the
@@ -17,49 +14,11 @@ export interface RefreshCookie {
 
 export type Transport = 'cookie' | 'body';
 
-const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** What RFC 6265 allows in a path attribute, less `;` and spaces, and less `<` as the `cookie` package refuses it. */
-const COOKIE_PATH = /^\/[!-:=-~]*$/;
-
-export function resolveCookie(value: CookieOptions | undefined, mountPath: () => string | undefined): RefreshCookie {
-  const given = Object.fromEntries(Object.entries(value ?? {}).filter(([, option]) => option !== undefined));
-  const cookie = { name: 'refresh_token', sameSite: 'strict', secure: true, ...given } as Omit<RefreshCookie, 'path'> & { path?: unknown };
-  if (typeof cookie.name !== 'string' || !COOKIE_NAME.test(cookie.name)) {
-    throw new ConfigurationError('refreshToken.cookie.name', 'must be a valid cookie name');
-  }
-  if (!['strict', 'lax', 'none'].includes(cookie.sameSite)) {
-    throw new ConfigurationError('refreshToken.cookie.sameSite', "must be 'strict', 'lax' or 'none'");
-  }
-  if (typeof cookie.secure !== 'boolean') throw new ConfigurationError('refreshToken.cookie.secure', 'must be a boolean');
-  if (cookie.sameSite === 'none' && !cookie.secure) {
-    throw new ConfigurationError('refreshToken.cookie.sameSite', "'none' needs secure: true (browsers drop it otherwise)");
-  }
-  if (cookie.domain !== undefined && (typeof cookie.domain !== 'string' || cookie.domain === '')) {
-    throw new ConfigurationError('refreshToken.cookie.domain', 'must be a non-empty string');
-  }
-  const { path } = cookie;
-  if (path !== undefined && (typeof path !== 'string' || !COOKIE_PATH.test(path))) {
-    throw new ConfigurationError('refreshToken.cookie.path', 'must be a path starting with /, in printable ASCII without ";", "<" or spaces');
-  }
-  assertPrefixRules(cookie.name, cookie.secure, cookie.domain, path);
-  const hostOnly = /^__Host-/i.test(cookie.name);
-  return { ...cookie, path: () => path ?? (hostOnly ? '/' : mountPath() ?? '/') };
-}
-
-/**
- * Browsers silently drop a cookie whose name promises what its attributes do not (RFC 6265bis
- * 4.1.3, prefixes compared in any letter case): `__Secure-` needs `Secure`; `__Host-` needs
- * `Secure`, no `Domain` and `Path=/`.
- */
-function assertPrefixRules(name: string, secure: boolean, domain: string | undefined, path: string | undefined): void {
-  const prefix = /^__(Host|Secure)-/i.exec(name)?.[0];
-  if (!prefix) return;
-  const rule = `for a cookie named ${prefix}...`;
-  if (!secure) throw new ConfigurationError('refreshToken.cookie.secure', `must be true ${rule}`);
-  if (/^__Host-/i.test(prefix)) {
-    if (domain !== undefined) throw new ConfigurationError('refreshToken.cookie.domain', `must not be set ${rule}`);
-    if (path !== undefined && path !== '/') throw new ConfigurationError('refreshToken.cookie.path', `must be / ${rule}`);
-  }
+/** The resolved cookie options with their path, which may depend on where the router is mounted. */
+export function refreshCookie(options: ResolvedCookie, mountPath: () => string | undefined): RefreshCookie {
+  const { path, ...attributes } = options;
+  const hostOnly = /^__Host-/i.test(options.name);
+  return { ...attributes, path: () => path ?? (hostOnly ? '/' : mountPath() ?? '/') };
 }
 
 /** Every value the raw `Cookie` header gives `name`: duplicates matter, so no parser that keeps one. */

@@ -1,3 +1,5 @@
+import { DEFAULTS } from '../config/defaults.js';
+import { groupOption, integerOption } from '../config/values.js';
 import type { NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
 
 export interface MemoryTokenStoreOptions {
@@ -24,10 +26,8 @@ export class MemoryTokenStore implements RefreshTokenStore {
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: MemoryTokenStoreOptions = {}) {
-    const interval = options.sweepIntervalMs ?? 60_000;
-    if (!Number.isInteger(interval) || interval <= 0) {
-      throw new TypeError('MemoryTokenStore: sweepIntervalMs must be a positive integer (ms)');
-    }
+    const group = groupOption(options, 'MemoryTokenStore');
+    const interval = integerOption(group.sweepIntervalMs, DEFAULTS.memoryStore.sweepIntervalMs, 'MemoryTokenStore.sweepIntervalMs', 1, 2 ** 31 - 1);
     this.sweeper = setInterval(() => this.sweep(Date.now()), interval);
     this.sweeper.unref();
   }

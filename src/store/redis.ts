@@ -1,3 +1,6 @@
+import { DEFAULTS } from '../config/defaults.js';
+import { groupOption } from '../config/values.js';
+import { ConfigurationError } from '../errors.js';
 import { registerScripts, type ScriptCommand, type ScriptName } from './redis-scripts.js';
 import { shardKeyOf, shardKeyOfFamily, SHARD_KEY_LENGTH } from './shard.js';
 import type { NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
@@ -107,12 +110,12 @@ export class RedisTokenStore implements RefreshTokenStore {
   private readonly scripts: Record<ScriptName, ScriptCommand>;
 
   constructor(options: RedisTokenStoreOptions) {
-    const { client, keyPrefix = 'ert:' } = options ?? ({} as RedisTokenStoreOptions);
+    const { client, keyPrefix = DEFAULTS.redisStore.keyPrefix } = groupOption(options, 'RedisTokenStore') as Partial<RedisTokenStoreOptions>;
     if (!client || typeof (client as { defineCommand?: unknown }).defineCommand !== 'function') {
-      throw new TypeError('RedisTokenStore: client must be an ioredis Redis or Cluster instance');
+      throw new ConfigurationError('RedisTokenStore.client', 'must be an ioredis Redis or Cluster instance');
     }
     if (typeof keyPrefix !== 'string' || /[{}]/.test(keyPrefix)) {
-      throw new TypeError('RedisTokenStore: keyPrefix must be a string without "{" or "}" (they would break the hash tags)');
+      throw new ConfigurationError('RedisTokenStore.keyPrefix', 'must be a string without "{" or "}" (they would break the hash tags)');
     }
     this.client = client;
     this.keyPrefix = keyPrefix;

@@ -1,8 +1,8 @@
-import { createHmac, createPrivateKey, createPublicKey, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { ConfigurationError, InvalidTokenError } from '../errors.js';
-import { integerOption, parseDuration } from '../options.js';
-import type { AccessTokenOptions, AsymmetricAlgorithm, AuthUser, KeyInput, SymmetricAlgorithm } from '../types.js';
+import type { ResolvedAccessTokenOptions, ResolvedKeys } from '../config/access-token.js';
+import { InvalidTokenError } from '../errors.js';
+import type { AuthUser } from '../types.js';
 
 /** The JOSE `typ` of our access tokens (RFC 9068): no other JWT signed with the same key passes. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
@@ -13,9 +13,6 @@ const RESERVED_CLAIMS = new Set(['sub', 'jti', 'sid', 'iat', 'exp', 'iss', 'aud'
 /** Longest `sub`, `sid` or `jti` accepted; the router refuses longer user ids at login. */
 export const MAX_ID_LENGTH = 256;
 
-const SYMMETRIC: readonly string[] = ['HS256', 'HS384', 'HS512'] satisfies SymmetricAlgorithm[];
-const CURVES: Partial<Record<AsymmetricAlgorithm, string>> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
-const ASYMMETRIC: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] satisfies AsymmetricAlgorithm[];
 const HMAC_HASHES: Readonly<Record<string, string>> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
 
 /**
@@ -49,12 +46,6 @@ export interface SignedAccessToken {
   expiresIn: number;
 }
 
-interface ResolvedKeys {
-  algorithm: string;
-  signingKey?: KeyObject;
-  verifyingKey: KeyObject;
-}
-
 /** What the HS algorithms are verified with, prepared once (see `verifyHmac`). */
 interface HmacVerifier {
   /** Node's name of the hash: sha256, sha384 or sha512. */
@@ -65,8 +56,8 @@ interface HmacVerifier {
 }
 
 /**
- * Signs and verifies access tokens. Key material is turned into `KeyObject`s once, here, so no
- * request pays for parsing a PEM or a string secret (jsonwebtoken would, on every call).
+ * Signs and verifies access tokens with keys that the options resolved into `KeyObject`s once,
+ * so no request pays for parsing a PEM or a string secret (jsonwebtoken would, on every call).
  *
  * HS256/384/512 tokens are verified here, without jsonwebtoken (which decodes and splits the
  * token several times, and copies its options, on every call); the asymmetric algorithms go
@@ -88,13 +79,12 @@ export class AccessTokens {
    * are checked again on every use, and it is dropped once it fails them. Only for callers that
    * check no revocation: a token's signature never changes, its revocation can.
    */
-  constructor(options: AccessTokenOptions, purpose: 'sign' | 'verify', optionName = 'accessToken', { cacheVerified = false } = {}) {
-    if (!options || typeof options !== 'object') throw new ConfigurationError(optionName, 'is required');
-    this.keys = resolveKeys(options, purpose, optionName);
-    this.lifetimeSeconds = parseDuration(options.expiresIn ?? '15m', `${optionName}.expiresIn`);
-    this.toleranceSeconds = integerOption(options.clockToleranceSeconds, 5, `${optionName}.clockToleranceSeconds`, 0, MAX_CLOCK_TOLERANCE_SECONDS);
-    this.issuer = optionalString(options.issuer, `${optionName}.issuer`);
-    this.audience = optionalString(options.audience, `${optionName}.audience`);
+  constructor(options: ResolvedAccessTokenOptions, { cacheVerified = false } = {}) {
+    this.keys = options.keys;
+    this.lifetimeSeconds = options.lifetimeSeconds;
+    this.toleranceSeconds = options.toleranceSeconds;
+    this.issuer = options.issuer;
+    this.audience = options.audience;
     const hash = HMAC_HASHES[this.keys.algorithm];
     if (hash !== undefined) {
       const header = Buffer.from(JSON.stringify(this.header())).toString('base64url');
@@ -299,83 +289,4 @@ function isAccessTokenType(typ: unknown): boolean {
 
 export function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
-}
-
-function optionalString(value: unknown, option: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value === 'string' && value.length > 0) return value;
-  throw new ConfigurationError(option, 'must be a non-empty string');
-}
-
-function resolveKeys(options: AccessTokenOptions, purpose: 'sign' | 'verify', optionName: string): ResolvedKeys {
-  const { secret, privateKey, publicKey } = options as { secret?: KeyInput; privateKey?: KeyInput; publicKey?: KeyInput };
-  if (secret !== undefined) {
-    if (privateKey !== undefined || publicKey !== undefined) {
-      throw new ConfigurationError(optionName, 'takes either a secret or a key pair, not both');
-    }
-    const algorithm = options.algorithm ?? 'HS256';
-    if (!SYMMETRIC.includes(algorithm)) {
-      throw new ConfigurationError(`${optionName}.algorithm`, `must be one of ${SYMMETRIC.join(', ')} with a secret (got ${String(algorithm)})`);
-    }
-    const key = toSecretKey(secret, `${optionName}.secret`);
-    return { algorithm, signingKey: key, verifyingKey: key };
-  }
-
-  const algorithm = options.algorithm;
-  if (algorithm === undefined && privateKey === undefined && publicKey === undefined) {
-    throw new ConfigurationError(`${optionName}.secret`, 'is required (or algorithm with privateKey/publicKey)');
-  }
-  if (typeof algorithm !== 'string' || !ASYMMETRIC.includes(algorithm)) {
-    throw new ConfigurationError(`${optionName}.algorithm`, `must be one of ${ASYMMETRIC.join(', ')} with a key pair (got ${String(algorithm)})`);
-  }
-  let signingKey: KeyObject | undefined;
-  if (privateKey !== undefined) {
-    signingKey = toKey(privateKey, createPrivateKey, `${optionName}.privateKey`, 'private');
-    checkKeyFits(signingKey, algorithm as AsymmetricAlgorithm, `${optionName}.privateKey`);
-  } else if (purpose === 'sign') {
-    throw new ConfigurationError(`${optionName}.privateKey`, `is required to sign ${algorithm} tokens`);
-  }
-  let verifyingKey: KeyObject;
-  if (publicKey !== undefined) {
-    verifyingKey = toKey(publicKey, createPublicKey, `${optionName}.publicKey`, 'public');
-    checkKeyFits(verifyingKey, algorithm as AsymmetricAlgorithm, `${optionName}.publicKey`);
-  } else if (signingKey) {
-    verifyingKey = createPublicKey(signingKey);
-  } else {
-    throw new ConfigurationError(`${optionName}.publicKey`, `is required to verify ${algorithm} tokens`);
-  }
-  return { algorithm, signingKey, verifyingKey };
-}
-
-function toSecretKey(secret: KeyInput, option: string): KeyObject {
-  let key: KeyObject;
-  if (typeof secret === 'string') key = createSecretKey(Buffer.from(secret, 'utf8'));
-  else if (Buffer.isBuffer(secret)) key = createSecretKey(Buffer.from(secret));
-  else if (secret && typeof secret === 'object' && (secret as KeyObject).type === 'secret') key = secret as KeyObject;
-  else throw new ConfigurationError(option, 'must be a string, a Buffer or a secret KeyObject');
-  if ((key.symmetricKeySize ?? 0) < 32) throw new ConfigurationError(option, 'must be at least 32 bytes (256 bits) long');
-  return key;
-}
-
-function toKey(input: KeyInput, create: (input: string | Buffer) => KeyObject, option: string, type: 'private' | 'public'): KeyObject {
-  try {
-    const key = typeof input === 'string' || Buffer.isBuffer(input) ? create(input) : input;
-    if (key.type !== type) throw new Error(`not a ${type} key`);
-    return key;
-  } catch (error) {
-    throw new ConfigurationError(option, `is not a usable ${type} key (${(error as Error).message})`);
-  }
-}
-
-function checkKeyFits(key: KeyObject, algorithm: AsymmetricAlgorithm, option: string): void {
-  const details = key.asymmetricKeyDetails ?? {};
-  if (algorithm.startsWith('ES')) {
-    if (key.asymmetricKeyType !== 'ec' || details.namedCurve !== CURVES[algorithm]) {
-      throw new ConfigurationError(option, `must be an EC key on ${CURVES[algorithm]} for ${algorithm}`);
-    }
-    return;
-  }
-  const rsaType = algorithm.startsWith('PS') ? ['rsa', 'rsa-pss'] : ['rsa'];
-  if (!rsaType.includes(key.asymmetricKeyType ?? '')) throw new ConfigurationError(option, `must be an RSA key for ${algorithm}`);
-  if ((details.modulusLength ?? 0) < 2048) throw new ConfigurationError(option, `must be an RSA key of at least 2048 bits (got ${details.modulusLength})`);
 }

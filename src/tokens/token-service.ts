@@ -1,15 +1,11 @@
-import { InternalError, InvalidTokenError, NotFoundError, StoreUnavailableError } from '../errors.js';
+import type { ResolvedRefreshTokenOptions } from '../config/index.js';
+import { InternalError, InvalidTokenError, StoreUnavailableError } from '../errors.js';
 import type { RefreshTokenStore, SessionRecord } from '../store/types.js';
-import type { AuthUser } from '../types.js';
+import type { AuthUser, SessionInfo } from '../types.js';
 import { MAX_CLOCK_TOLERANCE_SECONDS, type AccessClaims, type AccessTokens } from './access-token.js';
 import { newFamily, newRefreshToken, openSuccessor, parseRefreshToken, sealSuccessor, isFamilyId } from './refresh-token.js';
 
-export interface RefreshPolicy {
-  idleTtlMs: number;
-  absoluteTtlMs: number;
-  graceMs: number;
-  maxSessionsPerUser: number;
-}
+export type RefreshPolicy = Pick<ResolvedRefreshTokenOptions, 'idleTtlMs' | 'absoluteTtlMs' | 'graceMs' | 'maxSessionsPerUser'>;
 
 /** Where a request came from, as the session list shows it. */
 export interface ClientContext {
@@ -29,17 +25,6 @@ export type RefreshResult =
   | { kind: 'rotated' | 'retried'; tokens: IssuedTokens }
   | { kind: 'reused'; userId: string; sessionId: string }
   | { kind: 'invalid' };
-
-/** A session as `GET /sessions` shows it. */
-export interface SessionView {
-  id: string;
-  createdAt: string;
-  lastUsedAt: string;
-  expiresAt: string;
-  userAgent: string | null;
-  ip: string | null;
-  current: boolean;
-}
 
 /**
  * Runs one store call with a deadline. Any rejection or a missed deadline becomes
@@ -79,19 +64,14 @@ export class AccessTokenAuthenticator {
     return this.accessTokens.verify(token, this.now());
   }
 
-  /** Throws `InvalidTokenError` when the token was revoked; a no-op without a store. */
+  /** Throws `InvalidTokenError` when the token was revoked. Only for an authenticator with a store. */
   async assertNotRevoked(claims: AccessClaims): Promise<void> {
     const store = this.store;
-    if (!store) return;
+    if (!store) throw new Error('AccessTokenAuthenticator: revocation checks need a store');
     const query = { familyId: claims.sid, jti: claims.jti, userId: claims.sub, now: this.now() };
     if (await callStore(this.storeTimeoutMs, () => store.isAccessTokenRevoked(query))) {
       throw new InvalidTokenError('The access token has been revoked.');
     }
-  }
-
-  /** Whether a store was given, so revocation checks run. */
-  get checksRevocation(): boolean {
-    return this.store !== undefined;
   }
 
   async authenticate(token: string): Promise<AccessClaims> {
@@ -194,13 +174,14 @@ export class TokenService {
     return { userId: revoked?.userId ?? access?.sub, sessionIds: revoked && presented ? [presented.familyId] : [] };
   }
 
-  /** Revokes every family of the token's user; their access tokens then fail revocation checks. */
-  async logoutAll(access: AccessClaims): Promise<string[]> {
-    return this.call(() => this.store.revokeUser(access.sub, this.now()));
+  /** Revokes every family of a user; their access tokens then fail revocation checks. */
+  async revokeUser(userId: string): Promise<string[]> {
+    return this.call(() => this.store.revokeUser(userId, this.now()));
   }
 
-  async listSessions(access: AccessClaims): Promise<SessionView[]> {
-    const sessions = await this.call(() => this.store.listFamilies(access.sub, this.now()));
+  /** A user's live sessions, oldest first. */
+  async listSessions(userId: string): Promise<SessionInfo[]> {
+    const sessions = await this.call(() => this.store.listFamilies(userId, this.now()));
     return sessions.map((session) => ({
       id: session.familyId,
       createdAt: new Date(session.createdAt).toISOString(),
@@ -208,16 +189,16 @@ export class TokenService {
       expiresAt: new Date(session.expiresAt).toISOString(),
       userAgent: session.userAgent ?? null,
       ip: session.ip ?? null,
-      current: session.familyId === access.sid,
     }));
   }
 
-  /** Revokes one of the caller's own sessions; anything else is `NotFoundError`. */
-  async revokeSession(access: AccessClaims, sessionId: string): Promise<void> {
-    const revoked = isFamilyId(sessionId)
-      ? await this.call(() => this.store.revokeFamily(sessionId, { userId: access.sub, now: this.now() }))
-      : null;
-    if (!revoked) throw new NotFoundError();
+  /**
+   * Revokes one session, when it is live (and the given user's, when `userId` is given).
+   * @returns the session's user, or `null` when nothing was revoked.
+   */
+  async revokeSession(sessionId: string, conditions: { userId?: string } = {}): Promise<{ userId: string } | null> {
+    if (!isFamilyId(sessionId)) return null;
+    return this.call(() => this.store.revokeFamily(sessionId, { ...conditions, now: this.now() }));
   }
 
   private call<T>(operation: () => Promise<T>): Promise<T> {

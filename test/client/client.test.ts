@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
 import express from 'express';
 import { AuthClientError, createAuthClient, type AuthClientOptions, type TokenStorage } from '../../src/client/index.js';
-import { MemoryTokenStore, requireAccessToken, type RefreshTokenStore } from '../../src/index.js';
-import { makeApp, PASSWORD, SECRET, type TestApp } from '../helpers/app.js';
+import { MemoryTokenStore, type RefreshTokenStore } from '../../src/index.js';
+import { makeApp, PASSWORD, type TestApp } from '../helpers/app.js';
 
 /**
  * The client against a real server on a loopback port, through Node's global fetch: the app of
@@ -45,7 +45,6 @@ async function startServer(): Promise<Harness> {
     },
   });
   const t = await makeApp({ store, refreshToken: { transport: 'body' } });
-  const now = () => t.clock.now;
   const hits: Record<string, number> = {};
   const refreshes: number[] = [];
   const app = express();
@@ -63,7 +62,7 @@ async function startServer(): Promise<Harness> {
     res.status(401).json({ error: 'missing_token', message: 'no' });
   });
   // Echoes the body of an authenticated POST.
-  app.post('/echo', requireAccessToken({ secret: SECRET, now }), express.text({ type: '*/*' }), (req, res) => {
+  app.post('/echo', t.auth.requireAccessToken(), express.text({ type: '*/*' }), (req, res) => {
     res.json({ body: req.body, userId: req.auth!.userId });
   });
   app.use(t.app);

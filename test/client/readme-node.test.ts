@@ -6,8 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import express from 'express';
-import { requireAccessToken } from '../../src/index.js';
-import { makeApp, PASSWORD, SECRET } from '../helpers/app.js';
+import { makeApp, PASSWORD } from '../helpers/app.js';
 
 /**
  * The README's Node-service example, run as written (only the API's URL changed) against a real
@@ -27,7 +26,7 @@ beforeAll(async () => {
     if (req.path === '/auth/login') res.on('finish', () => logins.push(res.statusCode));
     next();
   });
-  app.get('/reports', requireAccessToken({ secret: SECRET, now: () => t.clock.now }), (req, res) => {
+  app.get('/reports', t.auth.requireAccessToken(), (req, res) => {
     res.json({ reports: [], userId: req.auth!.userId, since: req.query.since });
   });
   app.use(t.app);

@@ -4,13 +4,14 @@ module.exports = async function run({ express, lib, testRefreshTokenStore, postg
   const store = new lib.MemoryTokenStore();
   const passwordHash = await lib.hashPassword('pw', { cost: 10 });
   const app = express();
-  app.use('/auth', lib.createAuthRouter({
+  const auth = lib.createAuth({
     accessToken: { secret },
     store,
     verifyCredentials: lib.createCredentialsVerifier({ findUser: () => ({ id: 'u1', passwordHash }), cost: 10 }),
     refreshToken: { transport: 'body' },
-  }));
-  app.get('/me', lib.requireAccessToken({ secret, store }), (req, res) => res.json({ userId: req.auth.userId }));
+  });
+  app.use('/auth', auth.router);
+  app.get('/me', auth.requireAccessToken({ revocation: true }), (req, res) => res.json({ userId: req.auth.userId }));
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const base = `http://127.0.0.1:${server.address().port}`;

@@ -1,12 +1,12 @@
 import express from 'express';
 import request, { type Response } from 'supertest';
 import {
-  createAuthRouter,
+  createAuth,
   createCredentialsVerifier,
   hashPassword,
   MemoryTokenStore,
-  requireAccessToken,
-  type AuthRouterOptions,
+  type Auth,
+  type AuthOptions,
   type RefreshTokenStore,
 } from '../../src/index.js';
 
@@ -26,17 +26,18 @@ export interface Recorded {
 
 export interface TestApp {
   app: express.Express;
+  auth: Auth;
   store: RefreshTokenStore;
   clock: { now: number };
   events: Recorded[];
 }
 
-type Overrides = Partial<Omit<AuthRouterOptions, 'refreshToken'>> & { refreshToken?: AuthRouterOptions['refreshToken'] };
+type Overrides = Partial<Omit<AuthOptions, 'refreshToken'>> & { refreshToken?: AuthOptions['refreshToken'] };
 
 /**
- * An app as a user would write it: the router at /auth on a store, `/me` behind
- * `requireAccessToken` with revocation checks, `/stateless` without, `/admin` needing a role.
- * The clock is injected so tests move time without sleeping.
+ * An app as a user would write it: `createAuth` on a store, its router at /auth, `/me` behind
+ * `auth.requireAccessToken` with revocation checks, `/stateless` without, `/admin` needing a
+ * role. The clock is injected so tests move time without sleeping.
  */
 export async function makeApp(overrides: Overrides = {}): Promise<TestApp> {
   const hash = await passwordHash();
@@ -52,41 +53,38 @@ export async function makeApp(overrides: Overrides = {}): Promise<TestApp> {
     alice: { id: 'u-alice', passwordHash: hash, roles: ['admin'], scopes: ['read', 'write'] },
     bob: { id: 'u-bob', passwordHash: hash },
   };
-  const accessToken = overrides.accessToken ?? { secret: SECRET };
+  const auth = createAuth({
+    accessToken: { secret: SECRET },
+    store,
+    verifyCredentials: createCredentialsVerifier({ findUser: (name) => users[name] ?? null, cost: 10 }),
+    now,
+    hooks: {
+      onLogin: record('onLogin'),
+      onLoginFailed: record('onLoginFailed'),
+      onRefresh: record('onRefresh'),
+      onReuseDetected: record('onReuseDetected'),
+      onLogout: record('onLogout'),
+    },
+    ...overrides,
+  } as AuthOptions);
   const app = express();
-  app.use(
-    '/auth',
-    createAuthRouter({
-      accessToken,
-      store,
-      verifyCredentials: createCredentialsVerifier({ findUser: (name) => users[name] ?? null, cost: 10 }),
-      now,
-      hooks: {
-        onLogin: record('onLogin'),
-        onLoginFailed: record('onLoginFailed'),
-        onRefresh: record('onRefresh'),
-        onReuseDetected: record('onReuseDetected'),
-        onLogout: record('onLogout'),
-      },
-      ...overrides,
-    } as AuthRouterOptions),
-  );
-  app.get('/me', requireAccessToken({ ...accessToken, store, now }), (req, res) => {
+  app.use('/auth', auth.router);
+  app.get('/me', auth.requireAccessToken({ revocation: true }), (req, res) => {
     res.json(req.auth);
   });
-  app.get('/stateless', requireAccessToken({ ...accessToken, now }), (req, res) => {
+  app.get('/stateless', auth.requireAccessToken(), (req, res) => {
     res.json(req.auth);
   });
-  app.get('/admin', requireAccessToken({ ...accessToken, store, now, roles: ['admin'] }), (_req, res) => {
+  app.get('/admin', auth.requireAccessToken({ revocation: true, roles: ['admin'] }), (_req, res) => {
     res.json({ ok: true });
   });
-  app.get('/writer', requireAccessToken({ ...accessToken, now, scopes: ['read', 'write'] }), (_req, res) => {
+  app.get('/writer', auth.requireAccessToken({ scopes: ['read', 'write'] }), (_req, res) => {
     res.json({ ok: true });
   });
-  app.get('/maybe', requireAccessToken({ ...accessToken, now, optional: true }), (req, res) => {
+  app.get('/maybe', auth.requireAccessToken({ optional: true }), (req, res) => {
     res.json({ userId: req.auth?.userId ?? null });
   });
-  return { app, store, clock, events };
+  return { app, auth, store, clock, events };
 }
 
 /** The refresh cookie a response set: its value and attributes, or undefined. */

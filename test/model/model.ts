@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import express from 'express';
 import request from 'supertest';
-import { createAuthRouter, requireAccessToken, type RefreshTokenStore } from '../../src/index.js';
+import { createAuth, type RefreshTokenStore } from '../../src/index.js';
 
 const SECRET = 'model-test-secret-of-at-least-32-bytes!';
 const IDLE_MS = 3600_000;
@@ -68,19 +68,16 @@ export async function runScenario(store: RefreshTokenStore, scenario: Scenario):
   let now = Date.UTC(2026, 0, 1);
   const graceMs = scenario.graceSeconds * 1000;
   const app = express();
-  const accessToken = { secret: SECRET, expiresIn: ACCESS_S };
-  app.use(
-    '/auth',
-    createAuthRouter({
-      accessToken,
-      store,
-      // Credentials are not what this test is about: no bcrypt, so runs stay fast.
-      verifyCredentials: (username) => (USERS.includes(username as never) ? { id: `u-${username}` } : null),
-      refreshToken: { transport: 'body', idleTtl: IDLE_MS / 1000, absoluteTtl: ABSOLUTE_MS / 1000, reuseGraceSeconds: scenario.graceSeconds, maxSessionsPerUser: MAX_SESSIONS },
-      now: () => now,
-    }),
-  );
-  app.get('/me', requireAccessToken({ ...accessToken, store, now: () => now }), (_req, res) => {
+  const auth = createAuth({
+    accessToken: { secret: SECRET, expiresIn: ACCESS_S },
+    store,
+    // Credentials are not what this test is about: no bcrypt, so runs stay fast.
+    verifyCredentials: (username) => (USERS.includes(username as never) ? { id: `u-${username}` } : null),
+    refreshToken: { transport: 'body', idleTtl: IDLE_MS / 1000, absoluteTtl: ABSOLUTE_MS / 1000, reuseGraceSeconds: scenario.graceSeconds, maxSessionsPerUser: MAX_SESSIONS },
+    now: () => now,
+  });
+  app.use('/auth', auth.router);
+  app.get('/me', auth.requireAccessToken({ revocation: true }), (_req, res) => {
     res.json({ ok: true });
   });
 

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis, type Cluster } from 'ioredis';
 import ts from 'typescript';
+import { ConfigurationError } from '../../src/errors.js';
 import { RedisTokenStore } from '../../src/store/redis.js';
 import { SCRIPT_COMMANDS, ROTATE_SCRIPT } from '../../src/store/redis-scripts.js';
 import { shardKeyOf } from '../../src/store/shard.js';
@@ -370,7 +371,7 @@ describe('RedisTokenStore construction', () => {
   });
 
   it('refuses a key prefix with a brace, which would break the hash tags', () => {
-    expect(() => new RedisTokenStore({ client, keyPrefix: 'a{b}:' })).toThrow(TypeError);
+    expect(() => new RedisTokenStore({ client, keyPrefix: 'a{b}:' })).toThrow(ConfigurationError);
   });
 
   it('refuses a family whose id does not begin with its user\'s shard key', async () => {
@@ -394,7 +395,7 @@ describe('RedisTokenStore construction', () => {
   });
 
   it('refuses something that is not an ioredis client', () => {
-    expect(() => new RedisTokenStore({ client: {} as Redis })).toThrow(TypeError);
+    expect(() => new RedisTokenStore({ client: {} as Redis })).toThrow(ConfigurationError);
   });
 
   it('leaves the caller\'s client open on close()', async () => {

@@ -1,0 +1,32 @@
+/**
+ * Every default of the library, in one table. The option types' TSDoc and the README's options
+ * tables state the same values; a test checks the README against this table.
+ */
+export const DEFAULTS = Object.freeze({
+  accessToken: Object.freeze({
+    /** With a `secret`; a key pair names its algorithm. */
+    algorithm: 'HS256',
+    expiresIn: '15m',
+    clockToleranceSeconds: 5,
+  }),
+  refreshToken: Object.freeze({
+    idleTtl: '14d',
+    absoluteTtl: '90d',
+    reuseGraceSeconds: 0,
+    maxSessionsPerUser: 100,
+    transport: 'cookie',
+    cookie: Object.freeze({ name: 'refresh_token', sameSite: 'strict', secure: true }),
+  }),
+  trustedOrigins: Object.freeze([] as string[]),
+  storeTimeoutMs: 2000,
+  bodyLimitBytes: 16 * 1024,
+  /** The options of `requireAccessToken` that are not access-token options. */
+  requireAccessToken: Object.freeze({
+    optional: false,
+    revocation: false,
+    errors: 'respond',
+  }),
+  passwords: Object.freeze({ cost: 12 }),
+  memoryStore: Object.freeze({ sweepIntervalMs: 60_000 }),
+  redisStore: Object.freeze({ keyPrefix: 'ert:' }),
+} as const);

@@ -1,0 +1,244 @@
+/*
+ * Options are resolved here, once, at start-up: every option of `createAuth`, the router and
+ * `requireAccessToken` is checked, given its default from the one table (defaults.ts) and turned
+ * into the typed object the rest of the library reads. Any invalid option throws a
+ * `ConfigurationError` naming it; nothing past this module checks an option again.
+ */
+import { ConfigurationError } from '../errors.js';
+import type { RefreshTokenStore } from '../store/types.js';
+import type { AuthHooks, AuthOptions, GuardOptions, RequireAccessTokenOptions, VerifyCredentials } from '../types.js';
+import { ACCESS_TOKEN_OPTION_NAMES, resolveAccessTokenOptions, type ResolvedAccessTokenOptions } from './access-token.js';
+import { DEFAULTS } from './defaults.js';
+import {
+  booleanOption,
+  choiceOption,
+  clockOption,
+  durationOption,
+  functionOption,
+  groupOption,
+  integerOption,
+  knownNames,
+  stringListOption,
+} from './values.js';
+
+export { DEFAULTS } from './defaults.js';
+export type { ResolvedAccessTokenOptions, ResolvedKeys } from './access-token.js';
+
+/** The refresh cookie's attributes, resolved. */
+export interface ResolvedCookie {
+  name: string;
+  sameSite: 'strict' | 'lax' | 'none';
+  secure: boolean;
+  domain?: string;
+  /** Absent: the router's mount path (see http/transport.ts). */
+  path?: string;
+}
+
+export interface ResolvedRefreshTokenOptions {
+  idleTtlMs: number;
+  absoluteTtlMs: number;
+  /** `reuseGraceSeconds` in ms. */
+  graceMs: number;
+  maxSessionsPerUser: number;
+  transport: 'cookie' | 'body';
+  cookie: ResolvedCookie;
+}
+
+/** Everything `createAuth` needs, checked, with every default applied. */
+export interface ResolvedAuthOptions {
+  accessToken: ResolvedAccessTokenOptions;
+  store: RefreshTokenStore;
+  /** Absent: the router has no `/login`. */
+  verifyCredentials?: VerifyCredentials;
+  refreshToken: ResolvedRefreshTokenOptions;
+  /** Exact origins, as browsers send them. */
+  trustedOrigins: ReadonlySet<string>;
+  hooks: AuthHooks;
+  storeTimeoutMs: number;
+  bodyLimitBytes: number;
+  now: () => number;
+}
+
+/**
+ * How a route checks access tokens. `revocation` is a mode rather than a flag so that other ways
+ * of answering the check can join it.
+ */
+export interface ResolvedGuardOptions {
+  roles?: string[];
+  scopes?: string[];
+  optional: boolean;
+  revocation: 'none' | 'store';
+  errors: 'respond' | 'next';
+}
+
+/** The standalone `requireAccessToken(options)`: its own keys, store and clock, and the guard. */
+export interface ResolvedStandaloneGuard {
+  accessToken: ResolvedAccessTokenOptions;
+  store?: RefreshTokenStore;
+  storeTimeoutMs: number;
+  now: () => number;
+  guard: ResolvedGuardOptions;
+}
+
+const AUTH_OPTION_NAMES = ['accessToken', 'store', 'verifyCredentials', 'refreshToken', 'trustedOrigins', 'hooks', 'storeTimeoutMs', 'bodyLimitBytes', 'now'] as const;
+const REFRESH_TOKEN_OPTION_NAMES = ['idleTtl', 'absoluteTtl', 'reuseGraceSeconds', 'maxSessionsPerUser', 'transport', 'cookie'] as const;
+const COOKIE_OPTION_NAMES = ['name', 'sameSite', 'secure', 'domain', 'path'] as const;
+const GUARD_OPTION_NAMES = ['roles', 'scopes', 'optional', 'revocation', 'errors'] as const;
+const STANDALONE_OPTION_NAMES = [...ACCESS_TOKEN_OPTION_NAMES, ...GUARD_OPTION_NAMES, 'store', 'storeTimeoutMs', 'now'] as const;
+const HOOK_NAMES = ['onLogin', 'onLoginFailed', 'onRefresh', 'onReuseDetected', 'onLogout'] as const;
+
+export function resolveAuthOptions(options: AuthOptions): ResolvedAuthOptions {
+  if (!options || typeof options !== 'object') throw new ConfigurationError('options', 'are required');
+  knownNames(options as unknown as Record<string, unknown>, AUTH_OPTION_NAMES, '');
+  if (options.accessToken && typeof options.accessToken === 'object') {
+    knownNames(options.accessToken as unknown as Record<string, unknown>, ACCESS_TOKEN_OPTION_NAMES, 'accessToken.');
+  }
+  return {
+    accessToken: resolveAccessTokenOptions(options.accessToken, 'sign', 'accessToken'),
+    store: storeOption(options.store, 'store'),
+    verifyCredentials: functionOption<VerifyCredentials>(options.verifyCredentials, 'verifyCredentials', 'async (username, password, req) => user or null'),
+    refreshToken: resolveRefreshTokenOptions(options.refreshToken),
+    trustedOrigins: resolveTrustedOrigins(options.trustedOrigins),
+    hooks: resolveHooks(options.hooks),
+    storeTimeoutMs: storeTimeoutOption(options.storeTimeoutMs, 'storeTimeoutMs'),
+    bodyLimitBytes: integerOption(options.bodyLimitBytes, DEFAULTS.bodyLimitBytes, 'bodyLimitBytes', 1024, 1024 * 1024),
+    now: clockOption(options.now, 'now'),
+  };
+}
+
+/**
+ * The options of `auth.requireAccessToken(options)`. `name` prefixes option names in errors;
+ * `hasStore` says whether revocation checks can be asked for.
+ */
+export function resolveGuardOptions(options: GuardOptions | undefined, name: string, hasStore = true): ResolvedGuardOptions {
+  const group = groupOption(options, name);
+  knownNames(group, GUARD_OPTION_NAMES, `${name}.`);
+  return guardOf(group, name, hasStore);
+}
+
+/** The options of the standalone `requireAccessToken(options)`: access-token options, a store, a guard. */
+export function resolveStandaloneGuard(options: RequireAccessTokenOptions): ResolvedStandaloneGuard {
+  const name = 'requireAccessToken';
+  if (!options || typeof options !== 'object') throw new ConfigurationError(name, 'options are required');
+  knownNames(options as unknown as Record<string, unknown>, STANDALONE_OPTION_NAMES, `${name}.`);
+  const store = options.store === undefined ? undefined : storeOption(options.store, `${name}.store`);
+  // Giving a store has always meant checking revocation with it.
+  const group = { ...options, revocation: options.revocation ?? store !== undefined };
+  return {
+    accessToken: resolveAccessTokenOptions(options, 'verify', name),
+    store,
+    storeTimeoutMs: storeTimeoutOption(options.storeTimeoutMs, `${name}.storeTimeoutMs`),
+    now: clockOption(options.now, `${name}.now`),
+    guard: guardOf(group, name, store !== undefined),
+  };
+}
+
+function guardOf(group: Record<string, unknown>, name: string, hasStore: boolean): ResolvedGuardOptions {
+  const revocation = booleanOption(group.revocation, DEFAULTS.requireAccessToken.revocation, `${name}.revocation`);
+  if (revocation && !hasStore) throw new ConfigurationError(`${name}.revocation`, 'needs a store to check revocation against');
+  return {
+    roles: stringListOption(group.roles, `${name}.roles`),
+    scopes: stringListOption(group.scopes, `${name}.scopes`),
+    optional: booleanOption(group.optional, DEFAULTS.requireAccessToken.optional, `${name}.optional`),
+    revocation: revocation ? 'store' : 'none',
+    errors: choiceOption(group.errors, DEFAULTS.requireAccessToken.errors, ['respond', 'next'], `${name}.errors`),
+  };
+}
+
+function resolveRefreshTokenOptions(value: unknown): ResolvedRefreshTokenOptions {
+  const defaults = DEFAULTS.refreshToken;
+  const options = groupOption(value, 'refreshToken');
+  knownNames(options, REFRESH_TOKEN_OPTION_NAMES, 'refreshToken.');
+  return {
+    idleTtlMs: durationOption(options.idleTtl, defaults.idleTtl, 'refreshToken.idleTtl') * 1000,
+    absoluteTtlMs: durationOption(options.absoluteTtl, defaults.absoluteTtl, 'refreshToken.absoluteTtl') * 1000,
+    graceMs: integerOption(options.reuseGraceSeconds, defaults.reuseGraceSeconds, 'refreshToken.reuseGraceSeconds', 0, 3600) * 1000,
+    maxSessionsPerUser: integerOption(options.maxSessionsPerUser, defaults.maxSessionsPerUser, 'refreshToken.maxSessionsPerUser', 1, 100_000),
+    transport: choiceOption(options.transport, defaults.transport, ['cookie', 'body'], 'refreshToken.transport'),
+    cookie: resolveCookie(options.cookie),
+  };
+}
+
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What RFC 6265 allows in a path attribute, less `;` and spaces, and less `<` as the `cookie` package refuses it. */
+const COOKIE_PATH = /^\/[!-:=-~]*$/;
+
+function resolveCookie(value: unknown): ResolvedCookie {
+  const defaults = DEFAULTS.refreshToken.cookie;
+  const options = groupOption(value, 'refreshToken.cookie');
+  knownNames(options, COOKIE_OPTION_NAMES, 'refreshToken.cookie.');
+  const name = options.name ?? defaults.name;
+  if (typeof name !== 'string' || !COOKIE_NAME.test(name)) throw new ConfigurationError('refreshToken.cookie.name', 'must be a valid cookie name');
+  const sameSite = choiceOption(options.sameSite, defaults.sameSite, ['strict', 'lax', 'none'], 'refreshToken.cookie.sameSite');
+  const secure = booleanOption(options.secure, defaults.secure, 'refreshToken.cookie.secure');
+  if (sameSite === 'none' && !secure) {
+    throw new ConfigurationError('refreshToken.cookie.sameSite', "'none' needs secure: true (browsers drop it otherwise)");
+  }
+  const { domain, path } = options;
+  if (domain !== undefined && (typeof domain !== 'string' || domain === '')) {
+    throw new ConfigurationError('refreshToken.cookie.domain', 'must be a non-empty string');
+  }
+  if (path !== undefined && (typeof path !== 'string' || !COOKIE_PATH.test(path))) {
+    throw new ConfigurationError('refreshToken.cookie.path', 'must be a path starting with /, in printable ASCII without ";", "<" or spaces');
+  }
+  assertPrefixRules(name, secure, domain, path);
+  return { name, sameSite, secure, ...(domain === undefined ? {} : { domain }), ...(path === undefined ? {} : { path }) };
+}
+
+/**
+ * Browsers silently drop a cookie whose name promises what its attributes do not (RFC 6265bis
+ * 4.1.3, prefixes compared in any letter case): `__Secure-` needs `Secure`; `__Host-` needs
+ * `Secure`, no `Domain` and `Path=/`.
+ */
+function assertPrefixRules(name: string, secure: boolean, domain: string | undefined, path: string | undefined): void {
+  const prefix = /^__(Host|Secure)-/i.exec(name)?.[0];
+  if (!prefix) return;
+  const rule = `for a cookie named ${prefix}...`;
+  if (!secure) throw new ConfigurationError('refreshToken.cookie.secure', `must be true ${rule}`);
+  if (/^__Host-/i.test(prefix)) {
+    if (domain !== undefined) throw new ConfigurationError('refreshToken.cookie.domain', `must not be set ${rule}`);
+    if (path !== undefined && path !== '/') throw new ConfigurationError('refreshToken.cookie.path', `must be / ${rule}`);
+  }
+}
+
+/** `trustedOrigins`, normalised to exact origin strings as browsers send them. */
+function resolveTrustedOrigins(value: unknown): ReadonlySet<string> {
+  if (value === undefined) return new Set(DEFAULTS.trustedOrigins);
+  if (!Array.isArray(value)) throw new ConfigurationError('trustedOrigins', 'must be an array of origins such as https://app.example.com');
+  return new Set(
+    value.map((origin) => {
+      try {
+        const parsed = new URL(String(origin)).origin;
+        if (parsed !== 'null') return parsed;
+      } catch {
+        // reported below
+      }
+      throw new ConfigurationError('trustedOrigins', `has an entry that is not an origin: ${JSON.stringify(origin)}`);
+    }),
+  );
+}
+
+function resolveHooks(value: unknown): AuthHooks {
+  const hooks = groupOption(value, 'hooks');
+  for (const [name, hook] of Object.entries(hooks)) {
+    if (!(HOOK_NAMES as readonly string[]).includes(name)) throw new ConfigurationError(`hooks.${name}`, 'is not a known hook');
+    functionOption(hook, `hooks.${name}`, '(event) => void');
+  }
+  return { ...hooks } as AuthHooks;
+}
+
+function storeTimeoutOption(value: unknown, option: string): number {
+  return integerOption(value, DEFAULTS.storeTimeoutMs, option, 1, 60_000);
+}
+
+const STORE_METHODS = ['createFamily', 'rotate', 'revokeFamily', 'revokeUser', 'listFamilies', 'denylistAccessToken', 'isAccessTokenRevoked'] as const;
+
+/** A `RefreshTokenStore`, checked for every required method so a broken adapter fails at start-up. */
+function storeOption(value: unknown, option: string): RefreshTokenStore {
+  if (!value || typeof value !== 'object') {
+    throw new ConfigurationError(option, 'is required: a RefreshTokenStore such as new MemoryTokenStore() or new RedisTokenStore({ client })');
+  }
+  const missing = STORE_METHODS.filter((method) => typeof (value as Record<string, unknown>)[method] !== 'function');
+  if (missing.length) throw new ConfigurationError(option, `is missing the RefreshTokenStore method(s) ${missing.join(', ')}`);
+  return value as RefreshTokenStore;
+}

@@ -1,0 +1,3 @@
+import { describeCreateAuth, memoryStores } from '../suites/create-auth.js';
+
+describeCreateAuth('the memory store', memoryStores());
