@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { Request, RequestHandler, Router } from 'express';
+import type { SessionInfo as ClientSessionInfo } from './client/types.js';
 import type { RefreshTokenStore } from './store/types.js';
 
 /** A user as the app knows it: what `verifyCredentials` returns and what access tokens carry. */
@@ -199,16 +200,11 @@ export type RequireAccessTokenOptions = AccessTokenOptions &
     now?: () => number;
   };
 
-/** A session as `GET /sessions` and `auth.listSessions` show it. Times are ISO 8601 strings. */
-export interface SessionInfo {
-  id: string;
-  createdAt: string;
-  lastUsedAt: string;
-  /** When the session dies if it is not used again. */
-  expiresAt: string;
-  userAgent: string | null;
-  ip: string | null;
-}
+/**
+ * A session as `auth.listSessions` shows it: what `GET /sessions` answers (the client's
+ * `SessionInfo`), without `current`, since no request is asking.
+ */
+export type SessionInfo = Omit<ClientSessionInfo, 'current'>;
 
 /** What `createAuth` returns. */
 export interface Auth {
