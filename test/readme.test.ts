@@ -61,5 +61,6 @@ describe("the README's options tables", () => {
     expect(section('### Passwords')).toContain(`hashPassword(plain, { cost = ${DEFAULTS.passwords.cost} })`);
     expect(section('### `MemoryTokenStore`')).toContain(`sweepIntervalMs = ${DEFAULTS.memoryStore.sweepIntervalMs}`);
     expect(section('### `RedisTokenStore`')).toContain(`keyPrefix defaults to '${DEFAULTS.redisStore.keyPrefix}'`);
+    expect(section('### `PostgresTokenStore`')).toContain(`tableName defaults to '${DEFAULTS.postgresStore.tableName}'`);
   });
 });

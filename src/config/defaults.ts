@@ -29,4 +29,5 @@ export const DEFAULTS = Object.freeze({
   passwords: Object.freeze({ cost: 12 }),
   memoryStore: Object.freeze({ sweepIntervalMs: 60_000 }),
   redisStore: Object.freeze({ keyPrefix: 'ert:' }),
+  postgresStore: Object.freeze({ tableName: 'ert_families' }),
 } as const);

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../config/defaults.js';
 import { ConfigurationError } from '../errors.js';
 
 /*
@@ -27,7 +28,6 @@ import { ConfigurationError } from '../errors.js';
  */
 
 /** The default `tableName`. */
-export const DEFAULT_TABLE_NAME = 'ert_families';
 
 /** Dead rows a login (families) or a denylisting (denylist entries) deletes, at most. */
 export const CLEANUP_BATCH = 16;
@@ -51,14 +51,14 @@ export interface TableNames {
 }
 
 /** Checks `tableName` (`table` or `schema.table`) and derives the names. */
-export function tableNames(tableName: unknown = DEFAULT_TABLE_NAME): TableNames {
+export function tableNames(tableName: unknown = DEFAULTS.postgresStore.tableName): TableNames {
   const parts = typeof tableName === 'string' ? tableName.split('.') : [];
   const valid =
     (parts.length === 1 || parts.length === 2) &&
     parts.every((part) => IDENTIFIER.test(part) && part.length <= MAX_TABLE_LENGTH);
   if (!valid) {
     throw new ConfigurationError(
-      'PostgresTokenStore tableName',
+      'PostgresTokenStore.tableName',
       `must be "table" or "schema.table", each of lower-case letters, digits and _ (not starting with a digit, at most ${MAX_TABLE_LENGTH} characters); got ${JSON.stringify(tableName)}`,
     );
   }

@@ -1,3 +1,4 @@
+import { groupOption } from '../config/values.js';
 import { ConfigurationError } from '../errors.js';
 import { migrateSql, schemaSql, statements, tableNames, type TableNames } from './postgres-sql.js';
 import type { NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
@@ -63,9 +64,9 @@ export class PostgresTokenStore implements RefreshTokenStore {
   private readonly sql: ReturnType<typeof statements>;
 
   constructor(options: PostgresTokenStoreOptions) {
-    const { pool, tableName } = options ?? ({} as PostgresTokenStoreOptions);
+    const { pool, tableName } = groupOption(options, 'PostgresTokenStore') as Partial<PostgresTokenStoreOptions>;
     if (!pool || typeof (pool as { query?: unknown }).query !== 'function') {
-      throw new ConfigurationError('PostgresTokenStore pool', 'must be a pg.Pool, or an object with query(text, values) resolving to { rows }');
+      throw new ConfigurationError('PostgresTokenStore.pool', 'must be a pg.Pool, or an object with query(text, values) resolving to { rows }');
     }
     this.pool = pool;
     this.names = tableNames(tableName);
