@@ -13,7 +13,7 @@ interface Mounted {
 export interface MountPath {
   /** The path the app mounted the router at, as the app wrote it; `undefined` when unknown. */
   (): string | undefined;
-  /** Called on each request the router handles: stops trusting a learned path that did not lead here. */
+  /** Called on each request the router handles: stops using a learned path that did not lead here. */
   confirm(req: Request): void;
 }
 
@@ -31,27 +31,37 @@ export function learnMountPath(router: Router): MountPath {
   const mounted = router as Router & Mounted;
   mounted.set = () => router;
   mounted.emit = () => false;
-  let trusted = true;
+  /** Where a request found the router, when that is not where its app said it was. */
+  let foundAt: string | undefined;
+  let warned = false;
 
-  const mountPath = (): string | undefined => {
+  const learned = (): string | undefined => {
     const { mountpath, parent } = mounted;
     const parentPath = typeof parent?.path === 'function' ? parent.path() : '';
-    if (!trusted || typeof mountpath !== 'string' || typeof parentPath !== 'string') return undefined;
+    if (typeof mountpath !== 'string' || typeof parentPath !== 'string') return undefined;
     const path = normalise(`${parentPath}/${mountpath}`);
     return LITERAL_PATH.test(path) ? path : undefined;
   };
 
-  mountPath.confirm = (req: Request): void => {
-    const learned = mountPath();
-    const here = normalise(req.baseUrl);
-    if (learned === undefined || learned.toLowerCase() === here.toLowerCase()) return;
+  const mountPath = (() => {
+    if (foundAt === undefined) return learned();
     // An app mounted inside a Router does not know its own path: fall back rather than set a
-    // cookie that never comes back.
-    trusted = false;
-    process.emitWarning(
-      `express-refresh-tokens: the router was mounted at ${here}, not at ${learned} as its app said; the refresh cookie's path is now /. Set refreshToken.cookie.path.`,
-      { code: 'ERT_COOKIE_PATH' },
-    );
+    // cookie that never comes back. Said only when a cookie would have used it.
+    if (!warned) {
+      warned = true;
+      process.emitWarning(
+        `express-refresh-tokens: the router is mounted at ${foundAt}, not where its app says (${learned()}); the refresh cookie's path is /. Set refreshToken.cookie.path.`,
+        { code: 'ERT_COOKIE_PATH' },
+      );
+    }
+    return undefined;
+  }) as MountPath;
+
+  mountPath.confirm = (req: Request): void => {
+    if (foundAt !== undefined) return;
+    const path = learned();
+    const here = normalise(req.baseUrl);
+    if (path !== undefined && path.toLowerCase() !== here.toLowerCase()) foundAt = here;
   };
   return mountPath;
 }

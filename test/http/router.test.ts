@@ -320,6 +320,13 @@ describe('createAuthRouter', () => {
       const res = await request(app).post('/api/auth/login').send({ username: 'alice', password: PASSWORD });
       expect(pathOf(res)).toBe('Path=/');
       expect(warn).toHaveBeenCalledWith(expect.stringContaining('refreshToken.cookie.path'), { code: 'ERT_COOKIE_PATH' });
+      // With refreshToken.cookie.path set, the same mount uses it and says nothing.
+      warn.mockClear();
+      const configured = await makeApp({ refreshToken: { cookie: { path: '/api/auth' } } });
+      const other = express();
+      other.use('/api', express.Router().use(configured.app));
+      expect(pathOf(await request(other).post('/api/auth/login').send({ username: 'alice', password: PASSWORD }))).toBe('Path=/api/auth');
+      expect(warn).not.toHaveBeenCalled();
       warn.mockRestore();
     });
 
