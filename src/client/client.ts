@@ -32,7 +32,14 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const base = (options.baseUrl ?? g.location?.origin ?? '').replace(/\/+$/, '');
   if (!/^https?:\/\//i.test(base)) throw new TypeError('createAuthClient: baseUrl must be an http(s) URL (required outside browsers)');
   const origin = new URL(base).origin;
-  const authUrl = base + (options.authPath ?? '/auth').replace(/\/+$/, '');
+  /** The API's origin: the only one the Bearer header and the credentials are ever sent to. */
+  const isApi = (url: string) => new URL(url).origin === origin;
+  // Appended to baseUrl as text: without its leading '/', '.evil.com/auth' or '@evil.com/auth'
+  // would change the host (https://api.example.com.evil.com/auth). Every auth call (the password,
+  // the cookie, the Bearer header) goes to authUrl: checked once, here.
+  const authPath: unknown = options.authPath ?? '/auth';
+  const authUrl = typeof authPath === 'string' && authPath.startsWith('/') ? base + authPath.replace(/\/+$/, '') : '';
+  if (!authUrl || !isApi(authUrl)) throw new TypeError("createAuthClient: authPath must be a path starting with '/' (e.g. '/auth')");
   const bodyTransport = options.transport === 'body';
   if (!bodyTransport && options.transport !== undefined && options.transport !== 'cookie') {
     throw new TypeError("createAuthClient: transport must be 'cookie' or 'body'");
@@ -176,7 +183,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   async function authFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const url = typeof input === 'string' && !/^[a-z][a-z\d+.-]*:/i.test(input) ? base + (input.startsWith('/') ? '' : '/') + input : input;
     const request = new Request(url, init);
-    if (new URL(request.url).origin !== origin) return send(request); // never leak the token elsewhere
+    if (!isApi(request.url)) return send(request); // never leak the token elsewhere
     const used = await currentToken();
     if (!used) return send(request);
     // Cloned before sending: a stream body can be read once, and the replay needs its own.

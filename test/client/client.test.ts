@@ -355,4 +355,33 @@ describe('createAuthClient (Node, against a real server)', () => {
     expect(() => createAuthClient()).toThrow(/baseUrl/);
     expect(() => createAuthClient({ baseUrl: 'api.example.com' })).toThrow(/baseUrl/);
   });
+
+  describe('authPath', () => {
+    it.each(['.evil.com/auth', '@evil.com/auth', ':8443/auth', 'auth', '', 42])(
+      'refuses %p at creation: the password, the cookie and the Bearer header would go to another host',
+      (authPath) => {
+        const sent: string[] = [];
+        const create = () =>
+          createAuthClient({ baseUrl: 'https://api.example.com', authPath: authPath as string, fetch: async (request) => (sent.push(request.url), new Response(null, { status: 500 })) });
+        expect(create).toThrow(TypeError);
+        expect(create).toThrow(/authPath/);
+        expect(sent).toEqual([]);
+      },
+    );
+
+    it("is appended to baseUrl's path, and every auth call goes to baseUrl's origin", async () => {
+      const sent: string[] = [];
+      const api = createAuthClient({
+        baseUrl: `${h.base}/`,
+        authPath: '/auth/',
+        transport: 'body',
+        fetch: (request) => (sent.push(`${new URL(request.url).origin} ${new URL(request.url).pathname}`), fetch(request)),
+      });
+      await api.login('alice', PASSWORD);
+      await api.refresh();
+      await api.sessions();
+      await api.logout();
+      expect(sent).toEqual([`${h.base} /auth/login`, `${h.base} /auth/refresh`, `${h.base} /auth/sessions`, `${h.base} /auth/logout`]);
+    });
+  });
 });
