@@ -80,7 +80,11 @@ export interface RefreshTokenOptions {
   idleTtl?: Duration;
   /** A family dies this long after login, whatever its use. Default `'90d'`. */
   absoluteTtl?: Duration;
-  /** Seconds during which the token just rotated may be presented again for the same successor. Default 0. */
+  /**
+   * Seconds during which the token just rotated may be presented again for the same successor.
+   * Default 10 with cookie transport (a tab closed or reloaded mid-refresh loses its answer), 0
+   * with body transport.
+   */
   reuseGraceSeconds?: number;
   /** A login beyond this many live families revokes the user's oldest. Default 100. */
   maxSessionsPerUser?: number;

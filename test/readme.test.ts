@@ -33,9 +33,13 @@ describe("the README's options tables", () => {
     ...tableDefaults('### `requireAccessToken(options)`, standalone', ''),
   ];
 
+  /** A default that depends on the transport, `{ cookie, body }`, is one option. */
+  const byTransport = (value: object) => Object.keys(value).join() === 'cookie,body';
   function leaves(value: object, prefix = ''): [string, unknown][] {
     return Object.entries(value).flatMap(([name, inner]) =>
-      inner && typeof inner === 'object' && !Array.isArray(inner) ? leaves(inner, `${prefix}${name}.`) : [[`${prefix}${name}`, inner] as [string, unknown]],
+      inner && typeof inner === 'object' && !Array.isArray(inner) && !byTransport(inner)
+        ? leaves(inner, `${prefix}${name}.`)
+        : [[`${prefix}${name}`, inner] as [string, unknown]],
     );
   }
   const defaults = new Map(leaves(DEFAULTS));
@@ -48,6 +52,11 @@ describe("the README's options tables", () => {
       const code = literal.exec(cell)![1]!.replace(/'/g, '"');
       expect({ option, value: JSON.parse(code) }).toEqual({ option, value: defaults.get(option) });
     }
+  });
+
+  it('state the defaults that depend on the transport', () => {
+    const grace = DEFAULTS.refreshToken.reuseGraceSeconds;
+    expect(rows).toContainEqual(['refreshToken.reuseGraceSeconds', `\`${grace.cookie}\` with cookie transport, \`${grace.body}\` with body transport`]);
   });
 
   it('have a row for every default of the options of createAuth and requireAccessToken', () => {

@@ -17,6 +17,7 @@ export const demoUser = { username: 'demo', password: 'demo-password' };
  * @param {string | number} [options.accessTokenTtl] access-token lifetime; the library's default is '15m'
  * @param {string | number} [options.idleTtl] refresh-token idle lifetime
  * @param {number} [options.clockToleranceSeconds] allowed clock skew; the library's default is 5
+ * @param {number} [options.reuseGraceSeconds] the grace window; the library's default is 10 (cookie transport)
  * @param {import('express-refresh-tokens').RefreshTokenStore} [options.store] default: a MemoryTokenStore
  * @param {string} [options.cookieSecret] signs the app's own cookies; default: random at each start
  */
@@ -25,6 +26,7 @@ export async function createDemoApp({
   accessTokenTtl = '1m',
   idleTtl = '14d',
   clockToleranceSeconds,
+  reuseGraceSeconds,
   store = new MemoryTokenStore(),
   cookieSecret = randomBytes(32).toString('base64url'),
 } = {}) {
@@ -37,7 +39,7 @@ export async function createDemoApp({
     store,
     verifyCredentials: createCredentialsVerifier({ findUser: (username) => users.get(username) ?? null, cost: 10 }),
     // Plain HTTP on localhost: browsers drop Secure cookies there. Keep the default (true) in production.
-    refreshToken: { idleTtl, cookie: { secure: false } },
+    refreshToken: { idleTtl, reuseGraceSeconds, cookie: { secure: false } },
     hooks: {
       onReuseDetected: ({ userId, sessionId }) => console.warn(`reuse detected: user ${userId}, session ${sessionId} revoked`),
     },

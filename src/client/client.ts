@@ -118,11 +118,15 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     if (bodyTransport) await storage.delete();
   }
 
-  function post(path: string, body?: unknown, bearer?: string | null): Promise<Response> {
+  /**
+   * A POST to the auth router. `keepalive`: the request outlives the page, and the browser still
+   * stores the answer's cookie if the tab is closed or reloaded meanwhile.
+   */
+  function post(path: string, { body, bearer, keepalive = false }: { body?: unknown; bearer?: string | null; keepalive?: boolean } = {}): Promise<Response> {
     const headers: Record<string, string> = {};
     if (body) headers['content-type'] = 'application/json';
     if (bearer) headers.authorization = `Bearer ${bearer}`;
-    return send(new Request(authUrl + path, { method: 'POST', headers, credentials, body: body ? JSON.stringify(body) : null }));
+    return send(new Request(authUrl + path, { method: 'POST', headers, credentials, keepalive, body: body ? JSON.stringify(body) : null }));
   }
 
   /** One refresh at a time in this client, and across tabs when shared. */
@@ -155,7 +159,11 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
         }
         body = { refreshToken: stored };
       }
-      const res = await post('/refresh', body);
+      // With cookie transport the server may rotate although this page goes away (a reload, a
+      // closed tab) before the answer comes: keepalive lets the browser still store the new
+      // cookie, so that the next tab does not present the rotated one. (Body transport: the
+      // token in the answer is lost with the page either way; the grace window is what helps.)
+      const res = await post('/refresh', { body, keepalive: !bodyTransport });
       if (res.ok) {
         await accept((await res.json()) as TokenResponse);
         return 'ok';
@@ -214,7 +222,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   return {
     login: (username, password) =>
       tabs.lock(async () => {
-        const res = await post('/login', { username, password });
+        const res = await post('/login', { body: { username, password } });
         if (!res.ok) throw await errorOf(res);
         const tokens = (await res.json()) as TokenResponse;
         await accept(tokens);
@@ -226,7 +234,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
         const bearer = token;
         const refreshToken = bodyTransport ? await storage.get() : undefined;
         await signOut(false);
-        const res = await post('/logout', refreshToken ? { refreshToken } : undefined, bearer);
+        const res = await post('/logout', { body: refreshToken ? { refreshToken } : undefined, bearer });
         if (!res.ok) throw await errorOf(res);
       }),
 

@@ -1,8 +1,8 @@
 /**
  * What the tabs of one origin tell each other: a new access token (`token`, with its expiry and
  * refresh time in ms by this machine's clock), the end of the session (`out`), or that a lock
- * holder is done (`idle`, after its other messages). `at` orders them: a tab ignores a message
- * older than the state it has.
+ * holder is done (`idle`, after its other messages; never after a task that failed). `at`
+ * orders them: a tab ignores a message older than the state it has.
  */
 export type TabMessage =
   | { t: 'token'; at: number; token: string; exp: number; due: number }
@@ -67,18 +67,19 @@ export function connectTabs(name: string, shared: boolean, receive: (message: Ta
     }
   }
 
-  // Within this client, one task at a time, in call order. After each, the other tabs hear
-  // `idle`: a tab that waited for the lock then knows that the holder's messages have come.
+  // Within this client, one task at a time, in call order. After each that ends, the other tabs
+  // hear `idle`: a tab that waited for the lock then knows that the holder's messages have come.
+  // A task that failed says nothing: a refresh cut off (a network error, its page unloading) may
+  // have rotated the token all the same, and the next holder then waits for news a little before
+  // it refreshes (README "Several tabs").
   let queue: Promise<unknown> = Promise.resolve();
   return {
     lock<T>(task: Task<T>): Promise<T> {
       const run = queue.then(() =>
         crossTab(async (waited) => {
-          try {
-            return await task(waited);
-          } finally {
-            channel?.postMessage({ t: 'idle', at: Date.now() });
-          }
+          const result = await task(waited);
+          channel?.postMessage({ t: 'idle', at: Date.now() });
+          return result;
         }),
       );
       queue = run.catch(() => undefined);

@@ -12,7 +12,10 @@ export const DEFAULTS = Object.freeze({
   refreshToken: Object.freeze({
     idleTtl: '14d',
     absoluteTtl: '90d',
-    reuseGraceSeconds: 0,
+    // By transport. Cookie: a browser tab closed or reloaded while its refresh is in flight loses
+    // an answer the server already rotated for; the window lets the next tab, presenting the same
+    // cookie, get the same successor (README "Several tabs"). Body: the client keeps the token.
+    reuseGraceSeconds: Object.freeze({ cookie: 10, body: 0 }),
     maxSessionsPerUser: 100,
     transport: 'cookie',
     cookie: Object.freeze({ name: 'refresh_token', sameSite: 'strict', secure: true }),

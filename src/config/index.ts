@@ -149,12 +149,13 @@ function resolveRefreshTokenOptions(value: unknown): ResolvedRefreshTokenOptions
   const defaults = DEFAULTS.refreshToken;
   const options = groupOption(value, 'refreshToken');
   knownNames(options, REFRESH_TOKEN_OPTION_NAMES, 'refreshToken.');
+  const transport = choiceOption(options.transport, defaults.transport, ['cookie', 'body'], 'refreshToken.transport');
   return {
     idleTtlMs: durationOption(options.idleTtl, defaults.idleTtl, 'refreshToken.idleTtl') * 1000,
     absoluteTtlMs: durationOption(options.absoluteTtl, defaults.absoluteTtl, 'refreshToken.absoluteTtl') * 1000,
-    graceMs: integerOption(options.reuseGraceSeconds, defaults.reuseGraceSeconds, 'refreshToken.reuseGraceSeconds', 0, 3600) * 1000,
+    graceMs: integerOption(options.reuseGraceSeconds, defaults.reuseGraceSeconds[transport], 'refreshToken.reuseGraceSeconds', 0, 3600) * 1000,
     maxSessionsPerUser: integerOption(options.maxSessionsPerUser, defaults.maxSessionsPerUser, 'refreshToken.maxSessionsPerUser', 1, 100_000),
-    transport: choiceOption(options.transport, defaults.transport, ['cookie', 'body'], 'refreshToken.transport'),
+    transport,
     cookie: resolveCookie(options.cookie),
   };
 }

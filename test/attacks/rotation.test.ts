@@ -10,7 +10,9 @@ const familyOf = (token: string) => token.split('.')[0]!;
 describe('rotation and reuse attacks', () => {
   let t: TestApp;
   beforeEach(async () => {
-    t = await makeApp();
+    // Strict: no grace window, so that any rotated token presented again is reuse at once. The
+    // default window (cookie transport) is attacked on its own below.
+    t = await makeApp({ refreshToken: { reuseGraceSeconds: 0 } });
   });
 
   it('a thief who refreshes first loses everything when the owner presents the old token', async () => {
@@ -32,6 +34,23 @@ describe('rotation and reuse attacks', () => {
     expectError(replay, 401, 'invalid_grant');
     expectError(await refresh(t, refreshCookie(rotated)!.value), 401, 'invalid_grant');
     expect(await t.store.listFamilies('u-alice', t.clock.now)).toEqual([]);
+  });
+
+  it('with the default window (cookie transport), a stolen token replayed within 10 s of the rotation gets the same successor; later it is reuse', async () => {
+    const defaults = await makeApp();
+    const owner = await login(defaults);
+    const rotated = await refresh(defaults, owner.refreshToken);
+    defaults.clock.now += 10_000;
+    // The cost of the window: the thief's replay is taken for the owner's retry.
+    const thief = await refresh(defaults, owner.refreshToken);
+    expect(thief.status).toBe(200);
+    expect(refreshCookie(thief)!.value).toBe(refreshCookie(rotated)!.value);
+    expect(defaults.events.filter((e) => e.name === 'onReuseDetected')).toEqual([]);
+    defaults.clock.now += 1;
+    expectError(await refresh(defaults, owner.refreshToken), 401, 'invalid_grant');
+    expectError(await refresh(defaults, refreshCookie(rotated)!.value), 401, 'invalid_grant');
+    expectError(await me(defaults, thief.body.accessToken), 401, 'invalid_token');
+    expect(defaults.events.filter((e) => e.name === 'onReuseDetected')).toHaveLength(1);
   });
 
   it('a grandparent token replayed inside the grace window is reuse, never a retry', async () => {

@@ -384,4 +384,51 @@ describe('createAuthClient (Node, against a real server)', () => {
       expect(sent).toEqual([`${h.base} /auth/login`, `${h.base} /auth/refresh`, `${h.base} /auth/sessions`, `${h.base} /auth/logout`]);
     });
   });
+
+  describe('a refresh cut off (a page reloaded or closed, the network gone)', () => {
+    it('is sent with keepalive under cookie transport, so that the browser stores the new cookie even if the page goes away', async () => {
+      const sent: string[] = [];
+      const record = (request: Request) => (sent.push(`${new URL(request.url).pathname} keepalive=${request.keepalive}`), fetch(request));
+      const cookieClient = createAuthClient({ baseUrl: h.base, fetch: record });
+      await cookieClient.login('alice', PASSWORD);
+      await cookieClient.refresh(); // this server sends the token in the body: no cookie, refused
+      const bodyClient = createAuthClient({ baseUrl: h.base, transport: 'body', fetch: record });
+      await bodyClient.login('alice', PASSWORD);
+      await bodyClient.refresh();
+      // Body transport: the token in a lost answer dies with the page anyway.
+      expect(sent).toEqual(['/auth/login keepalive=false', '/auth/refresh keepalive=true', '/auth/login keepalive=false', '/auth/refresh keepalive=false']);
+    });
+
+    it('is never announced to the other tabs as done: no `idle` after a failed refresh', async () => {
+      const heard: string[] = [];
+      const channel = new BroadcastChannel(`express-refresh-tokens ${h.base}/auth`);
+      channel.onmessage = (event: MessageEvent) => void heard.push((event.data as { t: string }).t);
+      const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
+      let offline = false;
+      const { auth } = client(h, {
+        shareAcrossTabs: true,
+        fetch: (request) => (offline ? Promise.reject(new TypeError('fetch failed')) : fetch(request)),
+      });
+      try {
+        await auth.login('alice', PASSWORD);
+        await settle();
+        expect(heard).toEqual(['token', 'idle']);
+
+        h.storeDown.value = true; // 503: nothing rotated, but the tab cannot tell that from a lost answer in general
+        await expect(auth.refresh()).rejects.toMatchObject({ code: 'store_unavailable' });
+        h.storeDown.value = false;
+        offline = true; // the request may or may not have reached the server
+        await expect(auth.refresh()).rejects.toThrow('fetch failed');
+        offline = false;
+        await settle();
+        expect(heard).toEqual(['token', 'idle']);
+
+        expect(await auth.refresh()).toBe(true);
+        await settle();
+        expect(heard).toEqual(['token', 'idle', 'token', 'idle']);
+      } finally {
+        channel.close();
+      }
+    });
+  });
 });

@@ -1,82 +1,33 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, logIn, openDemo as openDemoAt, refreshCookie as refreshCookieAt, startHarness, type Harness, type PageAuth } from './chromium';
 
 /**
  * The basic example in Debian's Chromium, driven by playwright-core: the demo page and its
- * browser client against the example app (test/e2e/harness.mjs) with 3-second access tokens.
- * Needs `npm run build` first (`npm test` does it): the page loads the built client.
+ * browser client against the example app (test/e2e/harness.mjs) with 3-second access tokens and
+ * no grace window, so that only the client's coordination of the tabs can keep a session alive
+ * (README "Several tabs"). test/e2e/reload.test.ts runs the default options.
  */
 
 const ACCESS_TOKEN_TTL = 3;
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, 'artifacts');
-const root = join(__dirname, '..', '..');
 
-interface RefreshSeen {
-  origin: string | null;
-  site: string | null;
-  cookie: boolean;
-  status: number | null;
-}
-
-// What the page's script sees: `window.auth` is the demo's client.
-type PageAuth = {
-  accessToken: string | null;
-  expiresAt: Date | null;
-  fetch(input: string, init?: RequestInit): Promise<Response>;
-  refresh(): Promise<boolean>;
-};
 declare const auth: PageAuth;
 // The few DOM names the page functions use (this project compiles without the DOM library).
 declare const document: { cookie: string; body: { dataset: Record<string, string | undefined> }; getElementById(id: string): { submit(): void } };
 declare const navigator: { locks?: unknown };
 declare const Navigator: { prototype: object };
 
-let harness: ChildProcess;
+let harness: Harness;
 let base: string;
-let crossSiteBase: string;
-let sameSiteBase: string;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(join(root, 'dist', 'esm', 'client', 'index.js'))) throw new Error('run `npm run build` first: the demo page loads dist/esm/client');
-  harness = spawn(process.execPath, [join(__dirname, 'harness.mjs')], {
-    cwd: root,
-    env: { ...process.env, E2E_ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  // Its stderr (the demo's "reuse detected" warning, which the control test provokes) is shown
-  // only if it fails to start.
-  let stderr = '';
-  harness.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const [line] = (await Promise.race([
-    new Promise((resolve) => createInterface({ input: harness.stdout! }).once('line', (text) => resolve([text]))),
-    new Promise((_, reject) => harness.once('exit', (code) => reject(new Error(`harness exited with ${code}: ${stderr}`)))),
-  ])) as [string];
-  const ports = JSON.parse(line) as { port: number; crossSitePort: number; sameSitePort: number };
-  base = `http://127.0.0.1:${ports.port}`;
-  crossSiteBase = `http://127.0.0.2:${ports.crossSitePort}`;
-  sameSiteBase = `http://127.0.0.1:${ports.sameSitePort}`;
-
-  // launch() gives the browser a fresh, temporary user-data-dir (and removes it on close), and
-  // each test gets its own context: no cookie, cache or storage from anything before.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  harness = await startHarness(ACCESS_TOKEN_TTL, 0);
+  base = harness.base;
+  browser = await launchChromium();
 }, 30_000);
 
 afterEach(async () => {
@@ -85,7 +36,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  harness?.kill('SIGTERM');
+  harness?.stop();
 });
 
 async function newContext(init?: () => void): Promise<BrowserContext> {
@@ -95,24 +46,9 @@ async function newContext(init?: () => void): Promise<BrowserContext> {
   return context;
 }
 
-/** Opens the demo page and waits until it has tried to restore a session. */
-async function openDemo(context: BrowserContext): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${base}/`);
-  await page.waitForFunction(() => document.body.dataset.ready === 'true');
-  return page;
-}
-
-/** Logs in through the page's form, as a person would. */
-async function logIn(page: Page): Promise<string> {
-  await page.click('#login button');
-  await page.waitForFunction(() => auth.accessToken !== null);
-  return page.evaluate(() => auth.accessToken!);
-}
-
-async function refreshesSeen(): Promise<RefreshSeen[]> {
-  return (await (await fetch(`${base}/__e2e/refreshes`)).json()) as RefreshSeen[];
-}
+const openDemo = (context: BrowserContext) => openDemoAt(context, base);
+const refreshCookie = (context: BrowserContext) => refreshCookieAt(context, base);
+const refreshesSeen = () => harness.refreshes();
 
 /** Waits until the page's access token has expired by the clock (the server allows no skew here). */
 async function waitForExpiry(page: Page): Promise<void> {
@@ -133,10 +69,6 @@ function callMe(page: Page, times = 1): Promise<Array<{ status: number; userId?:
       ),
     times,
   );
-}
-
-async function refreshCookie(context: BrowserContext) {
-  return (await context.cookies(`${base}/auth/refresh`)).find((cookie) => cookie.name === 'refresh_token');
 }
 
 describe('the demo page in Chromium', () => {
@@ -188,11 +120,8 @@ describe('the demo page in Chromium', () => {
 
   describe('two tabs whose token expires at the same moment', () => {
     // Each refresh takes 300 ms on the server: the second tab surely asks while the first refreshes.
-    const setRefreshDelay = async (ms: number) => {
-      expect((await fetch(`${base}/__e2e/refresh-delay/${ms}`, { method: 'PUT' })).status).toBe(204);
-    };
-    beforeAll(() => setRefreshDelay(300));
-    afterAll(() => setRefreshDelay(0));
+    beforeAll(() => harness.setRefreshDelay(300));
+    afterAll(() => harness.setRefreshDelay(0));
 
     /** Each page calls `/api/me` through the client at the same instant (one clock for the browser and this process). */
     function atOnce(pages: Page[]): Promise<number[]> {
@@ -322,7 +251,7 @@ describe('the demo page in Chromium', () => {
     const cookieBefore = (await refreshCookie(context))!.value;
     const before = (await refreshesSeen()).length;
 
-    for (const attackerBase of [crossSiteBase, sameSiteBase]) {
+    for (const attackerBase of [harness.crossSiteBase, harness.sameSiteBase]) {
       const attacker = await context.newPage();
       await attacker.goto(`${attackerBase}/`);
       // A script request (it cannot read the answer, but the request is sent)...
@@ -337,9 +266,9 @@ describe('the demo page in Chromium', () => {
     const seen = (await refreshesSeen()).slice(before);
     // Another site: the browser withholds the SameSite=Strict cookie, and the Origin check refuses
     // the request all the same (403 csrf_rejected), so its answer can set or clear no cookie.
-    const crossSite = { origin: crossSiteBase, site: 'cross-site', cookie: false, status: 403 };
+    const crossSite = { origin: harness.crossSiteBase, site: 'cross-site', cookie: false, status: 403 };
     // Same site, other port: the cookie goes along, and the Origin check refuses it (403 csrf_rejected).
-    const sameSite = { origin: sameSiteBase, site: 'same-site', cookie: true, status: 403 };
+    const sameSite = { origin: harness.sameSiteBase, site: 'same-site', cookie: true, status: 403 };
     expect(seen).toEqual([crossSite, crossSite, sameSite, sameSite]);
 
     // Nothing rotated and nothing was revoked: the victim's cookie is the same and still works.

@@ -2,7 +2,7 @@ import express from 'express';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { createAuthRouter } from '../../src/index.js';
-import { cookieHeader, login, makeApp, me, PASSWORD, refresh, refreshCookie, SECRET, type TestApp } from '../helpers/app.js';
+import { cookieHeader, expectError, login, makeApp, me, PASSWORD, refresh, refreshCookie, SECRET, type TestApp } from '../helpers/app.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -149,6 +149,7 @@ describe('createAuthRouter', () => {
     });
 
     it('treats a rotated token presented again as reuse: the whole family dies, newest token included', async () => {
+      t = await makeApp({ refreshToken: { reuseGraceSeconds: 0 } });
       const first = await login(t);
       const rotated = await refresh(t, first.refreshToken);
       const newest = refreshCookie(rotated)!.value;
@@ -168,7 +169,8 @@ describe('createAuthRouter', () => {
       });
     });
 
-    it('lets exactly one of 50 parallel refreshes with one token succeed, then the family is revoked', async () => {
+    it('lets exactly one of 50 parallel refreshes with one token succeed, then the family is revoked (reuseGraceSeconds: 0)', async () => {
+      t = await makeApp({ refreshToken: { reuseGraceSeconds: 0 } });
       const { refreshToken } = await login(t);
       const results = await Promise.all(Array.from({ length: 50 }, () => refresh(t, refreshToken)));
       const statuses = results.map((res) => res.status);
@@ -236,6 +238,18 @@ describe('createAuthRouter', () => {
       });
     });
 
+    it('has a 10-second grace window by default with cookie transport: a tab that lost the answer gets the same successor, later it is reuse', async () => {
+      const { refreshToken } = await login(t);
+      const first = await refresh(t, refreshToken);
+      t.clock.now += 10_000;
+      const retry = await refresh(t, refreshToken);
+      expect(retry.status).toBe(200);
+      expect(refreshCookie(retry)!.value).toBe(refreshCookie(first)!.value);
+      t.clock.now += 1;
+      expectError(await refresh(t, refreshToken), 401, 'invalid_grant');
+      expectError(await refresh(t, refreshCookie(first)!.value), 401, 'invalid_grant');
+    });
+
     describe('lifetimes', () => {
       it('refuses a token left idle for idleTtl', async () => {
         const { refreshToken } = await login(t);
@@ -274,6 +288,7 @@ describe('createAuthRouter', () => {
         const rotated = await request(t.app).post('/auth/refresh').send({ refreshToken: res.body.refreshToken });
         expect(rotated.status).toBe(200);
         expect(rotated.body.refreshToken).not.toBe(res.body.refreshToken);
+        // No grace window by default with body transport: the rotated token presented again is reuse.
         const replay = await request(t.app).post('/auth/refresh').send({ refreshToken: res.body.refreshToken });
         expect(replay.body.error).toBe('invalid_grant');
       });

@@ -12,7 +12,7 @@ import { randomPrefix } from './clients.js';
 import { rawCommand, RedisCluster, RedisServer, waitUntil } from './servers.js';
 
 
-/** A live session, a logged-out one and one revoked by reuse: what must stay exactly as it is. */
+/** A live session, a logged-out one and one revoked by reuse (no grace window): what must stay exactly as it is. */
 async function threeSessions(t: TestApp) {
   const live = await login(t);
   const loggedOut = await login(t);
@@ -47,7 +47,7 @@ describe('a standalone Redis that fails', () => {
     client = new Redis({ ...recommendedRedisOptions, host: '127.0.0.1', port: server.port, lazyConnect: true });
     client.on('error', () => undefined);
     await client.connect();
-    t = await makeApp({ store: new RedisTokenStore({ client, keyPrefix: randomPrefix() }) });
+    t = await makeApp({ store: new RedisTokenStore({ client, keyPrefix: randomPrefix() }), refreshToken: { reuseGraceSeconds: 0 } });
   });
   afterAll(async () => {
     client.disconnect();
@@ -132,7 +132,7 @@ describe('a Cluster master killed, its replica promoted', () => {
     client.on('error', () => undefined);
     client.on('node error', () => undefined);
     await client.connect();
-    t = await makeApp({ store: new RedisTokenStore({ client, keyPrefix: randomPrefix() }) });
+    t = await makeApp({ store: new RedisTokenStore({ client, keyPrefix: randomPrefix() }), refreshToken: { reuseGraceSeconds: 0 } });
   }, 60_000);
   afterAll(async () => {
     client.disconnect();
