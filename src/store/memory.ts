@@ -39,8 +39,9 @@ export class MemoryTokenStore implements RefreshTokenStore {
     index.add(family.familyId);
     const live = this.liveFamilies(family.userId, limits.now);
     const evictedFamilyIds: string[] = [];
-    for (let i = 0; i < live.length - limits.maxSessionsPerUser; i++) {
-      const oldest = live[i]!;
+    for (const oldest of live) {
+      if (evictedFamilyIds.length >= live.length - limits.maxSessionsPerUser) break;
+      if (oldest.familyId === family.familyId) continue;
       this.delete(oldest);
       evictedFamilyIds.push(oldest.familyId);
     }
@@ -135,7 +136,7 @@ export class MemoryTokenStore implements RefreshTokenStore {
       const family = this.live(familyId, now);
       if (family) live.push(family);
     }
-    return live.sort((a, b) => a.createdAt - b.createdAt);
+    return live.sort(oldestFirst);
   }
 
   private delete(family: FamilyState): void {
@@ -144,6 +145,12 @@ export class MemoryTokenStore implements RefreshTokenStore {
     index?.delete(family.familyId);
     if (index?.size === 0) this.familiesByUser.delete(family.userId);
   }
+}
+
+/** The order of the store contract (`createFamily`): by `createdAt`, ties by family id in byte order, as Redis sorts them. */
+function oldestFirst(a: FamilyState, b: FamilyState): number {
+  // Family ids are ASCII (base64url), so comparing UTF-16 code units is comparing bytes.
+  return a.createdAt - b.createdAt || (a.familyId < b.familyId ? -1 : a.familyId > b.familyId ? 1 : 0);
 }
 
 function toSession(family: FamilyState): SessionRecord {

@@ -130,13 +130,18 @@ redis.call('PEXPIRE', family_key, fmt(ttl))
 redis.call('ZADD', index_key, ARGV[3], ARGV[1])
 extend_index(index_key, ttl)
 
+-- Oldest first, and equal createdAt scores in byte order of the id (ZRANGE's order), skipping the
+-- family being created: a login never evicts its own session, whatever its createdAt.
 local live = live_families(index_key, base, ARGV[2], now)
+local excess = #live - tonumber(ARGV[15])
 local evicted = {}
-for i = 1, #live - tonumber(ARGV[15]) do
-  local id = live[i].id
-  redis.call('DEL', base .. 'f:' .. id)
-  redis.call('ZREM', index_key, id)
-  evicted[#evicted + 1] = id
+for _, family in ipairs(live) do
+  if #evicted >= excess then break end
+  if family.id ~= ARGV[1] then
+    redis.call('DEL', base .. 'f:' .. family.id)
+    redis.call('ZREM', index_key, family.id)
+    evicted[#evicted + 1] = family.id
+  end
 end
 return evicted
 `;

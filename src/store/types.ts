@@ -28,8 +28,13 @@
 export interface RefreshTokenStore {
   /**
    * Required. Stores a new family (a login), atomically with enforcing the per-user cap: when the
-   * user then has more than `maxSessionsPerUser` live families, the oldest ones (smallest
-   * `createdAt`) are revoked until the user has exactly `maxSessionsPerUser`.
+   * user then has more than `maxSessionsPerUser` live families, the oldest of the *other* ones are
+   * revoked until the user has exactly `maxSessionsPerUser`. The new family is never revoked, even
+   * when its `createdAt` ties or precedes theirs (app instances whose clocks differ).
+   *
+   * "Oldest" is one order for every store: smallest `createdAt` first, and among equal
+   * `createdAt` the smallest `familyId`, compared byte by byte (Redis's order for equal sorted-set
+   * scores; in SQL, `ORDER BY created_at, family_id COLLATE "C"`). `listFamilies` uses it too.
    *
    * @returns the ids of the families revoked to make room (empty when none were).
    */
@@ -75,8 +80,8 @@ export interface RefreshTokenStore {
   revokeUser(userId: string, now: number): Promise<string[]>;
 
   /**
-   * Required. The user's live families, oldest first. Must tolerate indexes that point at
-   * records which are gone (skip them).
+   * Required. The user's live families, oldest first (the order `createFamily` defines). Must
+   * tolerate indexes that point at records which are gone (skip them).
    */
   listFamilies(userId: string, now: number): Promise<SessionRecord[]>;
 

@@ -139,6 +139,27 @@ export function testRefreshTokenStore(
         assert.deepEqual(await store.rotate(rotation(first, first.tokenHash)), { outcome: 'invalid' });
       });
 
+      it('never evicts the family it creates, and breaks createdAt ties by family id (byte order)', async () => {
+        const userId = `user-${random(6)}`;
+        const older = [await login({ userId }, 3), await login({ userId }, 3), await login({ userId }, 3)];
+        // Every createdAt is the same (the clock stands still), and this id sorts before the
+        // others: a store that broke the tie by id alone would evict the session just created.
+        const created = await login({ userId, familyId: shardKeyOf(userId) + '-'.repeat(22) }, 2);
+        const byId = older.map((family) => family.familyId).sort();
+        assert.deepEqual(created.evicted, byId.slice(0, 2));
+        assert.equal(await isLive(created), true);
+        const sessions = await store.listFamilies(userId, clock);
+        assert.deepEqual(sessions.map((s) => s.familyId), [created.familyId, byId[2]]);
+      });
+
+      it('never evicts the family it creates when its createdAt is older (a clock that stepped back)', async () => {
+        const first = await login({}, 1);
+        const created = await login({ userId: first.userId, createdAt: clock - MINUTE, lastUsedAt: clock - MINUTE }, 1);
+        assert.deepEqual(created.evicted, [first.familyId]);
+        assert.equal(await isLive(created), true);
+        assert.equal(await isLive(first), false);
+      });
+
       it('does not count dead families toward maxSessionsPerUser', async () => {
         const expired = await login({ expiresAt: clock + MINUTE }, 2);
         clock += 2 * MINUTE;

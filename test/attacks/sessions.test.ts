@@ -1,11 +1,11 @@
 /*
  * Attacks on the end of a session: a logged-out access token presented while a clock tolerance
- * still accepts it after its `exp`.
+ * still accepts it after its `exp`; the session cap turned against the login that triggers it.
  */
 import express from 'express';
 import request from 'supertest';
 import { requireAccessToken } from '../../src/index.js';
-import { expectError, login, makeApp, SECRET, type TestApp } from '../helpers/app.js';
+import { expectError, login, makeApp, me, refresh, SECRET, type TestApp } from '../helpers/app.js';
 
 const expOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).exp as number;
 
@@ -36,5 +36,15 @@ describe('session-end attacks', () => {
     const fresh = await login(t);
     t.clock.now = (expOf(fresh.accessToken) + 299) * 1000;
     expect((await request(lenient).get('/me').set('Authorization', `Bearer ${fresh.accessToken}`)).status).toBe(200);
+  });
+
+  it('the session cap never evicts the login that triggers it, even when the clock stepped back', async () => {
+    const capped = await makeApp({ refreshToken: { maxSessionsPerUser: 1 } });
+    const laptop = await login(capped);
+    capped.clock.now -= 1000; // another instance's clock, or an NTP step: this login looks older
+    const phone = await login(capped);
+    expect((await refresh(capped, phone.refreshToken)).status).toBe(200);
+    expectError(await refresh(capped, laptop.refreshToken), 401, 'invalid_grant');
+    expectError(await me(capped, laptop.accessToken), 401, 'invalid_token');
   });
 });
