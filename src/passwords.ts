@@ -29,10 +29,24 @@ function costOption(value: unknown, option: string): number {
   return integerOption(value, DEFAULTS.passwords.cost, option, MIN_BCRYPT_COST, MAX_BCRYPT_COST);
 }
 
-/** Whether a stored hash is bcrypt at cost 10 or more: the only hashes `verifyPassword` compares. */
-function isUsableHash(hash: unknown): hash is string {
-  const match = typeof hash === 'string' ? /^\$2[abxy]?\$(\d{2})\$[./A-Za-z0-9]{53}$/.exec(hash) : null;
-  return match !== null && isCost(Number(match[1]));
+/**
+ * A stored hash as bcrypt compares it, or `undefined` when it cannot be compared: bcrypt at cost
+ * 10 or more, as `$2a$`, `$2b$` or `$2y$`. `$2y$` (PHP's, and so Laravel's) is the same algorithm
+ * as `$2b$`, which node-bcrypt knows only by that name: it refuses `$2y$` at once. `$2x$`
+ * (crypt_blowfish's bug-compatible variant) and the first `$2$` compute other hashes, and
+ * anything else is not bcrypt.
+ */
+function comparableHash(hash: unknown): string | undefined {
+  const match = typeof hash === 'string' ? /^\$2([aby])\$(\d{2})\$[./A-Za-z0-9]{53}$/.exec(hash) : null;
+  if (match === null || !isCost(Number(match[2]))) return undefined;
+  return match[1] === 'y' ? `$2b$${match[0].slice(4)}` : match[0];
+}
+
+/** One bcrypt comparison; `false` for a password `hashPassword` would refuse, after the same work. */
+async function compareWith(plain: string, comparable: string): Promise<boolean> {
+  const acceptable = unhashable(plain) === undefined;
+  const matches = await bcrypt.compare(acceptable ? plain : '\u0001never matches', comparable);
+  return acceptable && matches;
 }
 
 /**
@@ -47,16 +61,15 @@ export async function hashPassword(plain: string, options: { cost?: number } = {
 }
 
 /**
- * Compares a password with a bcrypt hash. `false` for a password `hashPassword` would refuse (the
- * comparison still runs, so that takes as long as a mismatch), and at once for a hash that is not
- * bcrypt or is below cost 10 (`createCredentialsVerifier` compares against its stand-in then, so
- * such users cannot be told apart by timing).
+ * Compares a password with a bcrypt hash (`$2a$`, `$2b$`, or `$2y$` as PHP writes them). `false`
+ * for a password `hashPassword` would refuse (the comparison still runs, so that takes as long as
+ * a mismatch), and at once for a hash that is not usable bcrypt or is below cost 10
+ * (`createCredentialsVerifier` compares against its stand-in then, so such users cannot be told
+ * apart by timing).
  */
 export async function verifyPassword(plain: string, hash: string): Promise<boolean> {
-  if (!isUsableHash(hash)) return false;
-  const acceptable = unhashable(plain) === undefined;
-  const matches = await bcrypt.compare(acceptable ? plain : '\u0001never matches', hash);
-  return acceptable && matches;
+  const comparable = comparableHash(hash);
+  return comparable !== undefined && compareWith(plain, comparable);
 }
 
 export interface StoredUser extends AuthUser {
@@ -72,8 +85,9 @@ export interface CredentialsVerifierOptions {
 
 /**
  * Builds `verifyCredentials` from a user lookup. A user who is unknown, or whose stored hash is
- * unusable (not bcrypt, or below cost 10), costs one bcrypt comparison against a stand-in hash of
- * the same cost, so every failure takes the same time and answers the same way.
+ * unusable (not bcrypt that `verifyPassword` compares, or below cost 10), costs one bcrypt
+ * comparison against a stand-in hash of the same cost, so every failure takes the same time and
+ * answers the same way.
  */
 export function createCredentialsVerifier(options: CredentialsVerifierOptions): VerifyCredentials {
   const group = groupOption(options, 'createCredentialsVerifier');
@@ -86,11 +100,12 @@ export function createCredentialsVerifier(options: CredentialsVerifierOptions): 
 
   return async (username, password) => {
     const user = await findUser(username);
-    if (!user || !isUsableHash(user.passwordHash)) {
+    const comparable = user ? comparableHash(user.passwordHash) : undefined;
+    if (!user || comparable === undefined) {
       await bcrypt.compare(password, await standInHash);
       return null;
     }
-    if (!(await verifyPassword(password, user.passwordHash))) return null;
+    if (!(await compareWith(password, comparable))) return null;
     const { id, roles, scopes, claims } = user;
     return { id, roles, scopes, claims };
   };

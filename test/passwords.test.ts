@@ -1,5 +1,6 @@
 import bcrypt from 'bcrypt';
 import { createCredentialsVerifier, hashPassword, verifyPassword } from '../src/index.js';
+import { isComputedAt, PHP_HASH, PHP_PASSWORD } from './helpers/php-hash.js';
 
 describe('passwords', () => {
   let hash: string;
@@ -49,6 +50,11 @@ describe('passwords', () => {
       expect(await verifyPassword('abc\0xyz', stored)).toBe(false);
     });
 
+    it('verifies a $2y$ hash (PHP, Laravel) as the $2b$ it is', async () => {
+      expect(await verifyPassword(PHP_PASSWORD, PHP_HASH)).toBe(true);
+      expect(await verifyPassword('migrated from laravel', PHP_HASH)).toBe(false);
+    });
+
     it('is false for a hash below cost 10 and for something that is not a hash', async () => {
       const weak = await bcrypt.hash('pw', 4);
       expect(await verifyPassword('pw', weak)).toBe(false);
@@ -85,6 +91,42 @@ describe('passwords', () => {
       expect(await verifier('sso-only', '', {} as never)).toBeNull();
       expect(compare).toHaveBeenCalledTimes(4);
       compare.mockRestore();
+    });
+
+    it('logs in a user whose hash PHP made ($2y$)', async () => {
+      const verifier = createCredentialsVerifier({ findUser: () => ({ id: 'u-php', passwordHash: PHP_HASH }), cost: 10 });
+      expect(await verifier('php', PHP_PASSWORD, {} as never)).toEqual({ id: 'u-php', roles: undefined, scopes: undefined, claims: undefined });
+    });
+
+    it.each([
+      ['a wrong password', 'alice'],
+      ['an unknown user', 'mallory'],
+      ['an empty hash (SSO only)', 'sso-only'],
+      ['a $2y$ hash and a wrong password', 'php'],
+      ['a $2x$ hash (crypt_blowfish bug-compatible, not verifiable)', 'php-2x'],
+      ['a $2$ hash (the first bcrypt)', 'bcrypt-2'],
+      ['an argon2 hash', 'argon2'],
+      ['a hash that is not a string', 'not-a-string'],
+    ])('makes %s cost one comparison bcrypt really computes, at the configured cost', async (_name, username) => {
+      const found: Record<string, unknown> = {
+        alice: { id: 'u1', passwordHash: hash },
+        'sso-only': { id: 'u2', passwordHash: '' },
+        php: { id: 'u3', passwordHash: PHP_HASH },
+        'php-2x': { id: 'u4', passwordHash: `$2x$${PHP_HASH.slice(4)}` },
+        'bcrypt-2': { id: 'u5', passwordHash: `$2$${PHP_HASH.slice(4)}` },
+        argon2: { id: 'u6', passwordHash: '$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG' },
+        'not-a-string': { id: 'u7', passwordHash: 42 },
+      };
+      const verifier = createCredentialsVerifier({ findUser: (name) => (found[name] as never) ?? null, cost: 10 });
+      const compare = jest.spyOn(bcrypt, 'compare');
+      try {
+        expect(await verifier(username, 'wrong', {} as never)).toBeNull();
+        // The time of a failure is that of one bcrypt computation at cost 10: node-bcrypt refuses
+        // a hash it does not compute at once, which is what told such accounts apart.
+        expect(compare.mock.calls.map(([, compared]) => isComputedAt(10, compared))).toEqual([true]);
+      } finally {
+        compare.mockRestore();
+      }
     });
   });
 });

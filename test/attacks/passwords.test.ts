@@ -7,6 +7,7 @@ import express from 'express';
 import request from 'supertest';
 import { createAuthRouter, createCredentialsVerifier, hashPassword, MemoryTokenStore, type StoredUser } from '../../src/index.js';
 import { expectError, SECRET } from '../helpers/app.js';
+import { isComputedAt, PHP_HASH, PHP_PASSWORD } from '../helpers/php-hash.js';
 
 const PASSWORD_72 = 'p'.repeat(60) + '0123456789ab'; // exactly 72 bytes
 const PASSWORD_NUL = 'before\0after';
@@ -22,6 +23,8 @@ describe('password attacks', () => {
       ['nul', { id: 'u-nul', passwordHash: await hashPassword(PASSWORD_NUL, { cost: 10 }) }],
       ['sso-only', { id: 'u-sso', passwordHash: '' }],
       ['legacy', { id: 'u-legacy', passwordHash: await bcrypt.hash('legacy', 4) }],
+      ['php', { id: 'u-php', passwordHash: PHP_HASH }],
+      ['php-2x', { id: 'u-php-2x', passwordHash: `$2x$${PHP_HASH.slice(4)}` }],
     ]);
     store = new MemoryTokenStore();
     app = express();
@@ -39,9 +42,10 @@ describe('password attacks', () => {
 
   const attempt = (username: string, password: string) => request(app).post('/auth/login').send({ username, password });
 
-  it('control: the 72-byte password and the one with a NUL byte log in', async () => {
+  it('control: the 72-byte password, the one with a NUL byte and a user migrated from PHP ($2y$) log in', async () => {
     expect((await attempt('long', PASSWORD_72)).status).toBe(200);
     expect((await attempt('nul', PASSWORD_NUL)).status).toBe(200);
+    expect((await attempt('php', PHP_PASSWORD)).status).toBe(200);
   });
 
   it.each([
@@ -52,6 +56,8 @@ describe('password attacks', () => {
     ['an unknown user', 'mallory', PASSWORD_72],
     ['an account with no usable hash (SSO only), with an empty-looking password', 'sso-only', ' '],
     ['an account whose hash is below cost 10, with its right password', 'legacy', 'legacy'],
+    ['an account migrated from PHP ($2y$), with a wrong password', 'php', PHP_PASSWORD.toUpperCase()],
+    ['an account with a $2x$ hash (bug-compatible crypt_blowfish), with its right password', 'php-2x', PHP_PASSWORD],
   ])('refuses %s with the same 401', async (_name, username, password) => {
     const res = await attempt(username, password);
     expectError(res, 401, 'invalid_credentials');
@@ -60,13 +66,16 @@ describe('password attacks', () => {
     expect(failures.at(-1)).toBe(username);
   });
 
-  it('runs exactly one bcrypt comparison for each kind of failure (no timing tell)', async () => {
+  it('runs exactly one bcrypt comparison, at cost 10, for each kind of failure (no timing tell)', async () => {
     const compare = jest.spyOn(bcrypt, 'compare');
+    const kinds = [['long', 'wrong'], ['mallory', 'wrong'], ['sso-only', 'wrong'], ['long', PASSWORD_72 + 'x'], ['php', 'wrong'], ['php-2x', 'wrong'], ['legacy', 'wrong']];
     try {
-      for (const [username, password] of [['long', 'wrong'], ['mallory', 'wrong'], ['sso-only', 'wrong'], ['long', PASSWORD_72 + 'x']]) {
+      for (const [username, password] of kinds) {
         compare.mockClear();
         await attempt(username!, password!);
-        expect({ username, compares: compare.mock.calls.length }).toEqual({ username, compares: 1 });
+        // A hash bcrypt does not compute (a $2y$ or $2x$ one) is refused at once: ~500 times faster.
+        const computed = compare.mock.calls.map(([, hash]) => isComputedAt(10, hash));
+        expect({ username, computed }).toEqual({ username, computed: [true] });
       }
     } finally {
       compare.mockRestore();
