@@ -1,4 +1,5 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -48,18 +49,35 @@ it.each(['consumer.cjs', 'consumer.mjs'])('works through %s', (file) => {
   });
 });
 
-it("runs the README's quick start as written", async () => {
+/** The README's quick start, as a file of the consumer. */
+function writeQuickStart(): string {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const quickStart = readme.slice(readme.indexOf('## Quick start'));
-  const code = /```js\n([\s\S]*?)```/.exec(quickStart)![1]!;
-  writeFileSync(join(consumer, 'quick-start.cjs'), code);
+  writeFileSync(join(consumer, 'quick-start.cjs'), /```js\n([\s\S]*?)```/.exec(quickStart)![1]!);
+  return 'quick-start.cjs';
+}
 
+/** The environment without JWT_SECRET, plus `extra`. */
+function environment(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const { JWT_SECRET: _unset, ...env } = process.env;
+  return { ...env, ...extra };
+}
+
+it("refuses to start the README's quick start without JWT_SECRET, in one line that says what to do", () => {
+  const run = spawnSync('node', [writeQuickStart()], { cwd: consumer, env: environment({ PORT: '0' }), encoding: 'utf8', timeout: 20_000 });
+  expect({ status: run.status, stdout: run.stdout }).toEqual({ status: 1, stdout: '' });
+  expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^Set JWT_SECRET to .*random/)]);
+});
+
+it("runs the README's quick start as written", async () => {
+  const script = writeQuickStart();
   const probe = createServer().listen(0, '127.0.0.1');
   await once(probe, 'listening');
   const port = (probe.address() as { port: number }).port;
   probe.close();
 
-  const app = spawn('node', ['quick-start.cjs'], { cwd: consumer, env: { ...process.env, PORT: String(port) } });
+  const secret = randomBytes(32).toString('base64');
+  const app = spawn('node', [script], { cwd: consumer, env: environment({ PORT: String(port), JWT_SECRET: secret }) });
   try {
     const [line] = await once(app.stdout!, 'data');
     expect(String(line)).toContain(`listening on http://localhost:${port}`);

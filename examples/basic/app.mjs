@@ -13,7 +13,8 @@ export const demoUser = { username: 'demo', password: 'demo-password' };
 
 /**
  * @param {object} [options]
- * @param {string} [options.secret] the access-token secret (32 bytes or more)
+ * @param {string} [options.secret] the access-token secret (32 bytes or more); default: a random
+ *   one made for this start (`secretIsRandom` says so), so that no token outlives the process
  * @param {string | number} [options.accessTokenTtl] access-token lifetime; the library's default is '15m'
  * @param {string | number} [options.idleTtl] refresh-token idle lifetime
  * @param {number} [options.clockToleranceSeconds] allowed clock skew; the library's default is 5
@@ -22,7 +23,7 @@ export const demoUser = { username: 'demo', password: 'demo-password' };
  * @param {string} [options.cookieSecret] signs the app's own cookies; default: random at each start
  */
 export async function createDemoApp({
-  secret = 'demo-only-secret-change-me-0123456789abcdef',
+  secret,
   accessTokenTtl = '1m',
   idleTtl = '14d',
   clockToleranceSeconds,
@@ -34,8 +35,11 @@ export async function createDemoApp({
   const users = new Map([
     [demoUser.username, { id: 'user-1', passwordHash: await hashPassword(demoUser.password, { cost: 10 }), roles: ['member'] }],
   ]);
+  // Never a secret written down here: whoever reads it (or a cracking tool's dictionary) could
+  // forge tokens for every copy of the demo that runs without JWT_SECRET.
+  const secretIsRandom = secret === undefined;
   const auth = createAuth({
-    accessToken: { secret, expiresIn: accessTokenTtl, clockToleranceSeconds },
+    accessToken: { secret: secret ?? randomBytes(32), expiresIn: accessTokenTtl, clockToleranceSeconds },
     store,
     verifyCredentials: createCredentialsVerifier({ findUser: (username) => users.get(username) ?? null, cost: 10 }),
     // Plain HTTP on localhost: browsers drop Secure cookies there. Keep the default (true) in production.
@@ -77,5 +81,9 @@ export async function createDemoApp({
     res.type('html').send(page);
   });
 
-  return { app, auth, store };
+  return { app, auth, store, secretIsRandom };
 }
+
+/** What the demo servers print about the secret they sign with. */
+export const RANDOM_SECRET_NOTICE =
+  'JWT_SECRET is not set: tokens are signed with a random secret made for this start (set JWT_SECRET to keep them valid across restarts and instances)';

@@ -3,17 +3,18 @@
 // refreshed, lists the sessions and logs out.
 // Run it with `npm run demo` (port 3000, or PORT). ACCESS_TOKEN_TTL (default '1m') and
 // REFRESH_IDLE_TTL (default '14d') set the lifetimes, e.g. ACCESS_TOKEN_TTL=10s.
-import { createDemoApp, demoUser } from './app.mjs';
+import { createDemoApp, demoUser, RANDOM_SECRET_NOTICE } from './app.mjs';
 
 const port = Number(process.env.PORT ?? 3000);
-const { app, store } = await createDemoApp({
-  // A real app reads its secret from the environment; the demo has one if there is none.
+const { app, store, secretIsRandom } = await createDemoApp({
+  // A real app reads its secret from the environment; without one the demo makes a random one.
   secret: process.env.JWT_SECRET,
   // One minute, so the page shows refresh at work; the library's default is 15 minutes.
   accessTokenTtl: process.env.ACCESS_TOKEN_TTL,
   idleTtl: process.env.REFRESH_IDLE_TTL,
 });
 
+if (secretIsRandom) console.log(RANDOM_SECRET_NOTICE);
 const server = app.listen(port, () => {
   console.log(`express-refresh-tokens demo on http://localhost:${port}`);
   console.log(`demo user: ${demoUser.username} / ${demoUser.password}`);

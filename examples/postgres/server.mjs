@@ -5,7 +5,7 @@
 // functions on start-up with store.migrate().
 import pg from 'pg';
 import { PostgresTokenStore, recommendedPostgresPoolOptions } from 'express-refresh-tokens/postgres';
-import { createDemoApp, demoUser } from '../basic/app.mjs';
+import { createDemoApp, demoUser, RANDOM_SECRET_NOTICE } from '../basic/app.mjs';
 
 const port = Number(process.env.PORT ?? 3000);
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -18,13 +18,14 @@ pool.on('error', (error) => console.warn(`postgres: ${error.message}`));
 const store = new PostgresTokenStore({ pool, tableName: 'ert_demo_families' });
 await store.migrate();
 
-const { app } = await createDemoApp({
+const { app, secretIsRandom } = await createDemoApp({
   secret: process.env.JWT_SECRET,
   accessTokenTtl: process.env.ACCESS_TOKEN_TTL,
   idleTtl: process.env.REFRESH_IDLE_TTL,
   store,
 });
 
+if (secretIsRandom) console.log(RANDOM_SECRET_NOTICE);
 const server = app.listen(port, () => {
   console.log(`express-refresh-tokens demo on PostgreSQL (${new URL(databaseUrl).host}) at http://localhost:${port}`);
   console.log(`demo user: ${demoUser.username} / ${demoUser.password}`);

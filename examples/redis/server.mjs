@@ -3,7 +3,7 @@
 // says where; run it with `npm run demo:redis` (port 3000, or PORT).
 import { Redis } from 'ioredis';
 import { RedisTokenStore, recommendedRedisOptions } from 'express-refresh-tokens';
-import { createDemoApp, demoUser } from '../basic/app.mjs';
+import { createDemoApp, demoUser, RANDOM_SECRET_NOTICE } from '../basic/app.mjs';
 
 const port = Number(process.env.PORT ?? 3000);
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -14,13 +14,14 @@ const client = new Redis(redisUrl, recommendedRedisOptions);
 client.on('error', (error) => console.warn(`redis: ${error.message}`));
 const store = new RedisTokenStore({ client, keyPrefix: 'ert-demo:' });
 
-const { app } = await createDemoApp({
+const { app, secretIsRandom } = await createDemoApp({
   secret: process.env.JWT_SECRET,
   accessTokenTtl: process.env.ACCESS_TOKEN_TTL,
   idleTtl: process.env.REFRESH_IDLE_TTL,
   store,
 });
 
+if (secretIsRandom) console.log(RANDOM_SECRET_NOTICE);
 const server = app.listen(port, () => {
   console.log(`express-refresh-tokens demo on Redis (${redisUrl}) at http://localhost:${port}`);
   console.log(`demo user: ${demoUser.username} / ${demoUser.password}`);

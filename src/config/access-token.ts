@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { ConfigurationError } from '../errors.js';
 import { MAX_CLOCK_TOLERANCE_SECONDS } from '../tokens/access-token.js';
+import { isPublishedSecret } from './published-secrets.js';
 import type { AccessTokenOptions, AsymmetricAlgorithm, KeyInput, SymmetricAlgorithm } from '../types.js';
 import { DEFAULTS } from './defaults.js';
 import { durationOption, integerOption, optionalString } from './values.js';
@@ -92,6 +93,9 @@ function toSecretKey(secret: KeyInput, option: string): KeyObject {
   else if (secret && typeof secret === 'object' && (secret as KeyObject).type === 'secret') key = secret as KeyObject;
   else throw new ConfigurationError(option, 'must be a string, a Buffer or a secret KeyObject');
   if ((key.symmetricKeySize ?? 0) < 32) throw new ConfigurationError(option, 'must be at least 32 bytes (256 bits) long');
+  if (isPublishedSecret(key.export())) {
+    throw new ConfigurationError(option, "is a secret this package's README or examples published: anyone can forge tokens with it. Use one of your own (`openssl rand -base64 32`)");
+  }
   return key;
 }
 
