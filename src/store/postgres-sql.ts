@@ -25,6 +25,8 @@ import { ConfigurationError } from '../errors.js';
  *
  * Times are ms since the epoch in bigint columns (the contract's numbers, exact); every value is
  * a parameter, and the table name, checked by `tableNames`, is the only thing spliced in.
+ * Family ids are ordered `COLLATE "C"` (byte order, as the store contract says and Redis does),
+ * whatever the database's collation.
  */
 
 /** The default `tableName`. */
@@ -132,10 +134,10 @@ BEGIN
       DELETE FROM ${F} f WHERE f.family_id IN (
         SELECT o.family_id FROM ${F} o
         WHERE o.user_id = p_user_id AND o.expires_at > p_now AND o.family_id <> p_family_id
-        ORDER BY o.created_at DESC, o.family_id DESC
+        ORDER BY o.created_at DESC, o.family_id COLLATE "C" DESC
         OFFSET greatest(p_max_sessions - 1, 0))
       RETURNING f.family_id, f.created_at)
-    SELECT e.family_id FROM evicted e ORDER BY e.created_at, e.family_id;
+    SELECT e.family_id FROM evicted e ORDER BY e.created_at, e.family_id COLLATE "C";
   -- Bounded: SKIP LOCKED never waits for a row another call holds.
   DELETE FROM ${F} f WHERE f.family_id IN (
     SELECT d.family_id FROM ${F} d WHERE d.expires_at <= p_now
@@ -199,7 +201,7 @@ BEGIN
     WITH revoked AS (
       DELETE FROM ${F} f WHERE f.user_id = p_user_id
       RETURNING f.family_id, f.created_at, f.expires_at)
-    SELECT r.family_id FROM revoked r WHERE r.expires_at > p_now ORDER BY r.created_at, r.family_id;
+    SELECT r.family_id FROM revoked r WHERE r.expires_at > p_now ORDER BY r.created_at, r.family_id COLLATE "C";
 END
 $body$;
 `;
@@ -233,7 +235,7 @@ export function statements(names: TableNames) {
       RETURNING user_id`,
     revokeUser: `SELECT ${names.revokeUser}($1::text, $2::bigint) AS family_id`,
     listFamilies: `SELECT ${session} FROM ${F} WHERE user_id = $1::text AND expires_at > $2::bigint
-      ORDER BY created_at, family_id`,
+      ORDER BY created_at, family_id COLLATE "C"`,
     // Upsert the entry and delete up to CLEANUP_BATCH dead ones (never the one being written).
     denylistAccessToken: `WITH dead AS (
         DELETE FROM ${D} WHERE jti IN (

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, type Pool } from 'pg';
+import { Client, Pool } from 'pg';
 import { ConfigurationError, shardKeyOf, type NewFamily } from '../../src/index.js';
 import { PostgresTokenStore, postgresSchema, type PostgresQueryable } from '../../src/postgres/index.js';
 import { CLEANUP_BATCH } from '../../src/store/postgres-sql.js';
@@ -140,6 +140,27 @@ describe('the session cap', () => {
     for (const family of families.slice(0, 3)) await store.createFamily(family, { maxSessionsPerUser: 5, now: family.createdAt });
     const { evictedFamilyIds } = await store.createFamily(families[3]!, { maxSessionsPerUser: 2, now: now + 3 });
     expect(evictedFamilyIds).toEqual([families[0]!.familyId, families[1]!.familyId]);
+  });
+
+  it("breaks createdAt ties by family id in byte order, as every store does, whatever the database's collation", async () => {
+    // An ICU collation sorts '_' before letters and 'a' before 'B'; byte order is 'B' < '_' < 'a'.
+    const database = `ert_icu_${random(4).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+    await pool.query(`CREATE DATABASE ${database} TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en' LOCALE 'C.utf8'`);
+    const icuPool = new Pool({ ...connection(sharedPort()), database });
+    try {
+      const store = await migratedStore(icuPool);
+      const now = Date.now();
+      const userId = `user-${random(6)}`;
+      const shard = shardKeyOf(userId);
+      const [upper, underscore, lower, last] = ['B', '_', 'a', 'z'].map((first) => newFamily(now, { userId, familyId: shard + first + random(16) }));
+      for (const family of [lower, underscore, upper]) await store.createFamily(family!, { maxSessionsPerUser: 5, now });
+      const { evictedFamilyIds } = await store.createFamily(last!, { maxSessionsPerUser: 2, now });
+      expect(evictedFamilyIds).toEqual([upper!.familyId, underscore!.familyId]);
+      expect((await store.listFamilies(userId, now)).map((session) => session.familyId)).toEqual([lower!.familyId, last!.familyId]);
+    } finally {
+      await icuPool.end();
+      await pool.query(`DROP DATABASE ${database}`);
+    }
   });
 });
 
