@@ -89,7 +89,7 @@ describe('rotation and reuse attacks', () => {
       }
       expect(await t.store.listFamilies('u-alice', t.clock.now)).toEqual([]);
     }
-  });
+  }, 60_000); // 40 bcrypt logins: over 20 s on a loaded 2-core machine
 
   it('a token naming a real family without its proof is refused and revokes nothing', async () => {
     const owner = await login(t);
