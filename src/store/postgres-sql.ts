@@ -23,7 +23,7 @@ import { ConfigurationError } from '../errors.js';
  * functions that rely on the advisory lock: its snapshot is taken before the lock is granted, so
  * two parallel logins could both escape the session cap.
  *
- * Times are ms since the epoch in bigint columns (the contract's numbers, exact); every value is
+ * Times are ms since the epoch in bigint columns (the store contract's numbers, exact); every value is
  * a parameter, and the table name, checked by `tableNames`, is the only thing spliced in.
  * Family ids are ordered `COLLATE "C"` (byte order, as the store contract says and Redis does),
  * whatever the database's collation.
