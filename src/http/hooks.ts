@@ -4,7 +4,7 @@ import { reportError } from './respond.js';
 export type HookRunner = <K extends keyof AuthHooks>(name: K, event: Parameters<NonNullable<AuthHooks[K]>>[0]) => Promise<void>;
 
 /**
- * Runs the app's hooks. They are observers (README "Decisions where the contract is silent"): one
+ * Runs the app's hooks. They are observers (README "Design decisions"): one
  * that throws changes no response, and its error goes to `process.emitWarning`.
  */
 export function hookRunner(hooks: AuthHooks): HookRunner {
