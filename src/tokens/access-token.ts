@@ -204,7 +204,7 @@ export class AccessTokens {
       throw new InvalidTokenError('The access token is invalid.', { cause: error });
     }
     if (!isJsonObject(header) || header.alg !== this.keys.algorithm) throw invalid('alg is not the configured algorithm');
-    if (!isAccessTokenType(header.typ)) throw invalid('typ is not at+jwt');
+    checkHeaderRules(header);
   }
 
   /** The asymmetric algorithms: jsonwebtoken checks the signature, `nbf`, `exp`, `aud` and `iss`. */
@@ -224,7 +224,7 @@ export class AccessTokens {
       throw new InvalidTokenError(expired ? 'The access token has expired.' : 'The access token is invalid.', { cause: error });
     }
     const { header, payload } = decoded;
-    if (!isAccessTokenType(header.typ)) throw invalid('typ is not at+jwt');
+    checkHeaderRules(header as unknown as Record<string, unknown>);
     if (!isJsonObject(payload)) throw invalid('payload is not an object');
     return payload;
   }
@@ -281,6 +281,16 @@ function isId(value: unknown): value is string {
 }
 
 /** RFC 9068 §4: `at+jwt`, or the full media type `application/at+jwt`, in any letter case. */
+/**
+ * The header rules of both verification paths. `crit` names extensions that a verifier must
+ * understand or refuse the token (RFC 7515, section 4.1.11); we implement none, so any `crit` is
+ * refused, whatever it lists.
+ */
+function checkHeaderRules(header: Record<string, unknown>): void {
+  if (!isAccessTokenType(header.typ)) throw invalid('typ is not at+jwt');
+  if (header.crit !== undefined) throw invalid('crit names extensions this verifier does not implement');
+}
+
 function isAccessTokenType(typ: unknown): boolean {
   if (typeof typ !== 'string') return false;
   const type = typ.toLowerCase();

@@ -132,6 +132,15 @@ describe('JWT attacks', () => {
     });
   });
 
+  it.each([
+    ['crit naming an extension we do not implement', { crit: ['exp-check'], 'exp-check': true }],
+    ['crit: b64 with an unencoded payload flag', { crit: ['b64'], b64: false }],
+    ['crit that is not even a list', { crit: 'anything' }],
+  ])('refuses a header with %s (RFC 7515: an unknown crit must be refused)', async (_name, extra) => {
+    await expectInvalidToken(t, forge({ ...header, ...extra }, payload()), '/stateless');
+    await expectInvalidToken(t, forge({ ...header, ...extra }, payload()), '/me');
+  });
+
   describe('tokens of the wrong kind', () => {
     it('an access token sent as a refresh token: 401 invalid_grant, nothing rotated', async () => {
       const native = await makeApp({ refreshToken: { transport: 'body' } });
@@ -175,6 +184,14 @@ describe.each([
       const token = forge({ alg: 'HS256', typ: 'at+jwt' }, { sub: 'u-alice', sid: 's', jti: 'j', iat: now, exp: now + 60 }, key());
       await expectInvalidToken(t, token);
     });
+  });
+
+  it('refuses a correctly signed token whose header carries crit (the jsonwebtoken path)', async () => {
+    const t = await makeApp({ accessToken: { algorithm, privateKey: keys.privateKey } });
+    const now = Math.floor(t.clock.now / 1000);
+    const claims = { sub: 'u-alice', sid: 's', jti: 'j', iat: now, exp: now + 60 };
+    expect((await request(t.app).get('/stateless').set('Authorization', `Bearer ${signAsymmetric({ alg: algorithm, typ: 'at+jwt' }, claims, keys.privateKey)}`)).status).toBe(200);
+    await expectInvalidToken(t, signAsymmetric({ alg: algorithm, typ: 'at+jwt', crit: ['exp-check'], 'exp-check': true }, claims, keys.privateKey));
   });
 
   it('still refuses a denylisted token whose signature was re-encoded (the denylist is keyed by jti)', async () => {
