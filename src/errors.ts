@@ -8,6 +8,7 @@ export const errorCodes = {
   invalid_grant: 401,
   missing_token: 401,
   invalid_token: 401,
+  insufficient_user_authentication: 401,
   insufficient_scope: 403,
   csrf_rejected: 403,
   not_found: 404,
@@ -18,16 +19,53 @@ export const errorCodes = {
 
 export type AuthErrorCode = keyof typeof errorCodes;
 
-/** The base class: `code` and `status` are stable; `message` is for humans. */
+/** Why an access token was refused. */
+export type AccessTokenFailureReason =
+  | 'missing'
+  | 'malformed'
+  | 'bad_signature'
+  | 'wrong_algorithm'
+  | 'wrong_type'
+  | 'unsupported_header'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'issued_in_future'
+  | 'too_old'
+  | 'wrong_issuer'
+  | 'wrong_audience'
+  | 'bad_claims'
+  | 'revoked'
+  | 'missing_role'
+  | 'missing_scope'
+  | 'sign_in_too_old';
+
+/** Why a refresh token was refused. */
+export type RefreshTokenFailureReason = 'missing' | 'malformed' | 'unknown_session' | 'wrong_proof' | 'reused' | 'user_removed';
+
+/** Why a request was refused as cross-site. */
+export type CsrfFailureReason = 'cross_site' | 'untrusted_origin';
+
+/**
+ * Why a request was refused, for operators: on `AuthError.reason` and in the hooks, never in a
+ * response (README "Errors": clients learn the `error` code only).
+ */
+export type AuthFailureReason = AccessTokenFailureReason | RefreshTokenFailureReason | CsrfFailureReason;
+
+/**
+ * The base class: `code` and `status` are stable; `message` is for humans; `reason`, when there
+ * is one, tells operators why (it is never sent to the client).
+ */
 export class AuthError extends Error {
   readonly code: AuthErrorCode;
   readonly status: number;
+  readonly reason?: AuthFailureReason;
 
-  constructor(code: AuthErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: AuthErrorCode, message: string, options?: { cause?: unknown; reason?: AuthFailureReason }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
     this.status = errorCodes[code];
+    if (options?.reason !== undefined) this.reason = options.reason;
   }
 
   /** The `WWW-Authenticate` header this error carries (RFC 6750 §3), if any. */
@@ -62,32 +100,55 @@ export class InvalidCredentialsError extends AuthError {
 
 /** One message for every cause: the client learns nothing about why a refresh token failed. */
 export class InvalidGrantError extends AuthError {
-  constructor() {
-    super('invalid_grant', 'The refresh token is missing, expired, revoked or already used.');
+  constructor(reason: RefreshTokenFailureReason = 'unknown_session') {
+    super('invalid_grant', 'The refresh token is missing, expired, revoked or already used.', { reason });
   }
 }
 
 export class MissingTokenError extends AuthError {
   constructor() {
-    super('missing_token', 'This resource needs a Bearer access token.');
+    super('missing_token', 'This resource needs a Bearer access token.', { reason: 'missing' });
   }
 }
 
+/** What the client is told, by reason: whether to refresh (expired) or not; nothing more. */
+const INVALID_TOKEN_MESSAGES: Partial<Record<AccessTokenFailureReason, string>> = {
+  expired: 'The access token has expired.',
+  revoked: 'The access token has been revoked.',
+};
+
 export class InvalidTokenError extends AuthError {
-  constructor(message = 'The access token is invalid, expired or revoked.', options?: { cause?: unknown }) {
-    super('invalid_token', message, options);
+  constructor(reason: AccessTokenFailureReason, options?: { cause?: unknown; message?: string }) {
+    super('invalid_token', options?.message ?? INVALID_TOKEN_MESSAGES[reason] ?? 'The access token is invalid.', { cause: options?.cause, reason });
   }
 }
 
 export class InsufficientScopeError extends AuthError {
-  constructor() {
-    super('insufficient_scope', 'The access token does not grant the roles or scopes this resource needs.');
+  constructor(reason: 'missing_role' | 'missing_scope') {
+    super('insufficient_scope', 'The access token does not grant the roles or scopes this resource needs.', { reason });
+  }
+}
+
+/**
+ * The sign-in behind the access token is older than the route allows (RFC 9470): signing in
+ * again, not refreshing, gives a token that passes. `maxAge` is the route's limit in seconds.
+ */
+export class InsufficientUserAuthenticationError extends AuthError {
+  readonly maxAge: number;
+
+  constructor(maxAge: number) {
+    super('insufficient_user_authentication', 'This resource needs a more recent sign-in.', { reason: 'sign_in_too_old' });
+    this.maxAge = maxAge;
+  }
+
+  override get wwwAuthenticate(): string {
+    return `Bearer error="${this.code}", max_age=${this.maxAge}`;
   }
 }
 
 export class CsrfRejectedError extends AuthError {
-  constructor() {
-    super('csrf_rejected', 'Cross-site request refused.');
+  constructor(reason: CsrfFailureReason) {
+    super('csrf_rejected', 'Cross-site request refused.', { reason });
   }
 }
 

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import type { Request, RequestHandler, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
+import type { AuthError } from './errors.js';
 import type { SessionInfo as ClientSessionInfo } from './client/types.js';
 import type { RefreshTokenStore } from './store/types.js';
 
@@ -92,11 +93,59 @@ export interface RefreshTokenOptions {
   transport?: 'cookie' | 'body';
   /** Refresh cookie attributes; a partial object is merged over the defaults. */
   cookie?: CookieOptions;
+  /**
+   * Reads the user's current roles, scopes and claims at every refresh, so a change shows in the
+   * next access token; `null` ends the session (401 `invalid_grant`, the session revoked,
+   * `onRevoke` with reason `user_removed`). It runs before the rotation: if it throws, the
+   * refresh answers 500 `internal_error` and the refresh token still works. Needs a store with
+   * `findFamily` (all three of ours). Default: none, and the claims of the sign-in are kept.
+   */
+  resolveUser?: ResolveUser;
+}
+
+/** What `refreshToken.resolveUser` is told of the session being refreshed. */
+export interface RefreshingSession {
+  /** The session id (`sid`). */
+  id: string;
+  userId: string;
+  /** The user as the sign-in gave it (`verifyCredentials` or `startSession`). */
+  user: AuthUser;
+  createdAt: Date;
+  /** When the sign-in happened (`auth_time`). */
+  authTime: Date;
+  /** How the user signed in (`amr`). */
+  amr: string[];
+}
+
+export type ResolveUser = (userId: string, session: RefreshingSession) => AuthUser | null | Promise<AuthUser | null>;
+
+/** The options of `auth.startSession(req, res, user, options)`. */
+export interface StartSessionOptions {
+  /** How the user signed in, as RFC 8176 method names (`'pwd'`, `'hwk'`, `'otp'`, `'fed'`...): the `amr` claim. Default `[]`. */
+  amr?: string[];
+  /**
+   * When the user signed in (the `auth_time` claim), if earlier than now: the identity provider's
+   * `auth_time` after a single sign-on that reused its session. A `Date` or ms since the epoch.
+   * Default: now.
+   */
+  authTime?: Date | number;
+}
+
+/** The token response, as `POST /login` and `/refresh` answer it. */
+export interface TokenResponse {
+  accessToken: string;
+  tokenType: 'Bearer';
+  /** Access-token lifetime in seconds. */
+  expiresIn: number;
+  /** Only with `refreshToken.transport: 'body'`; with cookies it is in `Set-Cookie` only. */
+  refreshToken?: string;
 }
 
 export interface LoginEvent {
   user: AuthUser;
   sessionId: string;
+  /** How the user signed in: `['pwd']` for `/login`, what `startSession` was given otherwise. */
+  amr: string[];
   /** Families revoked to keep the user within `maxSessionsPerUser`. */
   evictedSessionIds: string[];
   req: Request;
@@ -128,6 +177,29 @@ export interface LogoutEvent {
 }
 
 /**
+ * Why sessions were revoked: by the user (`logout`, `logout_all`, `session_deleted` for
+ * `DELETE /sessions/:id`), by the library (`reused`, `session_limit`, `user_removed` when
+ * `resolveUser` answered null), or by the app through `revokeUser`/`revokeSession` (its own
+ * `reason`, `'admin'` by default).
+ */
+export type RevocationReason = 'logout' | 'logout_all' | 'session_deleted' | 'reused' | 'session_limit' | 'user_removed' | 'admin' | (string & {});
+
+export interface RevokeEvent {
+  userId: string;
+  /** The sessions this revoked (never empty: nothing revoked, no event). */
+  sessionIds: string[];
+  reason: RevocationReason;
+  /** The request that caused it; absent for `revokeUser` and `revokeSession`. */
+  req?: Request;
+}
+
+export interface ErrorEvent {
+  /** What the client was answered (`code`, `status`), and why (`reason`, never sent to the client). */
+  error: AuthError;
+  req: Request;
+}
+
+/**
  * Observers, awaited after the state change they report. A hook that throws does not change the
  * response (the tokens were already issued or revoked); its error is reported with
  * `process.emitWarning`.
@@ -138,6 +210,13 @@ export interface AuthHooks {
   onRefresh?(event: RefreshEvent): void | Promise<void>;
   onReuseDetected?(event: ReuseDetectedEvent): void | Promise<void>;
   onLogout?(event: LogoutEvent): void | Promise<void>;
+  /** Every revocation of sessions, whoever caused it, with the reason: the audit trail. */
+  onRevoke?(event: RevokeEvent): void | Promise<void>;
+  /**
+   * Every error the router or `auth.requireAccessToken` answers (or passes to `next`), with its
+   * operator-only `reason`: for logs and metrics. Not awaited: the answer does not wait for it.
+   */
+  onError?(event: ErrorEvent): void | Promise<void>;
 }
 
 export type VerifyCredentials = (username: string, password: string, req: Request) => Promise<AuthUser | null> | AuthUser | null;
@@ -187,6 +266,13 @@ export interface GuardOptions {
    */
   revocation?: boolean;
   /**
+   * Refuse a token whose sign-in (`auth_time`) is older than this, with 401
+   * `insufficient_user_authentication` and `WWW-Authenticate: Bearer
+   * error="insufficient_user_authentication", max_age=<seconds>` (RFC 9470): the user must sign in
+   * again; a refresh does not help. Default: none.
+   */
+  maxAuthAge?: Duration;
+  /**
    * `'respond'` (default): a refused request is answered here, as JSON (README "Errors").
    * `'next'`: the `AuthError` is passed to `next(error)`, for the app's error handler to answer.
    */
@@ -216,12 +302,18 @@ export interface Auth {
   router: Router;
   /** Route middleware with the keys of `accessToken`: nothing to repeat. Sets `req.auth`. */
   requireAccessToken(options?: GuardOptions): RequestHandler;
+  /**
+   * Starts a session for a user your own route signed in (OAuth callback, passkey, magic link,
+   * sign-up): sets the refresh cookie (cookie transport) and `Cache-Control: no-store` on `res`,
+   * and resolves to the token response for you to send.
+   */
+  startSession(req: Request, res: Response, user: AuthUser, options?: StartSessionOptions): Promise<TokenResponse>;
   /** Verifies an access token as `requireAccessToken` does, for transports that are not routes (WebSocket, GraphQL). */
   verifyAccessToken(token: string, options?: { revocation?: boolean }): Promise<AuthInfo>;
   /** Ends every session of a user. Resolves to the ids of the sessions it ended. */
-  revokeUser(userId: string, options?: { reason?: string }): Promise<string[]>;
+  revokeUser(userId: string, options?: { reason?: RevocationReason }): Promise<string[]>;
   /** Ends one session. Resolves `true` when it was live. */
-  revokeSession(sessionId: string, options?: { reason?: string }): Promise<boolean>;
+  revokeSession(sessionId: string, options?: { reason?: RevocationReason }): Promise<boolean>;
   /** A user's live sessions, oldest first. */
   listSessions(userId: string): Promise<SessionInfo[]>;
 }
@@ -233,6 +325,10 @@ export interface AuthInfo {
   tokenId: string;
   roles: string[];
   scopes: string[];
+  /** When the session's sign-in happened (`auth_time`); undefined for a token that does not say. */
+  authTime?: Date;
+  /** How the user signed in (`amr`, RFC 8176 method names); empty when the token does not say. */
+  amr: string[];
   /** Every claim of the verified token. */
   claims: Record<string, unknown>;
   expiresAt: Date;

@@ -77,14 +77,27 @@ function referenceVerify(token: string, options: { algorithm?: string; issuer?: 
   if (typ !== 'at+jwt' && typ !== 'application/at+jwt') throw new Error('typ');
   const payload = decoded.payload as Record<string, unknown>;
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new Error('payload');
-  const { sub, sid, jti, iat, exp, roles, scope } = payload;
+  const { sub, sid, jti, iat, exp, roles, scope, auth_time: authTime, amr } = payload;
   if (typeof exp !== 'number' || typeof iat !== 'number') throw new Error('exp, iat');
   if (iat > NOW_S + TOLERANCE_S || NOW_S - iat > LIFETIME_S + TOLERANCE_S) throw new Error('iat');
   const isId = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= 256;
   if (!isId(sub) || !isId(sid) || !isId(jti)) throw new Error('ids');
   if (roles !== undefined && !(Array.isArray(roles) && roles.every((role) => typeof role === 'string'))) throw new Error('roles');
   if (scope !== undefined && typeof scope !== 'string') throw new Error('scope');
-  return { sub, sid, jti, iat, exp, roles: (roles as string[]) ?? [], scopes: scope ? scope.split(' ').filter(Boolean) : [], claims: payload };
+  if (authTime !== undefined && (typeof authTime !== 'number' || authTime > NOW_S + TOLERANCE_S)) throw new Error('auth_time');
+  if (amr !== undefined && !(Array.isArray(amr) && amr.every((method) => typeof method === 'string'))) throw new Error('amr');
+  return {
+    sub,
+    sid,
+    jti,
+    iat,
+    exp,
+    roles: (roles as string[]) ?? [],
+    scopes: scope ? scope.split(' ').filter(Boolean) : [],
+    ...(authTime === undefined ? {} : { authTime: authTime as number }),
+    amr: (amr as string[]) ?? [],
+    claims: payload,
+  };
 }
 
 type Outcome = { ok: true; claims: AccessClaims } | { ok: false };
@@ -128,7 +141,7 @@ function expectAllAgree(token: string, accepted: boolean, options?: { algorithm?
 describe('AccessTokens HMAC verification (the fast path)', () => {
   describe('accepts, as jsonwebtoken did', () => {
     it.each<[string, () => string]>([
-      ['a token it signed', () => accessTokens({ secret: SECRET }, 'sign').sign({ id: 'u-alice', roles: ['admin'], scopes: ['read', 'write'] }, 'family-1', NOW).token],
+      ['a token it signed', () => accessTokens({ secret: SECRET }, 'sign').sign({ id: 'u-alice', roles: ['admin'], scopes: ['read', 'write'] }, 'family-1', { authTime: NOW, amr: ['pwd'] }, NOW).token],
       ['the hand-made control token', () => good()],
       ['a header with extra whitespace', () => forge('{ "alg" : "HS256" ,\n "typ":"at+jwt" }', json(claims()))],
       ['a header with its keys reordered', () => forge(json({ typ: 'at+jwt', alg: 'HS256' }), json(claims()))],
@@ -145,6 +158,7 @@ describe('AccessTokens HMAC verification (the fast path)', () => {
       ['an nbf within the clock tolerance', () => good({ nbf: NOW_S + TOLERANCE_S })],
       ['nested custom claims', () => good({ org: { id: 'o1', teams: ['a'] } })],
       ['roles and scope', () => good({ roles: ['admin'], scope: 'read write' })],
+      ['auth_time and amr', () => good({ auth_time: NOW_S - 3600, amr: ['pwd', 'otp'] })],
     ])('%s', (_name, make) => {
       expectAllAgree(make(), true);
     });
@@ -209,6 +223,9 @@ describe('AccessTokens HMAC verification (the fast path)', () => {
       ['a sub of 257 characters', () => good({ sub: 'x'.repeat(257) })],
       ['roles that are not strings', () => good({ roles: [1] })],
       ['a scope that is not a string', () => good({ scope: ['read'] })],
+      ['an auth_time that is a string', () => good({ auth_time: String(NOW_S) })],
+      ['an auth_time in the future', () => good({ auth_time: NOW_S + TOLERANCE_S + 1 })],
+      ['an amr that is not a list of strings', () => good({ amr: 'pwd' })],
       ['a JWS JSON serialisation', () => JSON.stringify({ payload: b64(json(claims())), signatures: [] })],
     ])('%s', (_name, make) => {
       expectAllAgree(make(), false);
@@ -237,7 +254,7 @@ describe('AccessTokens HMAC verification (the fast path)', () => {
   ])('configured for %s', (algorithm, hash) => {
     it('accepts its own tokens and refuses HS256 ones', () => {
       const signer = accessTokens({ secret: SECRET, algorithm: algorithm as 'HS384' }, 'sign');
-      expectAllAgree(signer.sign({ id: 'u-alice' }, 'family-1', NOW).token, true, { algorithm });
+      expectAllAgree(signer.sign({ id: 'u-alice' }, 'family-1', { authTime: NOW, amr: [] }, NOW).token, true, { algorithm });
       expectAllAgree(forge(json({ alg: algorithm, typ: 'at+jwt' }), json(claims()), { hash }), true, { algorithm });
       expectAllAgree(good(), false, { algorithm });
       expectAllAgree(forge(json({ alg: algorithm, typ: 'at+jwt' }), json(claims())), false, { algorithm });
@@ -315,12 +332,64 @@ describe('AccessTokens verified-token cache', () => {
 
   it('keeps asymmetric tokens too, checked by jsonwebtoken the first time', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const token = accessTokens({ algorithm: 'ES256', privateKey }, 'sign').sign({ id: 'u-alice' }, 'family-1', NOW).token;
+    const token = accessTokens({ algorithm: 'ES256', privateKey }, 'sign').sign({ id: 'u-alice' }, 'family-1', { authTime: NOW, amr: [] }, NOW).token;
     const tokens = accessTokens({ algorithm: 'ES256', publicKey }, 'verify', { cacheVerified: true });
     const first = tokens.verify(token, NOW);
     expect(entries(tokens).has(token)).toBe(true);
     expect(tokens.verify(token, NOW)).toEqual(first);
     const [header, payload, signature] = token.split('.') as [string, string, string];
     expect(() => tokens.verify(`${header}.${payload}.${signature.slice(0, -2)}AA`, NOW)).toThrow(InvalidTokenError);
+  });
+});
+
+describe('the reason of each refusal, for operators', () => {
+  const verifier = accessTokens({ secret: SECRET, issuer: 'https://api.example.com', audience: 'web' }, 'verify');
+  const ours = (extra: Record<string, unknown> = {}) => good({ iss: 'https://api.example.com', aud: 'web', ...extra });
+  const reasonOf = (verify: () => unknown) => {
+    try {
+      verify();
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidTokenError);
+      expect((error as InvalidTokenError).toJSON()).not.toHaveProperty('reason');
+      return (error as InvalidTokenError).reason;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it.each<[string, () => string, string]>([
+    ['garbage', () => 'garbage', 'malformed'],
+    ['a wrong secret', () => forge(HEADER, json(claims({ iss: 'https://api.example.com', aud: 'web' })), { key: 'another-secret-of-at-least-32-bytes!!' }), 'bad_signature'],
+    ['alg HS384', () => forge(json({ alg: 'HS384', typ: 'at+jwt' }), json(claims()), { hash: 'sha384' }), 'wrong_algorithm'],
+    ['typ JWT', () => forge(json({ alg: 'HS256', typ: 'JWT' }), json(claims())), 'wrong_type'],
+    ['an expired token', () => ours({ exp: NOW_S - TOLERANCE_S }), 'expired'],
+    ['an nbf in the future', () => ours({ nbf: NOW_S + TOLERANCE_S + 1 }), 'not_yet_valid'],
+    ['an iat in the future', () => ours({ iat: NOW_S + TOLERANCE_S + 1 }), 'issued_in_future'],
+    ['an iat older than the lifetime', () => ours({ iat: NOW_S - LIFETIME_S - TOLERANCE_S - 1 }), 'too_old'],
+    ['another issuer', () => ours({ iss: 'https://evil.example.com' }), 'wrong_issuer'],
+    ['another audience', () => ours({ aud: 'admin' }), 'wrong_audience'],
+    ['roles that are not strings', () => ours({ roles: [1] }), 'bad_claims'],
+  ])('HS256: %s is %s', (_name, make, reason) => {
+    expect(reasonOf(() => verifier.verify(make(), NOW))).toBe(reason);
+  });
+
+  describe('on the jsonwebtoken path (ES256)', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const options = { algorithm: 'ES256', issuer: 'https://api.example.com', audience: 'web' } as const;
+    const es256 = accessTokens({ ...options, publicKey }, 'verify');
+    const sign = (payload: object, key = privateKey, header: object = { typ: 'at+jwt' }) =>
+      jwt.sign({ iss: options.issuer, aud: options.audience, ...claims(), ...payload }, key, { algorithm: 'ES256', header: { alg: 'ES256', ...header } });
+    it.each<[string, () => string, string]>([
+      ['another key', () => sign({}, other.privateKey), 'bad_signature'],
+      ['an expired token', () => sign({ exp: NOW_S - TOLERANCE_S }), 'expired'],
+      ['an nbf in the future', () => sign({ nbf: NOW_S + TOLERANCE_S + 1 }), 'not_yet_valid'],
+      ['another issuer', () => sign({ iss: 'https://evil.example.com' }), 'wrong_issuer'],
+      ['another audience', () => sign({ aud: 'admin' }), 'wrong_audience'],
+      ['typ JWT', () => sign({}, privateKey, { typ: 'JWT' }), 'wrong_type'],
+      ['an HS256 token', () => ours(), 'wrong_algorithm'],
+      ['garbage', () => 'garbage', 'malformed'],
+    ])('%s is %s', (_name, make, reason) => {
+      expect(reasonOf(() => es256.verify(make(), NOW))).toBe(reason);
+    });
   });
 });

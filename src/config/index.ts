@@ -6,7 +6,7 @@
  */
 import { ConfigurationError } from '../errors.js';
 import type { RefreshTokenStore } from '../store/types.js';
-import type { AuthHooks, AuthOptions, GuardOptions, RequireAccessTokenOptions, VerifyCredentials } from '../types.js';
+import type { AuthHooks, AuthOptions, GuardOptions, RequireAccessTokenOptions, ResolveUser, VerifyCredentials } from '../types.js';
 import { ACCESS_TOKEN_OPTION_NAMES, resolveAccessTokenOptions, type ResolvedAccessTokenOptions } from './access-token.js';
 import { DEFAULTS } from './defaults.js';
 import {
@@ -42,6 +42,7 @@ export interface ResolvedRefreshTokenOptions {
   maxSessionsPerUser: number;
   transport: 'cookie' | 'body';
   cookie: ResolvedCookie;
+  resolveUser?: ResolveUser;
 }
 
 /** Everything `createAuth` needs, checked, with every default applied. */
@@ -68,6 +69,8 @@ export interface ResolvedGuardOptions {
   scopes?: string[];
   optional: boolean;
   revocation: 'none' | 'store';
+  /** `maxAuthAge` in seconds. */
+  maxAuthAgeSeconds?: number;
   errors: 'respond' | 'next';
 }
 
@@ -81,11 +84,11 @@ export interface ResolvedStandaloneGuard {
 }
 
 const AUTH_OPTION_NAMES = ['accessToken', 'store', 'verifyCredentials', 'refreshToken', 'trustedOrigins', 'hooks', 'storeTimeoutMs', 'bodyLimitBytes', 'now'] as const;
-const REFRESH_TOKEN_OPTION_NAMES = ['idleTtl', 'absoluteTtl', 'reuseGraceSeconds', 'maxSessionsPerUser', 'transport', 'cookie'] as const;
+const REFRESH_TOKEN_OPTION_NAMES = ['idleTtl', 'absoluteTtl', 'reuseGraceSeconds', 'maxSessionsPerUser', 'transport', 'cookie', 'resolveUser'] as const;
 const COOKIE_OPTION_NAMES = ['name', 'sameSite', 'secure', 'domain', 'path'] as const;
-const GUARD_OPTION_NAMES = ['roles', 'scopes', 'optional', 'revocation', 'errors'] as const;
+const GUARD_OPTION_NAMES = ['roles', 'scopes', 'optional', 'revocation', 'maxAuthAge', 'errors'] as const;
 const STANDALONE_OPTION_NAMES = [...ACCESS_TOKEN_OPTION_NAMES, ...GUARD_OPTION_NAMES, 'store', 'storeTimeoutMs', 'now'] as const;
-const HOOK_NAMES = ['onLogin', 'onLoginFailed', 'onRefresh', 'onReuseDetected', 'onLogout'] as const;
+const HOOK_NAMES = ['onLogin', 'onLoginFailed', 'onRefresh', 'onReuseDetected', 'onLogout', 'onRevoke', 'onError'] as const;
 
 export function resolveAuthOptions(options: AuthOptions): ResolvedAuthOptions {
   if (!options || typeof options !== 'object') throw new ConfigurationError('options', 'are required');
@@ -93,11 +96,16 @@ export function resolveAuthOptions(options: AuthOptions): ResolvedAuthOptions {
   if (options.accessToken && typeof options.accessToken === 'object') {
     knownNames(options.accessToken as unknown as Record<string, unknown>, ACCESS_TOKEN_OPTION_NAMES, 'accessToken.');
   }
+  const store = storeOption(options.store, 'store');
+  const refreshToken = resolveRefreshTokenOptions(options.refreshToken);
+  if (refreshToken.resolveUser && typeof store.findFamily !== 'function') {
+    throw new ConfigurationError('refreshToken.resolveUser', 'needs a store that implements findFamily (MemoryTokenStore, RedisTokenStore and PostgresTokenStore do)');
+  }
   return {
     accessToken: resolveAccessTokenOptions(options.accessToken, 'sign', 'accessToken'),
-    store: storeOption(options.store, 'store'),
+    store,
     verifyCredentials: functionOption<VerifyCredentials>(options.verifyCredentials, 'verifyCredentials', 'async (username, password, req) => user or null'),
-    refreshToken: resolveRefreshTokenOptions(options.refreshToken),
+    refreshToken,
     trustedOrigins: resolveTrustedOrigins(options.trustedOrigins),
     hooks: resolveHooks(options.hooks),
     storeTimeoutMs: storeTimeoutOption(options.storeTimeoutMs, 'storeTimeoutMs'),
@@ -141,6 +149,7 @@ function guardOf(group: Record<string, unknown>, name: string, hasStore: boolean
     scopes: stringListOption(group.scopes, `${name}.scopes`),
     optional: booleanOption(group.optional, DEFAULTS.requireAccessToken.optional, `${name}.optional`),
     revocation: revocation ? 'store' : 'none',
+    maxAuthAgeSeconds: group.maxAuthAge === undefined ? undefined : durationOption(group.maxAuthAge, 0, `${name}.maxAuthAge`),
     errors: choiceOption(group.errors, DEFAULTS.requireAccessToken.errors, ['respond', 'next'], `${name}.errors`),
   };
 }
@@ -157,6 +166,7 @@ function resolveRefreshTokenOptions(value: unknown): ResolvedRefreshTokenOptions
     maxSessionsPerUser: integerOption(options.maxSessionsPerUser, defaults.maxSessionsPerUser, 'refreshToken.maxSessionsPerUser', 1, 100_000),
     transport,
     cookie: resolveCookie(options.cookie),
+    resolveUser: functionOption<ResolveUser>(options.resolveUser, 'refreshToken.resolveUser', 'async (userId, session) => user or null'),
   };
 }
 

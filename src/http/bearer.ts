@@ -14,6 +14,6 @@ export function bearerToken(req: Request): string | undefined {
   const header = req.headers.authorization;
   if (header === undefined || !/^bearer(\s|$)/i.test(header)) return undefined;
   const match = header.length <= MAX_TOKEN_LENGTH ? BEARER.exec(header) : null;
-  if (!match) throw new InvalidTokenError('The Authorization header is malformed.');
+  if (!match) throw new InvalidTokenError('malformed', { message: 'The Authorization header is malformed.' });
   return match[1];
 }

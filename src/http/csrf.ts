@@ -17,12 +17,12 @@ export function assertNotCrossSite(req: Request, trustedOrigins: ReadonlySet<str
   const origins = req.headersDistinct.origin;
   const crossSite = site !== undefined && (site.length !== 1 || !NOT_CROSS_SITE.has(site[0]!));
   if (origins === undefined) {
-    if (crossSite) throw new CsrfRejectedError();
+    if (crossSite) throw new CsrfRejectedError('cross_site');
     return;
   }
   const origin = origins.length === 1 ? origins[0]! : undefined;
   if (origin !== undefined && (trustedOrigins.has(origin) || (!crossSite && hostOf(origin) === req.headers.host))) return;
-  throw new CsrfRejectedError();
+  throw new CsrfRejectedError(crossSite ? 'cross_site' : 'untrusted_origin');
 }
 
 function hostOf(origin: string): string | undefined {

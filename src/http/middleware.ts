@@ -1,11 +1,11 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { resolveStandaloneGuard, type ResolvedGuardOptions } from '../config/index.js';
-import { InsufficientScopeError, MissingTokenError } from '../errors.js';
+import { InsufficientScopeError, InsufficientUserAuthenticationError, MissingTokenError } from '../errors.js';
 import { AccessTokens, type AccessClaims } from '../tokens/access-token.js';
 import { AccessTokenAuthenticator } from '../tokens/token-service.js';
 import type { AuthInfo, RequireAccessTokenOptions } from '../types.js';
 import { bearerToken } from './bearer.js';
-import { sendError } from './respond.js';
+import { failRequest, toAuthError, type ErrorObserver } from './respond.js';
 
 /**
  * Route middleware with its own keys (README "requireAccessToken(options)"): passes requests
@@ -20,27 +20,27 @@ export function requireAccessToken(options: RequireAccessTokenOptions): RequestH
   return accessTokenGuard(new AccessTokenAuthenticator(accessTokens, store, storeTimeoutMs, now), guard);
 }
 
-/** Called with every error a guard answers (or passes on), before it does. */
-export type GuardObserver = (error: unknown, req: Request) => void;
-
 /**
  * The middleware behind both `requireAccessToken`s. The stateless path stays synchronous: no
  * promise and no timer per request.
  */
-export function accessTokenGuard(authenticator: AccessTokenAuthenticator, options: ResolvedGuardOptions, observe?: GuardObserver): RequestHandler {
-  const { roles, scopes, optional, revocation, errors } = options;
+export function accessTokenGuard(authenticator: AccessTokenAuthenticator, options: ResolvedGuardOptions, observe?: ErrorObserver): RequestHandler {
+  const { roles, scopes, optional, revocation, maxAuthAgeSeconds, errors } = options;
 
   function fail(req: Request, res: Response, next: NextFunction, error: unknown): void {
-    observe?.(error, req);
-    if (errors === 'next') next(error);
-    else sendError(res, error);
+    if (errors === 'respond') return failRequest(req, res, error, observe);
+    const authError = toAuthError(error);
+    observe?.(authError, req);
+    next(authError);
   }
 
   function admit(req: Request, res: Response, next: NextFunction, claims: AccessClaims): void {
-    const allowed =
-      (!roles || roles.some((role) => claims.roles.includes(role))) &&
-      (!scopes || scopes.every((scope) => claims.scopes.includes(scope)));
-    if (!allowed) return fail(req, res, next, new InsufficientScopeError());
+    if (roles && !roles.some((role) => claims.roles.includes(role))) return fail(req, res, next, new InsufficientScopeError('missing_role'));
+    if (scopes && !scopes.every((scope) => claims.scopes.includes(scope))) return fail(req, res, next, new InsufficientScopeError('missing_scope'));
+    // A token that does not say when its sign-in was cannot prove it recent.
+    if (maxAuthAgeSeconds !== undefined && (claims.authTime === undefined || authenticator.nowSeconds() - claims.authTime > maxAuthAgeSeconds)) {
+      return fail(req, res, next, new InsufficientUserAuthenticationError(maxAuthAgeSeconds));
+    }
     req.auth = toAuthInfo(claims);
     next();
   }
@@ -72,6 +72,8 @@ export function toAuthInfo(claims: AccessClaims): AuthInfo {
     tokenId: claims.jti,
     roles: claims.roles,
     scopes: claims.scopes,
+    authTime: claims.authTime === undefined ? undefined : new Date(claims.authTime * 1000),
+    amr: claims.amr,
     claims: claims.claims,
     expiresAt: new Date(claims.exp * 1000),
   };

@@ -26,7 +26,18 @@ export function sendJson(res: Response, status: number, body: unknown): void {
   res.status(status).set('Content-Type', 'application/json; charset=utf-8').end(JSON.stringify(body));
 }
 
-function toAuthError(error: unknown): AuthError {
+/** Told of every error a request is answered with (or passed on with), before it is. */
+export type ErrorObserver = (error: AuthError, req: Request) => void;
+
+/** Answers a request with an error, after telling `observe`. */
+export function failRequest(req: Request, res: Response, error: unknown, observe?: ErrorObserver): void {
+  const authError = toAuthError(error);
+  observe?.(authError, req);
+  sendError(res, authError);
+}
+
+/** The `AuthError` a thrown value is answered as. */
+export function toAuthError(error: unknown): AuthError {
   if (error instanceof AuthError) return error;
   // Express's own layers (body-parser, the router decoding a %-escaped path parameter, a bad
   // Content-Encoding) throw errors with a 4xx `status`: those are the client's, not ours.
@@ -44,16 +55,16 @@ export function reportError(error: unknown, where: string): void {
   process.emitWarning(`express-refresh-tokens: ${where}: ${detail.stack ?? detail.message}`, { code: 'ERT_CALLBACK_ERROR' });
 }
 
-/** Wraps an async handler so every rejection is answered by `sendError` (Express 4 does not catch them). */
-export function handle(handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
+/** Wraps an async handler so every rejection is answered (Express 4 does not catch them). */
+export function handle(handler: (req: Request, res: Response) => Promise<void>, observe?: ErrorObserver): RequestHandler {
   return (req, res) => {
-    handler(req, res).catch((error: unknown) => sendError(res, error));
+    handler(req, res).catch((error: unknown) => failRequest(req, res, error, observe));
   };
 }
 
 /** Router-level error middleware: body-parser failures and anything else thrown synchronously. */
-export function errorMiddleware(error: unknown, _req: Request, res: Response, _next: NextFunction): void {
-  sendError(res, error);
+export function errorMiddleware(observe?: ErrorObserver): ErrorRequestHandler {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => failRequest(req, res, error, observe);
 }
 
 /**
@@ -62,5 +73,5 @@ export function errorMiddleware(error: unknown, _req: Request, res: Response, _n
  * `app.use('/auth', authErrorHandler())` (README "Endpoints"), and nothing under it answers HTML.
  */
 export function authErrorHandler(): ErrorRequestHandler {
-  return errorMiddleware;
+  return errorMiddleware();
 }

@@ -10,38 +10,61 @@ import {
   NotFoundError,
   PayloadTooLargeError,
 } from '../errors.js';
-import { isStringArray, MAX_ID_LENGTH, type AccessClaims } from '../tokens/access-token.js';
+import type { AccessClaims, SignIn } from '../tokens/access-token.js';
 import type { ClientContext, IssuedTokens, TokenService } from '../tokens/token-service.js';
-import type { AuthUser } from '../types.js';
+import { assertAmr, assertAuthUser } from '../tokens/user.js';
+import type { AuthUser, RevokeEvent, StartSessionOptions, TokenResponse } from '../types.js';
 import { bearerToken } from './bearer.js';
 import { assertNotCrossSite } from './csrf.js';
-import { hookRunner } from './hooks.js';
+import type { HookRunner } from './hooks.js';
 import { learnMountPath } from './mount-path.js';
-import { errorMiddleware, handle, sendError, sendJson } from './respond.js';
-import { clearRefreshCookie, hasCookie, isPlainObject, objectBody, ownField, readRefreshToken, refreshCookie, setRefreshCookie } from './transport.js';
+import { errorMiddleware, failRequest, handle as handleAsync, sendJson, type ErrorObserver } from './respond.js';
+import { clearRefreshCookie, hasCookie, objectBody, ownField, readRefreshToken, refreshCookie, setRefreshCookie } from './transport.js';
 
 const MAX_USERNAME_LENGTH = 256;
 const MAX_PASSWORD_BYTES = 1024;
 const MAX_USER_AGENT_LENGTH = 256;
 
+/** What `createEndpoints` gives `createAuth`: the router, and `startSession` sharing its cookie. */
+export interface Endpoints {
+  router: Router;
+  startSession(req: Request, res: Response, user: AuthUser, options?: StartSessionOptions): Promise<TokenResponse>;
+}
+
 /**
  * The auth endpoints (README "Endpoints"): `POST /login` (when there is a `verifyCredentials`),
- * `/refresh`, `/logout`, `/logout-all`, `GET /sessions`, `DELETE /sessions/:id`. It parses its
- * own JSON bodies and cookies. `createAuth` builds it from options resolved once.
+ * `/refresh`, `/logout`, `/logout-all`, `GET /sessions`, `DELETE /sessions/:id`, parsing their
+ * own JSON bodies and cookies; and `startSession`, which starts a session from any route with the
+ * same cookie. `createAuth` builds them from options resolved once.
  */
-export function createRouter(config: ResolvedAuthOptions, service: TokenService): Router {
+export function createEndpoints(config: ResolvedAuthOptions, service: TokenService, runHook: HookRunner, observe: ErrorObserver): Endpoints {
   const { verifyCredentials, trustedOrigins, bodyLimitBytes: bodyLimit, now } = config;
   const { transport } = config.refreshToken;
-  const runHook = hookRunner(config.hooks);
   const router = express.Router();
   const mountPath = learnMountPath(router);
   const cookie = refreshCookie(config.refreshToken.cookie, mountPath);
+  const handle = (handler: (req: Request, res: Response) => Promise<void>) => handleAsync(handler, observe);
 
-  function sendTokens(res: Response, tokens: IssuedTokens): void {
-    const body: Record<string, unknown> = { accessToken: tokens.accessToken, tokenType: 'Bearer', expiresIn: tokens.expiresIn };
+  /** Sets the refresh cookie (cookie transport) and gives the body of the token response. */
+  function tokenResponse(res: Response, tokens: IssuedTokens): TokenResponse {
+    const body: TokenResponse = { accessToken: tokens.accessToken, tokenType: 'Bearer', expiresIn: tokens.expiresIn };
     if (transport === 'body') body.refreshToken = tokens.refreshToken;
     else setRefreshCookie(res, cookie, tokens.refreshToken, tokens.session.expiresAt - now());
-    sendJson(res, 200, body);
+    return body;
+  }
+
+  async function revoked(event: RevokeEvent): Promise<void> {
+    if (event.sessionIds.length > 0) await runHook('onRevoke', event);
+  }
+
+  async function startSession(req: Request, res: Response, user: AuthUser, options: StartSessionOptions = {}): Promise<TokenResponse> {
+    assertAuthUser(user, 'startSession: user');
+    const signIn = signInOf(options, now());
+    const { tokens, evictedFamilyIds } = await service.startSession(user, clientOf(req), signIn);
+    await runHook('onLogin', { user, sessionId: tokens.session.familyId, amr: signIn.amr, evictedSessionIds: evictedFamilyIds, req });
+    await revoked({ userId: user.id, sessionIds: evictedFamilyIds, reason: 'session_limit', req });
+    res.set('Cache-Control', 'no-store');
+    return tokenResponse(res, tokens);
   }
 
   /** The Bearer-authenticated endpoints always check revocation: a revoked session manages nothing. */
@@ -67,7 +90,7 @@ export function createRouter(config: ResolvedAuthOptions, service: TokenService)
     mountPath.confirm(req);
     // Also when an app-level parser read the body first: its limit may be larger than ours, and a
     // chunked or compressed body has no Content-Length that tells its size.
-    if (Number(req.headers['content-length']) > bodyLimit || parsedSize(req.body) > bodyLimit) return sendError(res, new PayloadTooLargeError());
+    if (Number(req.headers['content-length']) > bodyLimit || parsedSize(req.body) > bodyLimit) return failRequest(req, res, new PayloadTooLargeError(), observe);
     next();
   });
 
@@ -76,6 +99,7 @@ export function createRouter(config: ResolvedAuthOptions, service: TokenService)
     let user: AuthUser | null;
     try {
       user = await verifyCredentials(username, password, req);
+      if (user !== null && user !== undefined) assertAuthUser(user, 'verifyCredentials');
     } catch (error) {
       throw new InternalError(error);
     }
@@ -83,24 +107,24 @@ export function createRouter(config: ResolvedAuthOptions, service: TokenService)
       await runHook('onLoginFailed', { username, req });
       throw new InvalidCredentialsError();
     }
-    assertAuthUser(user);
-    const { tokens, evictedFamilyIds } = await service.login(user, clientOf(req));
-    await runHook('onLogin', { user, sessionId: tokens.session.familyId, evictedSessionIds: evictedFamilyIds, req });
-    sendTokens(res, tokens);
+    sendJson(res, 200, await startSession(req, res, user, { amr: ['pwd'] }));
   }));
 
   router.post('/refresh', refuseCrossSite('cookie-borne'), json, handle(async (req, res) => {
     const presented = readRefreshToken(req, cookie, transport);
-    if (!presented) throw new InvalidGrantError();
+    if (!presented) throw new InvalidGrantError('missing');
     const result = await service.refresh(presented.token);
-    if (result.kind === 'invalid' || result.kind === 'reused') {
+    if (!('tokens' in result)) {
       if (presented.fromCookie) clearRefreshCookie(res, cookie);
-      if (result.kind === 'reused') await runHook('onReuseDetected', { userId: result.userId, sessionId: result.sessionId, req });
-      throw new InvalidGrantError();
+      if (result.kind === 'invalid') throw new InvalidGrantError(result.reason);
+      const { userId, sessionId } = result;
+      if (result.kind === 'reused') await runHook('onReuseDetected', { userId, sessionId, req });
+      await revoked({ userId, sessionIds: [sessionId], reason: result.kind, req });
+      throw new InvalidGrantError(result.kind);
     }
     const { session } = result.tokens;
     await runHook('onRefresh', { userId: session.userId, sessionId: session.familyId, retried: result.kind === 'retried', req });
-    sendTokens(res, result.tokens);
+    sendJson(res, 200, tokenResponse(res, result.tokens));
   }));
 
   router.post('/logout', refuseCrossSite('cookie-borne'), json, handle(async (req, res) => {
@@ -112,6 +136,7 @@ export function createRouter(config: ResolvedAuthOptions, service: TokenService)
     const { userId, sessionIds } = await service.logout(presented?.token, access);
     if (presented?.fromCookie) clearRefreshCookie(res, cookie);
     await runHook('onLogout', { userId, sessionIds, kind: 'logout', req });
+    if (userId !== undefined) await revoked({ userId, sessionIds, reason: 'logout', req });
     res.status(204).end();
   }));
 
@@ -120,6 +145,7 @@ export function createRouter(config: ResolvedAuthOptions, service: TokenService)
     const sessionIds = await service.revokeUser(access.sub);
     clearRefreshCookie(res, cookie);
     await runHook('onLogout', { userId: access.sub, sessionIds, kind: 'logout-all', req });
+    await revoked({ userId: access.sub, sessionIds, reason: 'logout_all', req });
     res.status(204).end();
   }));
 
@@ -135,11 +161,23 @@ export function createRouter(config: ResolvedAuthOptions, service: TokenService)
     if (!(await service.revokeSession(sessionId, { userId: access.sub }))) throw new NotFoundError();
     if (sessionId === access.sid) clearRefreshCookie(res, cookie);
     await runHook('onLogout', { userId: access.sub, sessionIds: [sessionId], kind: 'revoke-session', req });
+    await revoked({ userId: access.sub, sessionIds: [sessionId], reason: 'session_deleted', req });
     res.status(204).end();
   }));
 
-  router.use(errorMiddleware);
-  return router;
+  router.use(errorMiddleware(observe));
+  return { router, startSession };
+}
+
+/** The sign-in `startSession` was told of, checked: `amr` method names, an `authTime` not after now. */
+function signInOf(options: StartSessionOptions, now: number): SignIn {
+  const { amr = [], authTime = now } = options;
+  assertAmr(amr, 'startSession: options.amr');
+  const time = authTime instanceof Date ? authTime.getTime() : authTime;
+  if (typeof time !== 'number' || !Number.isFinite(time) || time <= 0 || time > now) {
+    throw new TypeError('startSession: options.authTime must be a Date or ms since the epoch, not after now');
+  }
+  return { authTime: time, amr: [...amr] };
 }
 
 function readCredentials(body: unknown): { username: string; password: string } {
@@ -156,21 +194,6 @@ function readCredentials(body: unknown): { username: string; password: string } 
     throw new InvalidRequestError(`password must be 1 to ${MAX_PASSWORD_BYTES} bytes.`);
   }
   return { username, password };
-}
-
-/** `verifyCredentials` is app code: a malformed user is the app's bug, answered as `internal_error`. */
-function assertAuthUser(user: AuthUser): void {
-  const valid =
-    isPlainObject(user) &&
-    typeof user.id === 'string' &&
-    user.id.length > 0 &&
-    user.id.length <= MAX_ID_LENGTH &&
-    (user.roles === undefined || isStringArray(user.roles)) &&
-    (user.scopes === undefined || (isStringArray(user.scopes) && user.scopes.every((scope) => !/\s/.test(scope)))) &&
-    (user.claims === undefined || isPlainObject(user.claims));
-  if (!valid) {
-    throw new InternalError(new TypeError(`verifyCredentials must return null or { id: string of 1 to ${MAX_ID_LENGTH} characters, roles?: string[], scopes?: string[], claims?: object }`));
-  }
 }
 
 /** `req.ip` comes from `X-Forwarded-For` behind `trust proxy`: the client writes it, so keep only an address. */

@@ -1,6 +1,7 @@
 import type { CookieOptions as ExpressCookieOptions, Request, Response } from 'express';
 import type { ResolvedCookie } from '../config/index.js';
 import { InvalidRequestError } from '../errors.js';
+import { isPlainObject } from '../json.js';
 
 /** The refresh cookie's attributes, as the router and `startSession` set them. */
 export interface RefreshCookie extends Omit<ResolvedCookie, 'path'> {
@@ -84,10 +85,4 @@ export function objectBody(body: unknown): Record<string, unknown> | undefined {
 /** A field the body itself has: never one inherited through a `__proto__` key. */
 export function ownField(body: Record<string, unknown> | undefined, name: string): unknown {
   return body && Object.hasOwn(body, name) ? body[name] : undefined;
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }

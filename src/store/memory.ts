@@ -1,6 +1,6 @@
 import { DEFAULTS } from '../config/defaults.js';
 import { groupOption, integerOption } from '../config/values.js';
-import type { NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
+import type { FindFamilyResult, NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
 
 export interface MemoryTokenStoreOptions {
   /** How often dead records are swept out, in ms. Default 60 000. */
@@ -50,7 +50,8 @@ export class MemoryTokenStore implements RefreshTokenStore {
 
   async rotate(request: RotateRequest): Promise<RotateResult> {
     const family = this.live(request.familyId, request.now);
-    if (!family || family.proofHash !== request.proofHash) return { outcome: 'invalid' };
+    if (!family) return { outcome: 'invalid', reason: 'unknown' };
+    if (family.proofHash !== request.proofHash) return { outcome: 'invalid', reason: 'wrong_proof' };
 
     if (request.presentedHash === family.tokenHash) {
       family.previousHash = family.tokenHash;
@@ -76,6 +77,13 @@ export class MemoryTokenStore implements RefreshTokenStore {
     }
     this.delete(family);
     return { outcome: 'reused', userId: family.userId };
+  }
+
+  async findFamily(familyId: string, conditions: { proofHash: string; now: number }): Promise<FindFamilyResult> {
+    const family = this.live(familyId, conditions.now);
+    if (!family) return { outcome: 'invalid', reason: 'unknown' };
+    if (family.proofHash !== conditions.proofHash) return { outcome: 'invalid', reason: 'wrong_proof' };
+    return { outcome: 'found', session: toSession(family), subject: family.subject };
   }
 
   async revokeFamily(familyId: string, conditions: { userId?: string; proofHash?: string; now: number }): Promise<{ userId: string } | null> {

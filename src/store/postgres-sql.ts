@@ -146,8 +146,8 @@ END
 $body$;
 
 -- The five cases of RefreshTokenStore.rotate, in its order, on the locked row. One row out:
--- outcome 'invalid' | 'reused' (with user_id) | 'rotated' | 'retried' (with the session, the
--- subject and, for 'retried', the sealed successor).
+-- outcome 'invalid' | 'wrong_proof' | 'reused' (with user_id) | 'rotated' | 'retried' (with the
+-- session, the subject and, for 'retried', the sealed successor).
 CREATE OR REPLACE FUNCTION ${names.rotate}(
   p_family_id text, p_presented_hash text, p_proof_hash text, p_successor_hash text,
   p_sealed_successor text, p_now bigint, p_idle_expires_at bigint, p_grace_ms bigint)
@@ -161,8 +161,8 @@ BEGIN
   SELECT * INTO f FROM ${F} t WHERE t.family_id = p_family_id FOR UPDATE;
   -- 1. Not live, or a wrong family proof: a guess, not reuse. Nothing changes.
   IF NOT FOUND OR p_now >= f.expires_at OR f.proof_hash <> p_proof_hash THEN
-    RETURN QUERY SELECT 'invalid', NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
-      NULL::text, NULL::text, NULL::text, NULL::text;
+    RETURN QUERY SELECT CASE WHEN FOUND AND p_now < f.expires_at THEN 'wrong_proof' ELSE 'invalid' END,
+      NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text;
     RETURN;
   END IF;
   IF p_presented_hash = f.token_hash THEN
@@ -230,6 +230,9 @@ export function statements(names: TableNames) {
     createFamily: `SELECT ${names.createFamily}($1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::bigint,
       $8::bigint, $9::bigint, $10::text, $11::text, $12::bigint, $13::integer) AS family_id`,
     rotate: `SELECT * FROM ${names.rotate}($1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::bigint, $8::bigint)`,
+    // A live family and whether the proof is its own: no row is 'unknown', a false match 'wrong_proof'.
+    findFamily: `SELECT ${session}, subject, proof_hash = $2::text AS proof_matches FROM ${F}
+      WHERE family_id = $1::text AND expires_at > $3::bigint`,
     revokeFamily: `DELETE FROM ${F} WHERE family_id = $1::text AND expires_at > $2::bigint
       AND ($3::text IS NULL OR user_id = $3::text) AND ($4::text IS NULL OR proof_hash = $4::text)
       RETURNING user_id`,

@@ -1,7 +1,7 @@
 import { groupOption } from '../config/values.js';
 import { ConfigurationError } from '../errors.js';
 import { migrateSql, schemaSql, statements, tableNames, type TableNames } from './postgres-sql.js';
-import type { NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
+import type { FindFamilyResult, NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
 
 /**
  * What the store needs of a PostgreSQL client: `query(text, values)` resolving to `{ rows }`,
@@ -112,13 +112,21 @@ export class PostgresTokenStore implements RefreshTokenStore {
       request.graceMs,
     ]);
     const outcome = row?.outcome;
-    if (outcome === 'invalid') return { outcome };
+    if (outcome === 'invalid') return { outcome, reason: 'unknown' };
+    if (outcome === 'wrong_proof') return { outcome: 'invalid', reason: 'wrong_proof' };
     if (outcome === 'reused') return { outcome, userId: String(row!.user_id) };
     const session = toSession({ ...row!, family_id: request.familyId });
     const subject = String(row!.subject);
     if (outcome === 'rotated') return { outcome, session, subject };
     if (outcome === 'retried') return { outcome, session, subject, sealedSuccessor: String(row!.sealed_successor) };
     throw new Error(`PostgresTokenStore: unexpected answer from the rotate function: ${String(outcome)}`);
+  }
+
+  async findFamily(familyId: string, conditions: { proofHash: string; now: number }): Promise<FindFamilyResult> {
+    const [row] = await this.run(this.sql.findFamily, [familyId, conditions.proofHash, conditions.now]);
+    if (!row) return { outcome: 'invalid', reason: 'unknown' };
+    if (row.proof_matches !== true) return { outcome: 'invalid', reason: 'wrong_proof' };
+    return { outcome: 'found', session: toSession(row), subject: String(row.subject) };
   }
 
   async revokeFamily(familyId: string, conditions: { userId?: string; proofHash?: string; now: number }): Promise<{ userId: string } | null> {

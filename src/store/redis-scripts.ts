@@ -150,7 +150,7 @@ return evicted
  * rotate. KEYS: family hash, key base.
  * ARGV: familyId, presentedHash, proofHash, successorHash, hasSealedSuccessor, sealedSuccessor,
  * now, idleExpiresAt (now + idleTtlMs), graceMs.
- * Reply: {'invalid'} | {'reused', userId} |
+ * Reply: {'invalid', 'unknown' | 'wrong_proof'} | {'reused', userId} |
  *   {'rotated', userId, createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, userAgent, ip, subject} |
  *   {'retried', <the same 8 values>, sealedSuccessor}.
  * The five cases of RefreshTokenStore.rotate, in its order.
@@ -166,8 +166,11 @@ local user_id, token_hash, previous_hash, proof_hash, rotated_at, sealed =
 local created_at, last_used_at, expires_at, absolute_expires_at = f[7], f[8], f[9], f[10]
 
 -- 1. Not live, or a wrong family proof: a guess, not reuse. Nothing changes.
-if not user_id or not expires_at or now >= tonumber(expires_at) or proof_hash ~= ARGV[3] then
-  return {'invalid'}
+if not user_id or not expires_at or now >= tonumber(expires_at) then
+  return {'invalid', 'unknown'}
+end
+if proof_hash ~= ARGV[3] then
+  return {'invalid', 'wrong_proof'}
 end
 
 local user_agent, subject = get_long(family_key, 'userAgent', f[11]), get_long(family_key, 'subject', f[13])
@@ -211,6 +214,26 @@ end
 redis.call('DEL', family_key)
 redis.call('ZREM', base .. 'u:' .. user_id, ARGV[1])
 return {'reused', user_id}
+`;
+
+/**
+ * findFamily. KEYS: family hash. ARGV: proofHash, now.
+ * Reply: {'invalid', 'unknown' | 'wrong_proof'} |
+ *   {'found', userId, createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, userAgent, ip, subject}
+ * (the values of rotate's reply). Changes nothing; not declared read-only, for the same reason as
+ * isAccessTokenRevoked.
+ */
+export const FIND_FAMILY_SCRIPT = `${PRELUDE}
+local family_key = KEYS[1]
+local f = redis.call('HMGET', family_key,
+  'userId', 'proofHash', 'createdAt', 'lastUsedAt', 'expiresAt', 'absoluteExpiresAt', 'userAgent', 'ip', 'subject')
+if not f[1] or not f[5] or tonumber(ARGV[2]) >= tonumber(f[5]) then
+  return {'invalid', 'unknown'}
+end
+if f[2] ~= ARGV[1] then
+  return {'invalid', 'wrong_proof'}
+end
+return {'found', f[1], f[3], f[4], f[5], f[6], get_long(family_key, 'userAgent', f[7]), f[8], get_long(family_key, 'subject', f[9])}
 `;
 
 /**
@@ -281,6 +304,7 @@ return 0
 const SCRIPTS = {
   createFamily: { lua: CREATE_FAMILY_SCRIPT, numberOfKeys: 3 },
   rotate: { lua: ROTATE_SCRIPT, numberOfKeys: 2 },
+  findFamily: { lua: FIND_FAMILY_SCRIPT, numberOfKeys: 1 },
   revokeFamily: { lua: REVOKE_FAMILY_SCRIPT, numberOfKeys: 2 },
   revokeUser: { lua: REVOKE_USER_SCRIPT, numberOfKeys: 2 },
   listFamilies: { lua: LIST_FAMILIES_SCRIPT, numberOfKeys: 2 },

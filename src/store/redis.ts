@@ -3,7 +3,7 @@ import { groupOption } from '../config/values.js';
 import { ConfigurationError } from '../errors.js';
 import { registerScripts, type ScriptCommand, type ScriptName } from './redis-scripts.js';
 import { shardKeyOf, shardKeyOfFamily, SHARD_KEY_LENGTH } from './shard.js';
-import type { NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
+import type { FindFamilyResult, InvalidFamilyReason, NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
 
 /**
  * What the store needs of an ioredis `Redis` or `Cluster` client. Declared here, not imported from
@@ -168,13 +168,22 @@ export class RedisTokenStore implements RefreshTokenStore {
       ),
     );
     const outcome = reply[0];
-    if (outcome === 'invalid') return { outcome };
+    if (outcome === 'invalid') return { outcome, reason: invalidReason(reply) };
     if (outcome === 'reused') return { outcome, userId: reply[1]! };
     const session = toSession(request.familyId, reply, 1);
     const subject = reply[8]!;
     if (outcome === 'rotated') return { outcome, session, subject };
     if (outcome === 'retried') return { outcome, session, subject, sealedSuccessor: reply[9]! };
     throw new Error(`RedisTokenStore: unexpected reply from the rotate script: ${String(outcome)}`);
+  }
+
+  async findFamily(familyId: string, conditions: { proofHash: string; now: number }): Promise<FindFamilyResult> {
+    const base = this.familyBase(familyId);
+    if (base === undefined) return { outcome: 'invalid', reason: 'unknown' };
+    const reply = values(await this.scripts.findFamily(`${base}f:${familyId}`, conditions.proofHash, String(conditions.now)));
+    if (reply[0] === 'invalid') return { outcome: 'invalid', reason: invalidReason(reply) };
+    if (reply[0] === 'found') return { outcome: 'found', session: toSession(familyId, reply, 1), subject: reply[8]! };
+    throw new Error(`RedisTokenStore: unexpected reply from the findFamily script: ${String(reply[0])}`);
   }
 
   async revokeFamily(familyId: string, conditions: { userId?: string; proofHash?: string; now: number }): Promise<{ userId: string } | null> {
@@ -243,6 +252,11 @@ function optional(value: string | undefined): [string, string] {
 function values(reply: unknown): (string | undefined)[] {
   if (!Array.isArray(reply)) throw new Error('RedisTokenStore: unexpected reply from a script');
   return reply.map((value) => (value === null || value === false || value === undefined ? undefined : String(value)));
+}
+
+/** The reason of an `{'invalid', reason}` reply. */
+function invalidReason(reply: (string | undefined)[]): InvalidFamilyReason {
+  return reply[1] === 'wrong_proof' ? 'wrong_proof' : 'unknown';
 }
 
 /** A script's reply that is a list of family ids. */

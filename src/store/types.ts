@@ -45,6 +45,7 @@ export interface RefreshTokenStore {
    *
    * 1. The family is not live, or `proofHash` does not match: `{ outcome: 'invalid' }`, nothing
    *    changes. (A token whose family proof is wrong was never issued: it is a guess, not reuse.)
+   *    Recommended: say which with `reason: 'unknown'` or `'wrong_proof'` (for operators only).
    * 2. `presentedHash` is the current token: the successor becomes current
    *    (`currentHash = successorHash`, the presented hash becomes `previousHash`, `rotatedAt = now`,
    *    `sealedSuccessor` is kept when given, `lastUsedAt = now`,
@@ -100,6 +101,14 @@ export interface RefreshTokenStore {
    */
   isAccessTokenRevoked(query: { familyId: string; jti: string; userId: string; now: number }): Promise<boolean>;
 
+  /**
+   * Optional; needed for `refreshToken.resolveUser`, which reads the session before rotating it.
+   * Reads a family without changing anything: the live family whose proof is `proofHash`, as
+   * `rotate` would find it (`{ outcome: 'invalid' }` in its case 1, with the same optional
+   * `reason`), with its session record and its `subject`.
+   */
+  findFamily?(familyId: string, conditions: { proofHash: string; now: number }): Promise<FindFamilyResult>;
+
   /** Optional. Releases timers or connections the store itself owns (never a caller's client). */
   close?(): Promise<void>;
 }
@@ -139,8 +148,13 @@ export interface RotateRequest {
   graceMs: number;
 }
 
+/** Why a family was `invalid`: not live (unknown, expired, revoked), or a proof that does not match. */
+export type InvalidFamilyReason = 'unknown' | 'wrong_proof';
+
 export type RotateResult =
   | { outcome: 'rotated'; session: SessionRecord; subject: string }
   | { outcome: 'retried'; session: SessionRecord; subject: string; sealedSuccessor: string }
   | { outcome: 'reused'; userId: string }
-  | { outcome: 'invalid' };
+  | { outcome: 'invalid'; reason?: InvalidFamilyReason };
+
+export type FindFamilyResult = { outcome: 'found'; session: SessionRecord; subject: string } | { outcome: 'invalid'; reason?: InvalidFamilyReason };

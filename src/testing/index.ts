@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { shardKeyOf } from '../store/shard.js';
-import type { NewFamily, RefreshTokenStore, RotateRequest } from '../store/types.js';
+import type { FindFamilyResult, InvalidFamilyReason, NewFamily, RefreshTokenStore, RotateRequest, RotateResult } from '../store/types.js';
 
 /** The test-runner globals the suite registers with: Jest's, or any runner that has the same. */
 interface TestGlobals {
@@ -16,6 +16,11 @@ export interface ConformanceOptions {
   timeoutMs?: number;
   /** Parallel calls in the concurrency tests (default 50). */
   concurrency?: number;
+  /**
+   * Whether the store implements the optional `findFamily` (default `true`, as every store of this
+   * package does). `false` leaves its tests out; `createAuth` then refuses `refreshToken.resolveUser`.
+   */
+  findFamily?: boolean;
 }
 
 const MINUTE = 60_000;
@@ -89,6 +94,11 @@ export function testRefreshTokenStore(
       };
     }
 
+    /** `{ outcome: 'invalid' }`, with `reason` when the store gives one (recommended, not required). */
+    function assertInvalid(result: RotateResult | FindFamilyResult, reason: InvalidFamilyReason): void {
+      assert.deepEqual(result, 'reason' in result && result.reason !== undefined ? { outcome: 'invalid', reason } : { outcome: 'invalid' });
+    }
+
     async function isLive(family: { familyId: string; userId: string }) {
       return !(await store.isAccessTokenRevoked({ familyId: family.familyId, jti: random(8), userId: family.userId, now: clock }));
     }
@@ -136,7 +146,7 @@ export function testRefreshTokenStore(
         assert.deepEqual(third.evicted, [first.familyId]);
         const sessions = await store.listFamilies(first.userId, clock);
         assert.deepEqual(sessions.map((s) => s.familyId), [second.familyId, third.familyId]);
-        assert.deepEqual(await store.rotate(rotation(first, first.tokenHash)), { outcome: 'invalid' });
+        assertInvalid(await store.rotate(rotation(first, first.tokenHash)), 'unknown');
       });
 
       it('never evicts the family it creates, and breaks createdAt ties by family id (byte order)', async () => {
@@ -195,14 +205,14 @@ export function testRefreshTokenStore(
       it('answers invalid for an unknown family and changes nothing', async () => {
         const family = await login();
         const unknown = { familyId: familyIdFor(family.userId), proofHash: family.proofHash };
-        assert.deepEqual(await store.rotate(rotation(unknown, family.tokenHash)), { outcome: 'invalid' });
+        assertInvalid(await store.rotate(rotation(unknown, family.tokenHash)), 'unknown');
         assert.equal(await isLive(family), true);
       });
 
       it('answers invalid for a wrong family proof and does not revoke the family', async () => {
         const family = await login();
         const forged = rotation(family, random(), { proofHash: random() });
-        assert.deepEqual(await store.rotate(forged), { outcome: 'invalid' });
+        assertInvalid(await store.rotate(forged), 'wrong_proof');
         assert.equal((await store.rotate(rotation(family, family.tokenHash))).outcome, 'rotated');
       });
 
@@ -211,7 +221,7 @@ export function testRefreshTokenStore(
         const first = rotation(family, family.tokenHash);
         await store.rotate(first);
         assert.deepEqual(await store.rotate(rotation(family, family.tokenHash)), { outcome: 'reused', userId: family.userId });
-        assert.deepEqual(await store.rotate(rotation(family, first.successorHash)), { outcome: 'invalid' });
+        assertInvalid(await store.rotate(rotation(family, first.successorHash)), 'unknown');
         assert.equal(await isLive(family), false);
         assert.deepEqual(await store.listFamilies(family.userId, clock), []);
       });
@@ -280,7 +290,7 @@ export function testRefreshTokenStore(
       it('forgets a family left idle until its expiry', async () => {
         const family = await login();
         clock = family.expiresAt;
-        assert.deepEqual(await store.rotate(rotation(family, family.tokenHash)), { outcome: 'invalid' });
+        assertInvalid(await store.rotate(rotation(family, family.tokenHash)), 'unknown');
         assert.deepEqual(await store.listFamilies(family.userId, clock), []);
         assert.equal(await isLive(family), false);
       });
@@ -301,15 +311,50 @@ export function testRefreshTokenStore(
         const result = await store.rotate(first);
         assert.equal(result.outcome === 'rotated' && result.session.expiresAt, family.absoluteExpiresAt);
         clock = family.absoluteExpiresAt;
-        assert.deepEqual(await store.rotate(rotation(family, first.successorHash)), { outcome: 'invalid' });
+        assertInvalid(await store.rotate(rotation(family, first.successorHash)), 'unknown');
       });
     });
+
+    if (options.findFamily ?? true) {
+      describe('findFamily', () => {
+        const find = (family: { familyId: string; proofHash: string }) => store.findFamily!(family.familyId, { proofHash: family.proofHash, now: clock });
+
+        it('finds a live family by its id and proof, as rotate would, and changes nothing', async () => {
+          const family = await login();
+          const { familyId, userId, createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, userAgent, ip, subject } = family;
+          const session = { familyId, userId, createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, userAgent, ip };
+          assert.deepEqual(await find(family), { outcome: 'found', session, subject });
+          assert.equal((await store.rotate(rotation(family, family.tokenHash))).outcome, 'rotated');
+        });
+
+        it('shows the session as the last rotation left it', async () => {
+          const family = await login();
+          clock += DAY;
+          const rotated = await store.rotate(rotation(family, family.tokenHash));
+          const found = await find(family);
+          assert.equal(found.outcome, 'found');
+          assert.deepEqual(found.outcome === 'found' && found.session, rotated.outcome === 'rotated' && rotated.session);
+        });
+
+        it('answers invalid for an unknown, expired or revoked family, and for a wrong proof', async () => {
+          const family = await login();
+          assertInvalid(await find({ familyId: familyIdFor(family.userId), proofHash: family.proofHash }), 'unknown');
+          assertInvalid(await find({ ...family, proofHash: random() }), 'wrong_proof');
+          assert.equal(await isLive(family), true);
+          clock = family.expiresAt;
+          assertInvalid(await find(family), 'unknown');
+          const other = await login();
+          await store.revokeFamily(other.familyId, { now: clock });
+          assertInvalid(await find(other), 'unknown');
+        });
+      });
+    }
 
     describe('revocation', () => {
       it('revokeFamily revokes a live family of the given user', async () => {
         const family = await login();
         assert.deepEqual(await store.revokeFamily(family.familyId, { userId: family.userId, now: clock }), { userId: family.userId });
-        assert.deepEqual(await store.rotate(rotation(family, family.tokenHash)), { outcome: 'invalid' });
+        assertInvalid(await store.rotate(rotation(family, family.tokenHash)), 'unknown');
         assert.equal(await isLive(family), false);
       });
 

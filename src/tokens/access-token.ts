@@ -1,14 +1,15 @@
 import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { ResolvedAccessTokenOptions, ResolvedKeys } from '../config/access-token.js';
-import { InvalidTokenError } from '../errors.js';
+import { InvalidTokenError, type AccessTokenFailureReason } from '../errors.js';
+import { isStringArray } from '../json.js';
 import type { AuthUser } from '../types.js';
 
 /** The JOSE `typ` of our access tokens (RFC 9068): no other JWT signed with the same key passes. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
 /** Claims that belong to the library; custom claims never override them (nor the payload's prototype). */
-const RESERVED_CLAIMS = new Set(['sub', 'jti', 'sid', 'iat', 'exp', 'iss', 'aud', 'nbf', 'roles', 'scope', '__proto__']);
+const RESERVED_CLAIMS = new Set(['sub', 'jti', 'sid', 'iat', 'exp', 'iss', 'aud', 'nbf', 'roles', 'scope', 'auth_time', 'amr', '__proto__']);
 
 /** Longest `sub`, `sid` or `jti` accepted; the router refuses longer user ids at login. */
 export const MAX_ID_LENGTH = 256;
@@ -36,7 +37,19 @@ export interface AccessClaims {
   exp: number;
   roles: string[];
   scopes: string[];
+  /** `auth_time`: when the session's sign-in happened, in seconds; absent from tokens that lack it. */
+  authTime?: number;
+  /** `amr`: how the user signed in (RFC 8176 names); empty when the token does not say. */
+  amr: string[];
   claims: Record<string, unknown>;
+}
+
+/** What an access token says of its session's sign-in. */
+export interface SignIn {
+  /** When it happened, in ms since the epoch. */
+  authTime: number;
+  /** How, in RFC 8176 method names (`pwd`, `hwk`, `otp`, ...). */
+  amr: string[];
 }
 
 export interface SignedAccessToken {
@@ -98,7 +111,7 @@ export class AccessTokens {
     return { alg: this.keys.algorithm, typ: ACCESS_TOKEN_TYPE };
   }
 
-  sign(user: AuthUser, sessionId: string, nowMs: number): SignedAccessToken {
+  sign(user: AuthUser, sessionId: string, signIn: SignIn, nowMs: number): SignedAccessToken {
     const { signingKey, algorithm } = this.keys;
     if (!signingKey) throw new Error('AccessTokens: created for verifying only');
     const iat = Math.floor(nowMs / 1000);
@@ -107,7 +120,8 @@ export class AccessTokens {
     for (const [name, value] of Object.entries(user.claims ?? {})) {
       if (!RESERVED_CLAIMS.has(name)) payload[name] = value;
     }
-    Object.assign(payload, { sub: user.id, sid: sessionId, jti, iat, exp: iat + this.lifetimeSeconds });
+    Object.assign(payload, { sub: user.id, sid: sessionId, jti, iat, exp: iat + this.lifetimeSeconds, auth_time: Math.floor(signIn.authTime / 1000) });
+    if (signIn.amr.length) payload.amr = signIn.amr;
     if (this.issuer !== undefined) payload.iss = this.issuer;
     if (this.audience !== undefined) payload.aud = this.audience;
     if (user.roles?.length) payload.roles = user.roles;
@@ -125,13 +139,17 @@ export class AccessTokens {
     const cached = this.verified?.get(token);
     if (cached !== undefined) return this.reuse(token, cached, nowSeconds);
     const payload = this.hmac ? this.verifyHmac(this.hmac, token, nowSeconds) : this.verifyWithJsonwebtoken(token, nowSeconds);
-    const { sub, sid, jti, iat, exp, roles, scope } = payload;
-    if (typeof exp !== 'number' || typeof iat !== 'number') throw invalid('exp and iat must be numbers');
-    if (iat > nowSeconds + this.toleranceSeconds) throw invalid('iat is in the future');
-    if (nowSeconds - iat > this.lifetimeSeconds + this.toleranceSeconds) throw invalid('iat is older than the token lifetime');
-    if (!isId(sub) || !isId(sid) || !isId(jti)) throw invalid('sub, sid and jti must be non-empty strings');
-    if (roles !== undefined && !isStringArray(roles)) throw invalid('roles must be an array of strings');
-    if (scope !== undefined && typeof scope !== 'string') throw invalid('scope must be a string');
+    const { sub, sid, jti, iat, exp, roles, scope, auth_time: authTime, amr } = payload;
+    if (typeof exp !== 'number' || typeof iat !== 'number') throw invalid('bad_claims', 'exp and iat must be numbers');
+    if (iat > nowSeconds + this.toleranceSeconds) throw invalid('issued_in_future', 'iat is in the future');
+    if (nowSeconds - iat > this.lifetimeSeconds + this.toleranceSeconds) throw invalid('too_old', 'iat is older than the token lifetime');
+    if (!isId(sub) || !isId(sid) || !isId(jti)) throw invalid('bad_claims', 'sub, sid and jti must be non-empty strings');
+    if (roles !== undefined && !isStringArray(roles)) throw invalid('bad_claims', 'roles must be an array of strings');
+    if (scope !== undefined && typeof scope !== 'string') throw invalid('bad_claims', 'scope must be a string');
+    if (authTime !== undefined && (typeof authTime !== 'number' || authTime > nowSeconds + this.toleranceSeconds)) {
+      throw invalid('bad_claims', 'auth_time must be a number, not in the future');
+    }
+    if (amr !== undefined && !isStringArray(amr)) throw invalid('bad_claims', 'amr must be an array of strings');
     const verified = this.verified;
     if (verified === undefined || !isFlat(payload)) return toAccessClaims(payload);
     if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) verified.delete(verified.keys().next().value!);
@@ -145,15 +163,22 @@ export class AccessTokens {
    * what time changes is checked again (`nbf`, `exp`, `iat`), exactly as on the first use.
    */
   private reuse(token: string, payload: Record<string, unknown>, nowSeconds: number): AccessClaims {
-    const { nbf, exp, iat } = payload as { nbf?: number; exp: number; iat: number };
-    const tolerance = this.toleranceSeconds;
-    const expired = nowSeconds >= exp + tolerance;
-    if (expired || (nbf !== undefined && nbf > nowSeconds + tolerance) || iat > nowSeconds + tolerance || nowSeconds - iat > this.lifetimeSeconds + tolerance) {
+    const failure = this.timeFailure(payload as { nbf?: number; exp: number; iat: number }, nowSeconds);
+    if (failure) {
       this.verified!.delete(token);
-      if (expired) throw new InvalidTokenError('The access token has expired.', { cause: new Error('jwt expired') });
-      throw invalid('nbf or iat out of bounds');
+      throw invalid(failure, 'a time claim no longer holds');
     }
     return toAccessClaims(copyOf(payload));
+  }
+
+  /** The time claim of a verified payload that fails at `nowSeconds`, if any. */
+  private timeFailure({ nbf, exp, iat }: { nbf?: number; exp: number; iat: number }, nowSeconds: number): AccessTokenFailureReason | undefined {
+    const tolerance = this.toleranceSeconds;
+    if (nowSeconds >= exp + tolerance) return 'expired';
+    if (nbf !== undefined && nbf > nowSeconds + tolerance) return 'not_yet_valid';
+    if (iat > nowSeconds + tolerance) return 'issued_in_future';
+    if (nowSeconds - iat > this.lifetimeSeconds + tolerance) return 'too_old';
+    return undefined;
   }
 
   /**
@@ -166,7 +191,7 @@ export class AccessTokens {
    * `exp`, `aud` and `iss` as `jwt.verify` checks them.
    */
   private verifyHmac(hmac: HmacVerifier, token: string, nowSeconds: number): Record<string, unknown> {
-    if (typeof token !== 'string' || !COMPACT_JWS.test(token)) throw invalid('not a compact JWS of three base64url segments');
+    if (typeof token !== 'string' || !COMPACT_JWS.test(token)) throw invalid('malformed', 'not a compact JWS of three base64url segments');
     const headerEnd = token.indexOf('.');
     const payloadEnd = token.indexOf('.', headerEnd + 1);
     if (!token.startsWith(hmac.headerPrefix)) this.checkHeader(token.slice(0, headerEnd));
@@ -174,24 +199,24 @@ export class AccessTokens {
     const expected = createHmac(hmac.hash, hmac.key).update(token.slice(0, payloadEnd)).digest('base64url');
     // Both are ASCII (the pattern above, base64url): latin1 is exact, and the lengths are public.
     if (signature.length !== expected.length || !timingSafeEqual(Buffer.from(signature, 'latin1'), Buffer.from(expected, 'latin1'))) {
-      throw invalid('invalid signature');
+      throw invalid('bad_signature', 'invalid signature');
     }
     let payload: unknown;
     try {
       payload = JSON.parse(Buffer.from(token.slice(headerEnd + 1, payloadEnd), 'base64url').toString('utf8'));
     } catch (error) {
-      throw new InvalidTokenError('The access token is invalid.', { cause: error });
+      throw new InvalidTokenError('malformed', { cause: error });
     }
-    if (!isJsonObject(payload)) throw invalid('payload is not an object');
+    if (!isJsonObject(payload)) throw invalid('malformed', 'payload is not an object');
     const { nbf, exp, aud, iss } = payload;
     const tolerance = this.toleranceSeconds;
-    if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSeconds + tolerance)) throw invalid('nbf is not a number, or in the future');
+    if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSeconds + tolerance)) throw invalid(typeof nbf === 'number' ? 'not_yet_valid' : 'bad_claims', 'nbf is not a number, or in the future');
     if (exp !== undefined) {
-      if (typeof exp !== 'number') throw invalid('exp must be a number');
-      if (nowSeconds >= exp + tolerance) throw new InvalidTokenError('The access token has expired.', { cause: new Error('jwt expired') });
+      if (typeof exp !== 'number') throw invalid('bad_claims', 'exp must be a number');
+      if (nowSeconds >= exp + tolerance) throw invalid('expired', 'jwt expired');
     }
-    if (this.audience !== undefined && aud !== this.audience && !(Array.isArray(aud) && aud.includes(this.audience))) throw invalid('aud does not match');
-    if (this.issuer !== undefined && iss !== this.issuer) throw invalid('iss does not match');
+    if (this.audience !== undefined && aud !== this.audience && !(Array.isArray(aud) && aud.includes(this.audience))) throw invalid('wrong_audience', 'aud does not match');
+    if (this.issuer !== undefined && iss !== this.issuer) throw invalid('wrong_issuer', 'iss does not match');
     return payload;
   }
 
@@ -201,9 +226,10 @@ export class AccessTokens {
     try {
       header = JSON.parse(Buffer.from(segment, 'base64url').toString('latin1'));
     } catch (error) {
-      throw new InvalidTokenError('The access token is invalid.', { cause: error });
+      throw new InvalidTokenError('malformed', { cause: error });
     }
-    if (!isJsonObject(header) || header.alg !== this.keys.algorithm) throw invalid('alg is not the configured algorithm');
+    if (!isJsonObject(header)) throw invalid('malformed', 'the header is not an object');
+    if (header.alg !== this.keys.algorithm) throw invalid('wrong_algorithm', 'alg is not the configured algorithm');
     checkHeaderRules(header);
   }
 
@@ -220,23 +246,45 @@ export class AccessTokens {
         clockTimestamp: nowSeconds,
       });
     } catch (error) {
-      const expired = error instanceof jwt.TokenExpiredError;
-      throw new InvalidTokenError(expired ? 'The access token has expired.' : 'The access token is invalid.', { cause: error });
+      throw new InvalidTokenError(reasonOf(error), { cause: error });
     }
     const { header, payload } = decoded;
     checkHeaderRules(header as unknown as Record<string, unknown>);
-    if (!isJsonObject(payload)) throw invalid('payload is not an object');
+    if (!isJsonObject(payload)) throw invalid('malformed', 'payload is not an object');
     return payload;
   }
 }
 
-function invalid(reason: string): InvalidTokenError {
-  return new InvalidTokenError('The access token is invalid.', { cause: new Error(reason) });
+/** A refusal with its reason for operators, and the detail of what failed as its cause. */
+function invalid(reason: AccessTokenFailureReason, detail: string): InvalidTokenError {
+  return new InvalidTokenError(reason, { cause: new Error(detail) });
+}
+
+/** The reason of a jsonwebtoken error: the one place its errors are translated. */
+function reasonOf(error: unknown): AccessTokenFailureReason {
+  if (error instanceof jwt.TokenExpiredError) return 'expired';
+  if (error instanceof jwt.NotBeforeError) return 'not_yet_valid';
+  const message = error instanceof Error ? error.message : '';
+  if (message === 'invalid signature') return 'bad_signature';
+  if (message === 'invalid algorithm') return 'wrong_algorithm';
+  if (message.startsWith('jwt audience invalid')) return 'wrong_audience';
+  if (message.startsWith('jwt issuer invalid')) return 'wrong_issuer';
+  return 'malformed';
 }
 
 /** `AccessClaims` of a payload that passed every check. */
 function toAccessClaims(payload: Record<string, unknown>): AccessClaims {
-  const { sub, sid, jti, iat, exp, roles, scope } = payload as { sub: string; sid: string; jti: string; iat: number; exp: number; roles?: string[]; scope?: string };
+  const { sub, sid, jti, iat, exp, roles, scope, auth_time: authTime, amr } = payload as {
+    sub: string;
+    sid: string;
+    jti: string;
+    iat: number;
+    exp: number;
+    roles?: string[];
+    scope?: string;
+    auth_time?: number;
+    amr?: string[];
+  };
   return {
     sub,
     sid,
@@ -245,6 +293,8 @@ function toAccessClaims(payload: Record<string, unknown>): AccessClaims {
     exp,
     roles: roles ?? [],
     scopes: scope ? scope.split(' ').filter(Boolean) : [],
+    ...(authTime === undefined ? {} : { authTime }),
+    amr: amr ?? [],
     claims: payload,
   };
 }
@@ -287,16 +337,12 @@ function isId(value: unknown): value is string {
  * refused, whatever it lists.
  */
 function checkHeaderRules(header: Record<string, unknown>): void {
-  if (!isAccessTokenType(header.typ)) throw invalid('typ is not at+jwt');
-  if (header.crit !== undefined) throw invalid('crit names extensions this verifier does not implement');
+  if (!isAccessTokenType(header.typ)) throw invalid('wrong_type', 'typ is not at+jwt');
+  if (header.crit !== undefined) throw invalid('unsupported_header', 'crit names extensions this verifier does not implement');
 }
 
 function isAccessTokenType(typ: unknown): boolean {
   if (typeof typ !== 'string') return false;
   const type = typ.toLowerCase();
   return type === ACCESS_TOKEN_TYPE || type === `application/${ACCESS_TOKEN_TYPE}`;
-}
-
-export function isStringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }

@@ -2,10 +2,11 @@ import type { ResolvedRefreshTokenOptions } from '../config/index.js';
 import { InternalError, InvalidTokenError, StoreUnavailableError } from '../errors.js';
 import type { RefreshTokenStore, SessionRecord } from '../store/types.js';
 import type { AuthUser, SessionInfo } from '../types.js';
-import { MAX_CLOCK_TOLERANCE_SECONDS, type AccessClaims, type AccessTokens } from './access-token.js';
-import { newFamily, newRefreshToken, openSuccessor, parseRefreshToken, sealSuccessor, isFamilyId } from './refresh-token.js';
+import { MAX_CLOCK_TOLERANCE_SECONDS, type AccessClaims, type AccessTokens, type SignIn } from './access-token.js';
+import { newFamily, newRefreshToken, openSuccessor, parseRefreshToken, sealSuccessor, isFamilyId, type PresentedRefreshToken } from './refresh-token.js';
+import { assertAuthUser, parseGrant, serializeGrant } from './user.js';
 
-export type RefreshPolicy = Pick<ResolvedRefreshTokenOptions, 'idleTtlMs' | 'absoluteTtlMs' | 'graceMs' | 'maxSessionsPerUser'>;
+export type RefreshPolicy = Pick<ResolvedRefreshTokenOptions, 'idleTtlMs' | 'absoluteTtlMs' | 'graceMs' | 'maxSessionsPerUser' | 'resolveUser'>;
 
 /** Where a request came from, as the session list shows it. */
 export interface ClientContext {
@@ -21,10 +22,17 @@ export interface IssuedTokens {
   session: SessionRecord;
 }
 
+/**
+ * How a refresh ended: a new access token (`rotated`, or `retried` inside the grace window), or a
+ * refusal with its reason: the family was revoked for reuse or because `resolveUser` no longer
+ * knows the user, or the token is not a live one of ours.
+ */
 export type RefreshResult =
   | { kind: 'rotated' | 'retried'; tokens: IssuedTokens }
-  | { kind: 'reused'; userId: string; sessionId: string }
-  | { kind: 'invalid' };
+  | { kind: 'reused' | 'user_removed'; userId: string; sessionId: string }
+  | { kind: 'invalid'; reason: 'malformed' | 'unknown_session' | 'wrong_proof' };
+
+type Refusal = Exclude<RefreshResult, { tokens: IssuedTokens }>;
 
 /**
  * Runs one store call with a deadline. Any rejection or a missed deadline becomes
@@ -59,6 +67,11 @@ export class AccessTokenAuthenticator {
     private readonly now: () => number,
   ) {}
 
+  /** The authenticator's clock, in whole seconds as token claims count them. */
+  nowSeconds(): number {
+    return Math.floor(this.now() / 1000);
+  }
+
   /** Signature and claims only: no store involved. Throws `InvalidTokenError`. */
   verify(token: string): AccessClaims {
     return this.accessTokens.verify(token, this.now());
@@ -70,7 +83,7 @@ export class AccessTokenAuthenticator {
     if (!store) throw new Error('AccessTokenAuthenticator: revocation checks need a store');
     const query = { familyId: claims.sid, jti: claims.jti, userId: claims.sub, now: this.now() };
     if (await callStore(this.storeTimeoutMs, () => store.isAccessTokenRevoked(query))) {
-      throw new InvalidTokenError('The access token has been revoked.');
+      throw new InvalidTokenError('revoked');
     }
   }
 
@@ -98,12 +111,12 @@ export class TokenService {
     this.authenticator = new AccessTokenAuthenticator(accessTokens, store, storeTimeoutMs, now);
   }
 
-  /** Starts a new family for a user whose credentials were verified. */
-  async login(user: AuthUser, client: ClientContext): Promise<{ tokens: IssuedTokens; evictedFamilyIds: string[] }> {
+  /** Starts a new family for a user who just signed in (`signIn.authTime` at the latest now). */
+  async startSession(user: AuthUser, client: ClientContext, signIn: SignIn): Promise<{ tokens: IssuedTokens; evictedFamilyIds: string[] }> {
     const now = this.now();
     const family = newFamily(user.id);
     const first = newRefreshToken(family);
-    const access = this.accessTokens.sign(user, family.familyId, now);
+    const access = this.accessTokens.sign(user, family.familyId, signIn, now);
     const absoluteExpiresAt = now + this.policy.absoluteTtlMs;
     const session: SessionRecord = {
       familyId: family.familyId,
@@ -114,7 +127,7 @@ export class TokenService {
       absoluteExpiresAt,
       ...definedOnly(client),
     };
-    const subject = JSON.stringify({ id: user.id, roles: user.roles, scopes: user.scopes, claims: user.claims } satisfies AuthUser);
+    const subject = serializeGrant(user, signIn);
     const { evictedFamilyIds } = await this.call(() =>
       this.store.createFamily(
         { ...session, tokenHash: first.hash, proofHash: family.proofHash, subject },
@@ -124,10 +137,20 @@ export class TokenService {
     return { tokens: { accessToken: access.token, expiresIn: access.expiresIn, refreshToken: first.token, session }, evictedFamilyIds };
   }
 
-  /** Rotates a presented refresh token (or replays the kept successor inside the grace window). */
+  /**
+   * Rotates a presented refresh token (or replays the kept successor inside the grace window).
+   * With `resolveUser`, the user is read first, before anything changes: an app error then burns
+   * no token.
+   */
   async refresh(token: string): Promise<RefreshResult> {
     const presented = parseRefreshToken(token);
-    if (!presented) return { kind: 'invalid' };
+    if (!presented) return { kind: 'invalid', reason: 'malformed' };
+    let current: AuthUser | undefined;
+    if (this.policy.resolveUser) {
+      const resolved = await this.resolveUser(presented, this.policy.resolveUser);
+      if ('kind' in resolved) return resolved;
+      current = resolved.user;
+    }
     const now = this.now();
     const successor = newRefreshToken(presented);
     const result = await this.call(() =>
@@ -142,12 +165,13 @@ export class TokenService {
         graceMs: this.policy.graceMs,
       }),
     );
-    if (result.outcome === 'invalid') return { kind: 'invalid' };
+    if (result.outcome === 'invalid') return { kind: 'invalid', reason: result.reason === 'wrong_proof' ? 'wrong_proof' : 'unknown_session' };
     if (result.outcome === 'reused') return { kind: 'reused', userId: result.userId, sessionId: presented.familyId };
 
     const refreshToken = result.outcome === 'rotated' ? successor.token : openSuccessor(result.sealedSuccessor, presented);
-    if (refreshToken === null) return { kind: 'invalid' };
-    const access = this.accessTokens.sign(parseSubject(result.subject), presented.familyId, now);
+    if (refreshToken === null) return { kind: 'invalid', reason: 'unknown_session' };
+    const grant = parseGrant(result.subject, result.session.createdAt);
+    const access = this.accessTokens.sign(current ?? grant.user, presented.familyId, grant.signIn, now);
     return {
       kind: result.outcome,
       tokens: { accessToken: access.token, expiresIn: access.expiresIn, refreshToken, session: result.session },
@@ -201,19 +225,45 @@ export class TokenService {
     return this.call(() => this.store.revokeFamily(sessionId, { ...conditions, now: this.now() }));
   }
 
+  /**
+   * The user as `resolveUser` sees them now, read before the rotation; a refusal when the token is
+   * not live, or when the app no longer knows the user (the family is then revoked). A callback
+   * that throws, or answers something that is not the session's user, is the app's error:
+   * `InternalError`, and nothing has changed.
+   */
+  private async resolveUser(presented: PresentedRefreshToken, resolveUser: NonNullable<RefreshPolicy['resolveUser']>): Promise<{ user: AuthUser } | Refusal> {
+    const { familyId, proofHash } = presented;
+    const found = await this.call(() => this.store.findFamily!(familyId, { proofHash, now: this.now() }));
+    if (found.outcome === 'invalid') return { kind: 'invalid', reason: found.reason === 'wrong_proof' ? 'wrong_proof' : 'unknown_session' };
+    const { session } = found;
+    const { user: signedIn, signIn } = parseGrant(found.subject, session.createdAt);
+    let user: unknown;
+    try {
+      user = await resolveUser(session.userId, {
+        id: familyId,
+        userId: session.userId,
+        user: signedIn,
+        createdAt: new Date(session.createdAt),
+        authTime: new Date(signIn.authTime),
+        amr: signIn.amr,
+      });
+      if (user !== null && user !== undefined) {
+        assertAuthUser(user, 'refreshToken.resolveUser');
+        if (user.id !== session.userId) throw new TypeError('refreshToken.resolveUser must answer the session\'s own user (same id), or null');
+      }
+    } catch (error) {
+      throw new InternalError(error);
+    }
+    if (user === null || user === undefined) {
+      await this.call(() => this.store.revokeFamily(familyId, { proofHash, now: this.now() }));
+      return { kind: 'user_removed', userId: session.userId, sessionId: familyId };
+    }
+    return { user: user as AuthUser };
+  }
+
   private call<T>(operation: () => Promise<T>): Promise<T> {
     return callStore(this.storeTimeoutMs, operation);
   }
-}
-
-function parseSubject(subject: string): AuthUser {
-  try {
-    const user = JSON.parse(subject) as AuthUser;
-    if (typeof user?.id === 'string') return user;
-  } catch {
-    // fall through: a store that returns something it was not given is broken
-  }
-  throw new InternalError(new Error('the store returned an unreadable family subject'));
 }
 
 function definedOnly(client: ClientContext): ClientContext {

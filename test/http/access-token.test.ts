@@ -35,6 +35,8 @@ describe('requireAccessToken', () => {
       tokenId: claims.jti,
       roles: ['admin'],
       scopes: ['read', 'write'],
+      authTime: new Date(claims.auth_time! * 1000).toISOString(),
+      amr: ['pwd'],
       claims,
       expiresAt: new Date(claims.exp! * 1000).toISOString(),
     });

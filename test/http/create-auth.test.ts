@@ -1,3 +1,4 @@
-import { describeCreateAuth, memoryStores } from '../suites/create-auth.js';
+import { describeCreateAuth } from '../suites/create-auth.js';
+import { memoryStores } from '../suites/shared.js';
 
 describeCreateAuth('the memory store', memoryStores());

@@ -37,6 +37,8 @@ describe('createAuthRouter', () => {
         exp: t.clock.now / 1000 + 900,
         roles: ['admin'],
         scope: 'read write',
+        auth_time: t.clock.now / 1000,
+        amr: ['pwd'],
       });
     });
 
@@ -61,6 +63,7 @@ describe('createAuthRouter', () => {
           event: {
             user: { id: 'u-alice', roles: ['admin'], scopes: ['read', 'write'], claims: undefined },
             sessionId: refreshToken.split('.')[0],
+            amr: ['pwd'],
             evictedSessionIds: [],
           },
         },

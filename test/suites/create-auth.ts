@@ -1,16 +1,23 @@
 /*
  * createAuth over HTTP: the same tests on every store. test/http/create-auth.test.ts runs them
  * on the memory store (Express 5 and 4), test/redis/http/create-auth.test.ts on Redis and Redis
- * Cluster (Express 5 and 4).
+ * Cluster (Express 5 and 4). Each area has its own file here; this one registers them all.
  */
 import express from 'express';
 import request from 'supertest';
-import { AuthError, createAuth, MemoryTokenStore, type RefreshTokenStore } from '../../src/index.js';
+import { AuthError, createAuth } from '../../src/index.js';
 import { expectError, login, makeApp, me, refresh, SECRET, type TestApp } from '../helpers/app.js';
+import { describeObservability } from './observability.js';
+import { describeResolveUser } from './resolve-user.js';
+import { describeStartSession } from './start-session.js';
+import { describeStepUp } from './step-up.js';
+import { sessionIdOf, type MakeStore } from './shared.js';
 
-const sessionIdOf = (refreshToken: string) => refreshToken.split('.')[0]!;
-
-export function describeCreateAuth(name: string, makeStore: () => RefreshTokenStore | Promise<RefreshTokenStore>): void {
+export function describeCreateAuth(name: string, makeStore: MakeStore): void {
+  describeStartSession(name, makeStore);
+  describeResolveUser(name, makeStore);
+  describeStepUp(name, makeStore);
+  describeObservability(name, makeStore);
   describe(`createAuth on ${name}`, () => {
     let t: TestApp;
     beforeEach(async () => {
@@ -100,17 +107,4 @@ export function describeCreateAuth(name: string, makeStore: () => RefreshTokenSt
       });
     });
   });
-}
-
-/** The memory store, closed after each test. */
-export function memoryStores(): () => MemoryTokenStore {
-  const stores: MemoryTokenStore[] = [];
-  afterEach(async () => {
-    await Promise.all(stores.splice(0).map((store) => store.close()));
-  });
-  return () => {
-    const store = new MemoryTokenStore();
-    stores.push(store);
-    return store;
-  };
 }

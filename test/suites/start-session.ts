@@ -1,0 +1,112 @@
+/* auth.startSession: a session started from the app's own route is a session like any other. */
+import express from 'express';
+import request from 'supertest';
+import type { AuthUser, StartSessionOptions } from '../../src/index.js';
+import { cookieHeader, expectError, me, refresh, refreshCookie } from '../helpers/app.js';
+import { claimsOf } from '../helpers/jwt.js';
+import { eventsOf, MINUTE, recordingApp, sessionIdOf, type MakeStore } from './shared.js';
+
+const carol: AuthUser = { id: 'u-carol', roles: ['member'], claims: { tenant: 'acme' } };
+
+export function describeStartSession(name: string, makeStore: MakeStore): void {
+  describe(`auth.startSession on ${name}`, () => {
+    /** An app route that signs carol in by its own means (a passkey, say), then starts her session. */
+    async function appWithSignIn(options: StartSessionOptions = { amr: ['hwk'] }, overrides = {}) {
+      const t = await recordingApp(makeStore, overrides);
+      t.app.post('/sign-in/passkey', express.json(), async (req, res, next) => {
+        try {
+          res.json(await t.auth.startSession(req, res, carol, options));
+        } catch (error) {
+          next(error);
+        }
+      });
+      return t;
+    }
+
+    it('answers the token response from any route and sets the cookie the router reads, at its mount path', async () => {
+      const t = await appWithSignIn();
+      const res = await request(t.app).post('/sign-in/passkey').set('User-Agent', 'Passkey/1.0').send({});
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ accessToken: expect.any(String), tokenType: 'Bearer', expiresIn: 900 });
+      expect(res.headers['cache-control']).toBe('no-store');
+      const cookie = refreshCookie(res)!;
+      expect(cookie.attributes).toEqual(expect.arrayContaining(['Path=/auth', 'HttpOnly', 'Secure', 'SameSite=Strict', 'Max-Age=1209600']));
+
+      // A session like any other: listed, checked, rotated, revoked.
+      expect((await me(t, res.body.accessToken)).body).toMatchObject({ userId: 'u-carol', roles: ['member'], amr: ['hwk'] });
+      const sessions = await request(t.app).get('/auth/sessions').set('Authorization', `Bearer ${res.body.accessToken}`);
+      expect(sessions.body.sessions).toEqual([expect.objectContaining({ id: sessionIdOf(cookie.value), userAgent: 'Passkey/1.0', current: true })]);
+      const rotated = await refresh(t, cookie.value);
+      expect(rotated.status).toBe(200);
+      expect(claimsOf(rotated.body.accessToken)).toMatchObject({ sub: 'u-carol', roles: ['member'], tenant: 'acme', amr: ['hwk'] });
+      const logout = await request(t.app).post('/auth/logout').set('Cookie', cookieHeader(refreshCookie(rotated)!.value));
+      expect(logout.status).toBe(204);
+      expectError(await refresh(t, refreshCookie(rotated)!.value), 401, 'invalid_grant');
+    });
+
+    it('puts auth_time and amr in every access token of the session, refreshes included', async () => {
+      const t = await appWithSignIn();
+      const signedInAt = t.clock.now;
+      const res = await request(t.app).post('/sign-in/passkey').send({});
+      expect(claimsOf(res.body.accessToken)).toMatchObject({ auth_time: signedInAt / 1000, amr: ['hwk'] });
+      t.clock.now += 60 * MINUTE;
+      const rotated = await refresh(t, refreshCookie(res)!.value);
+      expect(claimsOf(rotated.body.accessToken)).toMatchObject({ iat: t.clock.now / 1000, auth_time: signedInAt / 1000, amr: ['hwk'] });
+      expect((await me(t, rotated.body.accessToken)).body.authTime).toBe(new Date(signedInAt).toISOString());
+    });
+
+    it("takes an earlier authTime, such as an identity provider's auth_time after single sign-on", async () => {
+      const t = await recordingApp(makeStore);
+      const idpAuthTime = new Date(t.clock.now - 30 * MINUTE);
+      t.app.get('/oauth/callback', async (req, res, next) => {
+        try {
+          res.json(await t.auth.startSession(req, res, carol, { amr: ['fed'], authTime: idpAuthTime }));
+        } catch (error) {
+          next(error);
+        }
+      });
+      const res = await request(t.app).get('/oauth/callback');
+      expect(claimsOf(res.body.accessToken)).toMatchObject({ auth_time: idpAuthTime.getTime() / 1000, amr: ['fed'] });
+    });
+
+    it("answers the refresh token in the body with transport: 'body', and sets no cookie", async () => {
+      const t = await appWithSignIn({ amr: ['otp'] }, { refreshToken: { transport: 'body' } });
+      const res = await request(t.app).post('/sign-in/passkey').send({});
+      expect(res.body).toEqual({ accessToken: expect.any(String), tokenType: 'Bearer', expiresIn: 900, refreshToken: expect.any(String) });
+      expect(res.headers['set-cookie']).toBeUndefined();
+      expect((await request(t.app).post('/auth/refresh').send({ refreshToken: res.body.refreshToken })).status).toBe(200);
+    });
+
+    it('tells onLogin how the user signed in, and onRevoke which sessions the per-user cap ended', async () => {
+      const t = await appWithSignIn({ amr: ['hwk'] }, { refreshToken: { maxSessionsPerUser: 1 } });
+      const first = await request(t.app).post('/sign-in/passkey').send({});
+      t.clock.now += 1000;
+      const second = await request(t.app).post('/sign-in/passkey').send({});
+      const [firstId, secondId] = [first, second].map((res) => sessionIdOf(refreshCookie(res)!.value));
+      expect(eventsOf(t.hooked, 'onLogin')).toEqual([
+        { user: carol, sessionId: firstId, amr: ['hwk'], evictedSessionIds: [] },
+        { user: carol, sessionId: secondId, amr: ['hwk'], evictedSessionIds: [firstId] },
+      ]);
+      expect(eventsOf(t.hooked, 'onRevoke')).toEqual([{ userId: 'u-carol', sessionIds: [firstId], reason: 'session_limit' }]);
+    });
+
+    it.each<[string, unknown, StartSessionOptions]>([
+      ['a user without an id', { roles: ['member'] }, {}],
+      ['an amr that is not a list', carol, { amr: 'hwk' as never }],
+      ['an amr value with a space', carol, { amr: ['hard key'] }],
+      ['an authTime in the future', carol, { authTime: Date.UTC(2030, 0, 1) }],
+    ])('rejects %s with a TypeError, and starts nothing', async (_case, user, options) => {
+      const t = await recordingApp(makeStore);
+      const seen: unknown[] = [];
+      t.app.post('/sign-in/broken', async (req, res) => {
+        await t.auth.startSession(req, res, user as AuthUser, options).catch((error: unknown) => seen.push(error));
+        res.status(400).json({ error: 'invalid_request' });
+      });
+      const res = await request(t.app).post('/sign-in/broken');
+      expect(res.headers['set-cookie']).toBeUndefined();
+      expect(seen).toEqual([expect.any(TypeError)]);
+      expect(await t.auth.listSessions('u-carol')).toEqual([]);
+      expect(eventsOf(t.hooked, 'onLogin')).toEqual([]);
+    });
+  });
+}
