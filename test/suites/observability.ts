@@ -33,7 +33,7 @@ export function describeObservability(name: string, makeStore: MakeStore): void 
       });
 
       it('fires for reuse, next to onReuseDetected', async () => {
-        const t = await recordingApp(makeStore);
+        const t = await recordingApp(makeStore, { refreshToken: { reuseGraceSeconds: 0 } });
         const session = await login(t);
         await refresh(t, session.refreshToken).expect(200);
         await refresh(t, session.refreshToken).expect(401);
@@ -58,7 +58,7 @@ export function describeObservability(name: string, makeStore: MakeStore): void 
 
     describe('onError and AuthError.reason', () => {
       it('tells why each refresh was refused, while every client gets the same answer', async () => {
-        const t = await recordingApp(makeStore);
+        const t = await recordingApp(makeStore, { refreshToken: { reuseGraceSeconds: 0 } });
         const session = await login(t);
         const [family, , secret] = session.refreshToken.split('.');
         const answers = [
