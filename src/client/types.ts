@@ -62,6 +62,10 @@ export interface AccessTokenClaims {
   roles?: string[];
   /** Space-separated scopes. */
   scope?: string;
+  /** When the session's sign-in happened, in seconds: a refresh keeps it. */
+  auth_time?: number;
+  /** How the user signed in (RFC 8176 method names such as `pwd`, `hwk`, `otp`). */
+  amr?: string[];
   [claim: string]: unknown;
 }
 

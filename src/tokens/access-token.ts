@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import type { AccessTokenClaims } from '../client/types.js';
 import type { ResolvedAccessTokenOptions, ResolvedKeys } from '../config/access-token.js';
 import { InvalidTokenError, type AccessTokenFailureReason } from '../errors.js';
 import { isStringArray } from '../json.js';
@@ -274,17 +275,7 @@ function reasonOf(error: unknown): AccessTokenFailureReason {
 
 /** `AccessClaims` of a payload that passed every check. */
 function toAccessClaims(payload: Record<string, unknown>): AccessClaims {
-  const { sub, sid, jti, iat, exp, roles, scope, auth_time: authTime, amr } = payload as {
-    sub: string;
-    sid: string;
-    jti: string;
-    iat: number;
-    exp: number;
-    roles?: string[];
-    scope?: string;
-    auth_time?: number;
-    amr?: string[];
-  };
+  const { sub, sid, jti, iat, exp, roles, scope, auth_time: authTime, amr } = payload as AccessTokenClaims;
   return {
     sub,
     sid,
