@@ -6,6 +6,7 @@ import { accessTokenGuard, toAuthInfo } from './http/middleware.js';
 import type { ErrorObserver } from './http/respond.js';
 import { createEndpoints } from './http/router.js';
 import { AccessTokens } from './tokens/access-token.js';
+import { LoginThrottle } from './tokens/login-throttle.js';
 import { AccessTokenAuthenticator, TokenService } from './tokens/token-service.js';
 import type { Auth, AuthOptions, RevocationReason } from './types.js';
 
@@ -27,7 +28,9 @@ export function createAuth(options: AuthOptions): Auth {
   const runHook = hookRunner(config.hooks);
   // Not awaited: a refusal is answered at once, whatever the hook does.
   const observe: ErrorObserver = (error, req) => void runHook('onError', { error, req });
-  const { router, startSession } = createEndpoints(config, service, runHook, observe);
+  // Only a router with `/login` counts logins (and warns about where it counts them).
+  const throttle = config.loginThrottle && config.verifyCredentials ? new LoginThrottle(config.loginThrottle, store, storeTimeoutMs, now) : undefined;
+  const { router, startSession } = createEndpoints(config, service, throttle, runHook, observe);
 
   async function revoked(userId: string | undefined, sessionIds: string[], reason: RevocationReason | undefined): Promise<void> {
     if (userId !== undefined && sessionIds.length > 0) await runHook('onRevoke', { userId, sessionIds, reason: reason ?? APP_REVOCATION });

@@ -13,6 +13,7 @@ export const errorCodes = {
   csrf_rejected: 403,
   not_found: 404,
   payload_too_large: 413,
+  too_many_attempts: 429,
   internal_error: 500,
   store_unavailable: 503,
 } as const;
@@ -161,6 +162,19 @@ export class NotFoundError extends AuthError {
 export class PayloadTooLargeError extends AuthError {
   constructor() {
     super('payload_too_large', 'The request body is too large.');
+  }
+}
+
+/**
+ * `POST /login` refused by the login throttle (README "Password guessing"), before any password
+ * was checked. `retryAfter` is in whole seconds: the `Retry-After` header.
+ */
+export class TooManyAttemptsError extends AuthError {
+  readonly retryAfter: number;
+
+  constructor(retryAfter: number) {
+    super('too_many_attempts', 'Too many failed sign-in attempts; try again later.');
+    this.retryAfter = retryAfter;
   }
 }
 

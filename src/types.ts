@@ -162,6 +162,21 @@ export interface LoginFailedEvent {
   username: string;
   req: Request;
 }
+/** A `POST /login` refused with 429 `too_many_attempts` before any password was checked. */
+export interface LoginThrottledEvent {
+  /** The username as the request gave it (counted after NFKC normalisation, trimming and lower-casing). */
+  username: string;
+  /**
+   * The client's network as it was counted: the IPv4 address, the IPv6 prefix (such as
+   * `2001:db8:aa00::/56`), or `'unknown'` when `req.ip` is not an address.
+   */
+  ip: string;
+  /** Which limit was reached: `'perUsernameAndIp'` (guessing one account) or `'perIp'` (spraying many). */
+  limit: 'perUsernameAndIp' | 'perIp';
+  /** Seconds until the client may try again: the `Retry-After` the client was sent. */
+  retryAfter: number;
+  req: Request;
+}
 export interface RefreshEvent {
   userId: string;
   sessionId: string;
@@ -215,6 +230,8 @@ export interface ErrorEvent {
 export interface AuthHooks {
   onLogin?(event: LoginEvent): void | Promise<void>;
   onLoginFailed?(event: LoginFailedEvent): void | Promise<void>;
+  /** A login refused by the throttle (README "Password guessing"); `onLoginFailed` does not fire for it. */
+  onLoginThrottled?(event: LoginThrottledEvent): void | Promise<void>;
   onRefresh?(event: RefreshEvent): void | Promise<void>;
   onReuseDetected?(event: ReuseDetectedEvent): void | Promise<void>;
   onLogout?(event: LogoutEvent): void | Promise<void>;
@@ -228,6 +245,24 @@ export interface AuthHooks {
 }
 
 export type VerifyCredentials = (username: string, password: string, req: Request) => Promise<AuthUser | null> | AuthUser | null;
+
+/** One limit of the login throttle. */
+export interface LoginThrottleLimit {
+  /** Failed logins allowed within the window; the next attempt gets 429 `too_many_attempts`. */
+  failures?: number;
+  /** Counted from the first failure: seconds, or a string such as `'15m'` or `'1d'`. */
+  window?: Duration;
+}
+
+/** The options of `loginThrottle`; a partial object keeps the defaults for the rest. */
+export interface LoginThrottleOptions {
+  /** Consecutive failures for one username from one network, ended by a success. Default `{ failures: 5, window: '15m' }`. */
+  perUsernameAndIp?: LoginThrottleLimit;
+  /** Failures from one network, whatever the usernames. Default `{ failures: 100, window: '1d' }`. */
+  perIp?: LoginThrottleLimit;
+  /** IPv6 clients are counted by their network prefix of this many bits (32 to 128). Default 56. */
+  ipv6Prefix?: number;
+}
 
 /** The options of `createAuth` (and `createAuthRouter`). */
 export interface AuthOptions {
@@ -248,6 +283,12 @@ export interface AuthOptions {
   trustedOrigins?: string[];
   /** Default `{}`: no hooks. */
   hooks?: AuthHooks;
+  /**
+   * Limits on failed logins (README "Password guessing"); `false` turns them off. The client is
+   * `req.ip`, so set Express's `trust proxy` to match your proxies. Default: on, with the
+   * defaults of `LoginThrottleOptions`.
+   */
+  loginThrottle?: LoginThrottleOptions | boolean;
   /** How long a store call may take before the request fails with 503, in ms. Default 2000. */
   storeTimeoutMs?: number;
   /** Largest JSON body accepted, in bytes. Default 16 384. */

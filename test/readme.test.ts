@@ -61,7 +61,7 @@ describe("the README's options tables", () => {
 
   it('have a row for every default of the options of createAuth and requireAccessToken', () => {
     const documented = new Set(rows.map(([option]) => option));
-    const groups = ['accessToken.', 'refreshToken.', 'requireAccessToken.', 'trustedOrigins', 'storeTimeoutMs', 'bodyLimitBytes'];
+    const groups = ['accessToken.', 'refreshToken.', 'requireAccessToken.', 'trustedOrigins', 'loginThrottle.', 'storeTimeoutMs', 'bodyLimitBytes'];
     const missing = [...defaults.keys()].filter((option) => groups.some((group) => option.startsWith(group)) && !documented.has(option));
     expect(missing).toEqual([]);
   });

@@ -21,6 +21,13 @@ export const DEFAULTS = Object.freeze({
     cookie: Object.freeze({ name: 'refresh_token', sameSite: 'strict', secure: true }),
   }),
   trustedOrigins: Object.freeze([] as string[]),
+  /** README "Password guessing". */
+  loginThrottle: Object.freeze({
+    perUsernameAndIp: Object.freeze({ failures: 5, window: '15m' }),
+    perIp: Object.freeze({ failures: 100, window: '1d' }),
+    /** As express-rate-limit's `ipv6Subnet`: one host commonly holds a /64 or more. */
+    ipv6Prefix: 56,
+  }),
   storeTimeoutMs: 2000,
   bodyLimitBytes: 16 * 1024,
   /** The options of `requireAccessToken` that are not access-token options. */

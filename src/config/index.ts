@@ -45,6 +45,20 @@ export interface ResolvedRefreshTokenOptions {
   resolveUser?: ResolveUser;
 }
 
+/** One limit of the login throttle: at most `failures` failed logins per `windowMs`. */
+export interface ResolvedThrottleLimit {
+  failures: number;
+  windowMs: number;
+}
+
+/** `loginThrottle`, resolved (README "Password guessing"). */
+export interface ResolvedLoginThrottle {
+  perUsernameAndIp: ResolvedThrottleLimit;
+  perIp: ResolvedThrottleLimit;
+  /** IPv6 clients are counted by this network prefix, in bits. */
+  ipv6Prefix: number;
+}
+
 /** Everything `createAuth` needs, checked, with every default applied. */
 export interface ResolvedAuthOptions {
   accessToken: ResolvedAccessTokenOptions;
@@ -55,6 +69,8 @@ export interface ResolvedAuthOptions {
   /** Exact origins, as browsers send them. */
   trustedOrigins: ReadonlySet<string>;
   hooks: AuthHooks;
+  /** `false`: `/login` counts nothing. */
+  loginThrottle: ResolvedLoginThrottle | false;
   storeTimeoutMs: number;
   bodyLimitBytes: number;
   now: () => number;
@@ -83,12 +99,14 @@ export interface ResolvedStandaloneGuard {
   guard: ResolvedGuardOptions;
 }
 
-const AUTH_OPTION_NAMES = ['accessToken', 'store', 'verifyCredentials', 'refreshToken', 'trustedOrigins', 'hooks', 'storeTimeoutMs', 'bodyLimitBytes', 'now'] as const;
+const AUTH_OPTION_NAMES = ['accessToken', 'store', 'verifyCredentials', 'refreshToken', 'trustedOrigins', 'hooks', 'loginThrottle', 'storeTimeoutMs', 'bodyLimitBytes', 'now'] as const;
+const LOGIN_THROTTLE_OPTION_NAMES = ['perUsernameAndIp', 'perIp', 'ipv6Prefix'] as const;
+const THROTTLE_LIMIT_OPTION_NAMES = ['failures', 'window'] as const;
 const REFRESH_TOKEN_OPTION_NAMES = ['idleTtl', 'absoluteTtl', 'reuseGraceSeconds', 'maxSessionsPerUser', 'transport', 'cookie', 'resolveUser'] as const;
 const COOKIE_OPTION_NAMES = ['name', 'sameSite', 'secure', 'domain', 'path'] as const;
 const GUARD_OPTION_NAMES = ['roles', 'scopes', 'optional', 'revocation', 'maxAuthAge', 'errors'] as const;
 const STANDALONE_OPTION_NAMES = [...ACCESS_TOKEN_OPTION_NAMES, ...GUARD_OPTION_NAMES, 'store', 'storeTimeoutMs', 'now'] as const;
-const HOOK_NAMES = ['onLogin', 'onLoginFailed', 'onRefresh', 'onReuseDetected', 'onLogout', 'onRevoke', 'onError'] as const;
+const HOOK_NAMES = ['onLogin', 'onLoginFailed', 'onLoginThrottled', 'onRefresh', 'onReuseDetected', 'onLogout', 'onRevoke', 'onError'] as const;
 
 export function resolveAuthOptions(options: AuthOptions): ResolvedAuthOptions {
   if (!options || typeof options !== 'object') throw new ConfigurationError('options', 'are required');
@@ -101,6 +119,10 @@ export function resolveAuthOptions(options: AuthOptions): ResolvedAuthOptions {
   if (refreshToken.resolveUser && typeof store.findFamily !== 'function') {
     throw new ConfigurationError('refreshToken.resolveUser', 'needs a store that implements findFamily (MemoryTokenStore, RedisTokenStore and PostgresTokenStore do)');
   }
+  const throttleMethods = [store.hitLoginAttempt, store.resetLoginAttempts].filter((method) => typeof method === 'function').length;
+  if (throttleMethods === 1) {
+    throw new ConfigurationError('store', 'implements only one of hitLoginAttempt and resetLoginAttempts: the login throttle needs both, or neither');
+  }
   return {
     accessToken: resolveAccessTokenOptions(options.accessToken, 'sign', 'accessToken'),
     store,
@@ -108,6 +130,7 @@ export function resolveAuthOptions(options: AuthOptions): ResolvedAuthOptions {
     refreshToken,
     trustedOrigins: resolveTrustedOrigins(options.trustedOrigins),
     hooks: resolveHooks(options.hooks),
+    loginThrottle: resolveLoginThrottle(options.loginThrottle),
     storeTimeoutMs: storeTimeoutOption(options.storeTimeoutMs, 'storeTimeoutMs'),
     bodyLimitBytes: integerOption(options.bodyLimitBytes, DEFAULTS.bodyLimitBytes, 'bodyLimitBytes', 1024, 1024 * 1024),
     now: clockOption(options.now, 'now'),
@@ -227,6 +250,29 @@ function resolveTrustedOrigins(value: unknown): ReadonlySet<string> {
       throw new ConfigurationError('trustedOrigins', `has an entry that is not an origin: ${JSON.stringify(origin)}`);
     }),
   );
+}
+
+/** `loginThrottle`: `false` turns it off; `true`, absent or a partial object keeps the defaults for the rest. */
+function resolveLoginThrottle(value: unknown): ResolvedLoginThrottle | false {
+  if (value === false) return false;
+  const defaults = DEFAULTS.loginThrottle;
+  const options = groupOption(value === true ? undefined : value, 'loginThrottle');
+  knownNames(options, LOGIN_THROTTLE_OPTION_NAMES, 'loginThrottle.');
+  return {
+    perUsernameAndIp: resolveThrottleLimit(options.perUsernameAndIp, defaults.perUsernameAndIp, 'loginThrottle.perUsernameAndIp'),
+    perIp: resolveThrottleLimit(options.perIp, defaults.perIp, 'loginThrottle.perIp'),
+    // /32 is the widest block a provider assigns; /128 counts every address on its own.
+    ipv6Prefix: integerOption(options.ipv6Prefix, defaults.ipv6Prefix, 'loginThrottle.ipv6Prefix', 32, 128),
+  };
+}
+
+function resolveThrottleLimit(value: unknown, defaults: { failures: number; window: string }, name: string): ResolvedThrottleLimit {
+  const options = groupOption(value, name);
+  knownNames(options, THROTTLE_LIMIT_OPTION_NAMES, `${name}.`);
+  return {
+    failures: integerOption(options.failures, defaults.failures, `${name}.failures`, 1, 1_000_000),
+    windowMs: durationOption(options.window, defaults.window, `${name}.window`) * 1000,
+  };
 }
 
 function resolveHooks(value: unknown): AuthHooks {

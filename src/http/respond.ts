@@ -1,9 +1,9 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
-import { AuthError, InternalError, InvalidRequestError, PayloadTooLargeError } from '../errors.js';
+import { AuthError, InternalError, InvalidRequestError, PayloadTooLargeError, TooManyAttemptsError } from '../errors.js';
 
 /**
  * The one place where an error becomes a response: JSON `{ error, message }` with the status and
- * `WWW-Authenticate` of its code, never a stack trace. Unexpected errors become `internal_error`
+ * `WWW-Authenticate` (or `Retry-After`) of its code, never a stack trace. Unexpected errors become `internal_error`
  * and are reported to the process (they are the app's to see, not the client's).
  */
 export function sendError(res: Response, error: unknown): void {
@@ -14,6 +14,7 @@ export function sendError(res: Response, error: unknown): void {
     return;
   }
   if (authError.wwwAuthenticate) res.set('WWW-Authenticate', authError.wwwAuthenticate);
+  if (authError instanceof TooManyAttemptsError) res.set('Retry-After', String(authError.retryAfter));
   res.set('Cache-Control', 'no-store');
   sendJson(res, authError.status, authError.toJSON());
 }

@@ -9,7 +9,9 @@ import {
   MissingTokenError,
   NotFoundError,
   PayloadTooLargeError,
+  TooManyAttemptsError,
 } from '../errors.js';
+import type { LoginThrottle } from '../tokens/login-throttle.js';
 import type { AccessClaims, SignIn } from '../tokens/access-token.js';
 import type { ClientContext, IssuedTokens, TokenService } from '../tokens/token-service.js';
 import { assertAmr, assertAuthUser } from '../tokens/user.js';
@@ -37,7 +39,13 @@ export interface Endpoints {
  * own JSON bodies and cookies; and `startSession`, which starts a session from any route with the
  * same cookie. `createAuth` builds them from options resolved once.
  */
-export function createEndpoints(config: ResolvedAuthOptions, service: TokenService, runHook: HookRunner, observe: ErrorObserver): Endpoints {
+export function createEndpoints(
+  config: ResolvedAuthOptions,
+  service: TokenService,
+  throttle: LoginThrottle | undefined,
+  runHook: HookRunner,
+  observe: ErrorObserver,
+): Endpoints {
   const { verifyCredentials, trustedOrigins, bodyLimitBytes: bodyLimit, now } = config;
   const { transport } = config.refreshToken;
   const router = express.Router();
@@ -101,6 +109,14 @@ export function createEndpoints(config: ResolvedAuthOptions, service: TokenServi
 
   if (verifyCredentials) router.post('/login', refuseCrossSite('always'), json, handle(async (req, res) => {
     const { username, password } = readCredentials(req.body);
+    // Before verifyCredentials, so a refusal costs no password check and is the same for every
+    // username (README "Password guessing").
+    const decision = throttle ? await throttle.check(username, req.ip) : undefined;
+    if (decision && !decision.allowed) {
+      const { limit, retryAfter, ip } = decision;
+      await runHook('onLoginThrottled', { username, ip, limit, retryAfter, req });
+      throw new TooManyAttemptsError(retryAfter);
+    }
     let user: AuthUser | null;
     try {
       user = await verifyCredentials(username, password, req);
@@ -112,6 +128,8 @@ export function createEndpoints(config: ResolvedAuthOptions, service: TokenServi
       await runHook('onLoginFailed', { username, req });
       throw new InvalidCredentialsError();
     }
+    // Before the session is written: a store that fails here has issued nothing.
+    if (decision) await throttle!.succeeded(decision.attempt);
     sendJson(res, 200, await startSession(req, res, user, { amr: ['pwd'] }));
   }));
 

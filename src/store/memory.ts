@@ -1,6 +1,7 @@
 import { DEFAULTS } from '../config/defaults.js';
 import { groupOption, integerOption } from '../config/values.js';
-import type { FindFamilyResult, NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
+import { MemoryLoginCounters } from './login-counters.js';
+import type { FindFamilyResult, LoginAttempt, LoginAttemptResult, NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
 
 export interface MemoryTokenStoreOptions {
   /** How often dead records are swept out, in ms. Default 60 000. */
@@ -23,6 +24,7 @@ export class MemoryTokenStore implements RefreshTokenStore {
   private readonly familiesByUser = new Map<string, Set<string>>();
   /** jti -> expiry (ms). */
   private readonly denylist = new Map<string, number>();
+  private readonly loginCounters = new MemoryLoginCounters();
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: MemoryTokenStoreOptions = {}) {
@@ -117,20 +119,29 @@ export class MemoryTokenStore implements RefreshTokenStore {
     return !family || family.userId !== query.userId;
   }
 
+  async hitLoginAttempt(attempt: LoginAttempt): Promise<LoginAttemptResult> {
+    return this.loginCounters.hit(attempt);
+  }
+
+  async resetLoginAttempts(reset: { group: string; clear: string[]; decrement: string[]; now: number }): Promise<void> {
+    this.loginCounters.reset(reset);
+  }
+
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.sweeper = undefined;
   }
 
   /** Number of records held, for tests and memory measurements. */
-  get size(): { families: number; users: number; denylist: number } {
-    return { families: this.families.size, users: this.familiesByUser.size, denylist: this.denylist.size };
+  get size(): { families: number; users: number; denylist: number; loginCounters: number } {
+    return { families: this.families.size, users: this.familiesByUser.size, denylist: this.denylist.size, loginCounters: this.loginCounters.size };
   }
 
   /** Drops every record that is dead at `now`. Runs on a timer; exposed for tests and benchmarks. */
   sweep(now: number): void {
     for (const family of this.families.values()) if (now >= family.expiresAt) this.delete(family);
     for (const [jti, expiresAt] of this.denylist) if (now >= expiresAt) this.denylist.delete(jti);
+    this.loginCounters.sweep(now);
   }
 
   private live(familyId: string, now: number): FamilyState | undefined {

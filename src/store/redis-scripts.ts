@@ -300,7 +300,66 @@ if not f[1] or not f[2] or now >= tonumber(f[2]) or f[1] ~= ARGV[1] then return 
 return 0
 `;
 
-/** The scripts by store method, with their number of declared keys. */
+/**
+ * hitLoginAttempt. KEYS: the counters, each a hash { c: count, e: expiresAt }, all with the
+ * attempt's hash tag. ARGV: now, then limit and windowMs of each counter in KEYS order.
+ * Reply: {1} when allowed (every counter raised), {0, retryAfterMs, index of the limiting
+ * counter (1-based)} when refused (nothing written).
+ *
+ * Checking and counting are one script, hence one atomic step even with many app instances:
+ * N parallel attempts see N different counts, so no more than the limit can pass. A counter that
+ * starts gets the window as its TTL: every key expires by itself.
+ */
+export const HIT_LOGIN_ATTEMPT_SCRIPT = `${PRELUDE}
+local now = tonumber(ARGV[1])
+local counts = {}
+local wait, which = 0, 0
+for i, key in ipairs(KEYS) do
+  local counter = redis.call('HMGET', key, 'c', 'e')
+  local count, expires = tonumber(counter[1]), tonumber(counter[2])
+  if count and expires and now < expires then
+    counts[i] = count
+    if count >= tonumber(ARGV[2 * i]) and expires - now > wait then
+      wait, which = expires - now, i
+    end
+  end
+end
+if which > 0 then
+  return { 0, fmt(wait), which }
+end
+for i, key in ipairs(KEYS) do
+  if counts[i] then
+    redis.call('HINCRBY', key, 'c', 1)
+  else
+    local window = tonumber(ARGV[2 * i + 1])
+    redis.call('HSET', key, 'c', 1, 'e', fmt(now + window))
+    redis.call('PEXPIRE', key, fmt(window))
+  end
+end
+return { 1 }
+`;
+
+/**
+ * resetLoginAttempts. KEYS: the counters to clear, then those to lower by one.
+ * ARGV: now, number of counters to clear. Reply: 1.
+ */
+export const RESET_LOGIN_ATTEMPTS_SCRIPT = `
+local now, clear = tonumber(ARGV[1]), tonumber(ARGV[2])
+for i, key in ipairs(KEYS) do
+  if i <= clear then
+    redis.call('DEL', key)
+  else
+    local counter = redis.call('HMGET', key, 'c', 'e')
+    local count, expires = tonumber(counter[1]), tonumber(counter[2])
+    if count and expires and now < expires and count > 0 then
+      redis.call('HINCRBY', key, 'c', -1)
+    end
+  end
+end
+return 1
+`;
+
+/** The scripts by store method, with their number of declared keys (undefined: given with each call). */
 const SCRIPTS = {
   createFamily: { lua: CREATE_FAMILY_SCRIPT, numberOfKeys: 3 },
   rotate: { lua: ROTATE_SCRIPT, numberOfKeys: 2 },
@@ -309,6 +368,9 @@ const SCRIPTS = {
   revokeUser: { lua: REVOKE_USER_SCRIPT, numberOfKeys: 2 },
   listFamilies: { lua: LIST_FAMILIES_SCRIPT, numberOfKeys: 2 },
   isAccessTokenRevoked: { lua: IS_ACCESS_TOKEN_REVOKED_SCRIPT, numberOfKeys: 2 },
+  // Any number of keys: the command is given their count first.
+  hitLoginAttempt: { lua: HIT_LOGIN_ATTEMPT_SCRIPT, numberOfKeys: undefined },
+  resetLoginAttempts: { lua: RESET_LOGIN_ATTEMPTS_SCRIPT, numberOfKeys: undefined },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

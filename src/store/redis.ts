@@ -3,7 +3,7 @@ import { groupOption } from '../config/values.js';
 import { ConfigurationError } from '../errors.js';
 import { registerScripts, type ScriptCommand, type ScriptName } from './redis-scripts.js';
 import { shardKeyOf, shardKeyOfFamily, SHARD_KEY_LENGTH } from './shard.js';
-import type { FindFamilyResult, InvalidFamilyReason, NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
+import type { FindFamilyResult, InvalidFamilyReason, LoginAttempt, LoginAttemptResult, NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
 
 /**
  * What the store needs of an ioredis `Redis` or `Cluster` client. Declared here, not imported from
@@ -229,12 +229,36 @@ export class RedisTokenStore implements RefreshTokenStore {
     return Number(reply) !== 0;
   }
 
+  /**
+   * The login throttle's counters: `<prefix>{l:<group>}:<key>`, one hash each. The group (the
+   * client's network, hashed) is the hash tag, so both counters of an attempt live in one Cluster
+   * slot and one script checks and counts them: one round trip per login.
+   */
+  async hitLoginAttempt(attempt: LoginAttempt): Promise<LoginAttemptResult> {
+    const keys = attempt.counters.map(({ key }) => this.loginKey(attempt.group, key));
+    const limits = attempt.counters.flatMap(({ limit, windowMs }) => [String(limit), String(windowMs)]);
+    const reply = values(await this.scripts.hitLoginAttempt(String(keys.length), ...keys, String(attempt.now), ...limits));
+    if (reply[0] === '1') return { allowed: true };
+    const counter = attempt.counters[Number(reply[2]) - 1];
+    if (reply[0] !== '0' || counter === undefined) throw new Error(`RedisTokenStore: unexpected reply from the hitLoginAttempt script: ${String(reply[0])}`);
+    return { allowed: false, retryAfterMs: Number(reply[1]), key: counter.key };
+  }
+
+  async resetLoginAttempts(reset: { group: string; clear: string[]; decrement: string[]; now: number }): Promise<void> {
+    const keys = [...reset.clear, ...reset.decrement].map((key) => this.loginKey(reset.group, key));
+    await this.scripts.resetLoginAttempts(String(keys.length), ...keys, String(reset.now), String(reset.clear.length));
+  }
+
   /** Releases nothing: the client belongs to the caller, who quits it. */
   async close(): Promise<void> {}
 
   /** `<prefix>{<shard>}:`, the start of every key of one user. */
   private base(shard: string): string {
     return `${this.keyPrefix}{${shard}}:`;
+  }
+
+  private loginKey(group: string, key: string): string {
+    return `${this.keyPrefix}{l:${group}}:${key}`;
   }
 
   /** The key base of a family id, or undefined when the id cannot be one of ours. */

@@ -109,6 +109,36 @@ export interface RefreshTokenStore {
    */
   findFamily?(familyId: string, conditions: { proofHash: string; now: number }): Promise<FindFamilyResult>;
 
+  /**
+   * Optional, recommended for a store shared by several app instances; with `resetLoginAttempts`
+   * it keeps the login throttle's counters (README "Password guessing") where every instance sees
+   * them. A store without them gets counters in the memory of each process, and a warning at
+   * start-up.
+   *
+   * In one atomic step: when any counter of `attempt.counters` is live (`now < its expiresAt`)
+   * and has reached its `limit`, nothing changes and the answer is
+   * `{ allowed: false, retryAfterMs, key }`: the time until the latest such counter expires, and its key. Otherwise
+   * every counter is raised by one (a counter that is not live starts again at 1, expiring at
+   * `now + windowMs`; a live one keeps its expiry) and the answer is `{ allowed: true }`.
+   *
+   * The attempt is counted *before* the password is checked, and only a success takes it back
+   * (`resetLoginAttempts`): so N concurrent attempts can never pass a limit of fewer than N,
+   * whatever their passwords. A counter is named by its `key` within the attempt's `group` (the
+   * same key in another group is another counter); a sharded store keeps one group in one place
+   * (one Redis Cluster slot). Groups and keys are base64url characters and `:`, never a username
+   * or an address in clear.
+   */
+  hitLoginAttempt?(attempt: LoginAttempt): Promise<LoginAttemptResult>;
+
+  /**
+   * Optional, with `hitLoginAttempt`. After a successful login, in one atomic step: deletes the
+   * counters named in `clear` (the username+IP counter: a success ends a run of failures), and
+   * lowers by one each live counter named in `decrement`, never below 0 (the IP counter counts
+   * failures only, and `hitLoginAttempt` counted this attempt before it was known to succeed).
+   * Keys that are not live are left alone. Same `group` as the `hitLoginAttempt` it follows.
+   */
+  resetLoginAttempts?(reset: { group: string; clear: string[]; decrement: string[]; now: number }): Promise<void>;
+
   /** Optional. Releases timers or connections the store itself owns (never a caller's client). */
   close?(): Promise<void>;
 }
@@ -158,3 +188,22 @@ export type RotateResult =
   | { outcome: 'invalid'; reason?: InvalidFamilyReason };
 
 export type FindFamilyResult = { outcome: 'found'; session: SessionRecord; subject: string } | { outcome: 'invalid'; reason?: InvalidFamilyReason };
+
+/** One counter of the login throttle: at most `limit` attempts per `windowMs`, counted from the first. */
+export interface LoginCounter {
+  /** Names the counter within its group. */
+  key: string;
+  limit: number;
+  windowMs: number;
+}
+
+/** A login attempt, as `hitLoginAttempt` counts it. */
+export interface LoginAttempt {
+  /** Shared by every counter of the attempt (the client's network), for sharded stores. */
+  group: string;
+  counters: LoginCounter[];
+  now: number;
+}
+
+/** Refused: `key` names the counter at its limit (the one that expires last, when several are). */
+export type LoginAttemptResult = { allowed: true } | { allowed: false; retryAfterMs: number; key: string };
