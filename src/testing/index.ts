@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { shardKeyOf } from '../store/shard.js';
-import type { FindFamilyResult, InvalidFamilyReason, NewFamily, RefreshTokenStore, RotateRequest, RotateResult } from '../store/types.js';
+import type { FindFamilyResult, InvalidFamilyReason, LoginCounter, NewFamily, RefreshTokenStore, RotateRequest, RotateResult } from '../store/types.js';
 
 /** The test-runner globals the suite registers with: Jest's, or any runner that has the same. */
 interface TestGlobals {
@@ -21,6 +21,12 @@ export interface ConformanceOptions {
    * package does). `false` leaves its tests out; `createAuth` then refuses `refreshToken.resolveUser`.
    */
   findFamily?: boolean;
+  /**
+   * Whether the store implements the optional `hitLoginAttempt` and `resetLoginAttempts` (default
+   * `true`, as every store of this package does). `false` leaves their tests out; the login
+   * throttle then counts in each process's memory.
+   */
+  loginThrottle?: boolean;
 }
 
 const MINUTE = 60_000;
@@ -419,6 +425,79 @@ export function testRefreshTokenStore(
         assert.equal(await isLive(family), false);
       });
     });
+
+    if (options.loginThrottle ?? true) {
+      describe('login counters (hitLoginAttempt, resetLoginAttempts)', () => {
+        /** A fresh group with a username counter (limit 3 per minute) and a group counter (limit 5 per hour). */
+        function attempt(group = random(12)) {
+          const counters: LoginCounter[] = [
+            { key: `u:${random(8)}`, limit: 3, windowMs: MINUTE },
+            { key: 'ip', limit: 5, windowMs: 60 * MINUTE },
+          ];
+          return { group, counters, hit: (at = clock) => store.hitLoginAttempt!({ group, counters, now: at }) };
+        }
+        const reset = (group: string, clear: string[], decrement: string[], at = clock) => store.resetLoginAttempts!({ group, clear, decrement, now: at });
+
+        it('allows up to the limit, then refuses with the time until the limiting counter expires, and its key', async () => {
+          const { counters, hit } = attempt();
+          for (let i = 0; i < 3; i++) assert.deepEqual(await hit(clock + i * 1000), { allowed: true });
+          assert.deepEqual(await hit(clock + 10_000), { allowed: false, retryAfterMs: MINUTE - 10_000, key: counters[0]!.key });
+        });
+
+        it('counts nothing when it refuses, and starts a counter again once its window has passed', async () => {
+          const { hit } = attempt();
+          for (let i = 0; i < 3; i++) await hit();
+          for (let i = 0; i < 5; i++) assert.equal((await hit(clock + 1000)).allowed, false);
+          // The username counter starts again; the group counter (3 of 5) counted none of the refusals.
+          for (let i = 0; i < 2; i++) assert.deepEqual(await hit(clock + MINUTE), { allowed: true });
+          assert.deepEqual(await hit(clock + MINUTE), { allowed: false, retryAfterMs: 59 * MINUTE, key: 'ip' });
+        });
+
+        it('keeps counters apart by key and by group: the same key in another group is another counter', async () => {
+          const first = attempt();
+          for (let i = 0; i < 3; i++) await first.hit();
+          const sameGroup = attempt(first.group);
+          for (let i = 0; i < 2; i++) assert.deepEqual(await sameGroup.hit(), { allowed: true });
+          assert.deepEqual(await sameGroup.hit(), { allowed: false, retryAfterMs: 60 * MINUTE, key: 'ip' });
+          assert.deepEqual(await attempt().hit(), { allowed: true });
+        });
+
+        it('answers the counter that expires last when several are at their limit', async () => {
+          const { group, counters, hit } = attempt();
+          for (let i = 0; i < 3; i++) await hit();
+          for (let i = 0; i < 2; i++) await store.hitLoginAttempt!({ group, counters: [{ key: `u:${random(8)}`, limit: 3, windowMs: MINUTE }, counters[1]!], now: clock });
+          assert.deepEqual(await hit(clock + 1), { allowed: false, retryAfterMs: 60 * MINUTE - 1, key: 'ip' });
+        });
+
+        it('resetLoginAttempts clears one counter and lowers another by one, never below 0', async () => {
+          const { group, counters, hit } = attempt();
+          const [username, ip] = counters.map((counter) => counter.key) as [string, string];
+          for (let i = 0; i < 3; i++) await hit();
+          await reset(group, [username], [ip]);
+          await reset(group, [], [ip]);
+          await reset(group, [], [ip]);
+          await reset(group, [], [ip]);
+          // ip is at 0: five more attempts fit in it, three in the cleared username counter.
+          for (let i = 0; i < 3; i++) assert.deepEqual(await hit(), { allowed: true });
+          assert.deepEqual(await hit(), { allowed: false, retryAfterMs: MINUTE, key: username });
+          await reset(group, [username], []);
+          for (let i = 0; i < 2; i++) assert.deepEqual(await hit(), { allowed: true });
+          assert.deepEqual(await hit(), { allowed: false, retryAfterMs: 60 * MINUTE, key: ip });
+        });
+
+        it('resetLoginAttempts of counters that do not exist changes nothing and does not fail', async () => {
+          const { group, hit } = attempt();
+          await reset(group, [`u:${random(8)}`], ['ip']);
+          for (let i = 0; i < 3; i++) assert.deepEqual(await hit(), { allowed: true });
+        });
+
+        it(`lets exactly the limit of ${concurrency} parallel attempts through`, async () => {
+          const { hit } = attempt();
+          const results = await Promise.all(Array.from({ length: concurrency }, () => hit()));
+          assert.equal(results.filter((result) => result.allowed).length, 3);
+        });
+      });
+    }
 
     describe('concurrency', () => {
       it(`lets exactly one of ${concurrency} parallel rotations of one token win, then revokes the family`, async () => {
