@@ -2,7 +2,7 @@ import { DEFAULTS } from '../config/defaults.js';
 import { ConfigurationError } from '../errors.js';
 
 /*
- * The SQL of the PostgreSQL store: the schema (two tables, their indexes and three PL/pgSQL
+ * The SQL of the PostgreSQL store: the schema (three tables, their indexes and four PL/pgSQL
  * functions) and the statement behind each store method. Each store method is ONE statement, so
  * one round trip, run by PostgreSQL as one implicit transaction: all-or-nothing.
  *
@@ -48,6 +48,8 @@ export interface TableNames {
   createFamily: string;
   rotate: string;
   revokeUser: string;
+  loginAttempts: string;
+  hitLoginAttempt: string;
   /** Unqualified (an index lives in its table's schema). */
   index: (suffix: string) => string;
 }
@@ -73,13 +75,15 @@ export function tableNames(tableName: unknown = DEFAULTS.postgresStore.tableName
     createFamily: qualified(`${table}_create_family`),
     rotate: qualified(`${table}_rotate`),
     revokeUser: qualified(`${table}_revoke_user`),
+    loginAttempts: qualified(`${table}_login_attempts`),
+    hitLoginAttempt: qualified(`${table}_hit_login_attempt`),
     index: (suffix) => `"${table}_${suffix}"`,
   };
 }
 
-/** Both tables, their indexes and the functions, as plain SQL statements (idempotent). */
+/** The tables, their indexes and the functions, as plain SQL statements (idempotent). */
 export function schemaSql(names: TableNames): string {
-  const { families: F, denylist: D } = names;
+  const { families: F, denylist: D, loginAttempts: A } = names;
   // Raised by the functions that serialise a user's calls with an advisory lock (see the top).
   const refuseRepeatableRead = `IF current_setting('transaction_isolation') = 'repeatable read' THEN
     RAISE EXCEPTION 'express-refresh-tokens: PostgresTokenStore needs READ COMMITTED or SERIALIZABLE, not REPEATABLE READ'
@@ -115,6 +119,56 @@ CREATE TABLE IF NOT EXISTS ${D} (
   expires_at bigint NOT NULL      -- the token's exp
 );
 CREATE INDEX IF NOT EXISTS ${names.index('denylist_expires_at')} ON ${D} (expires_at);
+
+CREATE TABLE IF NOT EXISTS ${A} (
+  key        text    PRIMARY KEY,  -- a login-throttle counter: '<group>/<key>', hashes only
+  count      integer NOT NULL,     -- attempts counted in the window
+  expires_at bigint  NOT NULL      -- end of the window
+);
+CREATE INDEX IF NOT EXISTS ${names.index('login_attempts_expires_at')} ON ${A} (expires_at);
+
+-- RefreshTokenStore.hitLoginAttempt: checks every counter and, when none is live at its limit,
+-- counts one on each, on locked rows, so parallel attempts see each other's counts (they queue on
+-- the row locks). One row out: allowed, or the wait in ms and the 1-based index of the limiting
+-- counter. Then deletes up to ${CLEANUP_BATCH} dead counters of anyone.
+CREATE OR REPLACE FUNCTION ${names.hitLoginAttempt}(p_keys text[], p_limits integer[], p_windows bigint[], p_now bigint)
+RETURNS TABLE (allowed boolean, retry_after_ms bigint, counter integer)
+LANGUAGE plpgsql AS $body$
+DECLARE
+  c ${A}%ROWTYPE;
+  wait bigint := 0;
+  which integer := 0;
+BEGIN
+  -- Every row must exist to be locked: a new one starts dead (count 0, window over). Inserted
+  -- and locked in byte order, so two calls that share counters never wait for each other in a cycle.
+  INSERT INTO ${A} (key, count, expires_at)
+    SELECT k, 0, 0 FROM unnest(p_keys) k ORDER BY k COLLATE "C"
+    ON CONFLICT (key) DO NOTHING;
+  PERFORM 1 FROM ${A} t WHERE t.key = ANY(p_keys) ORDER BY t.key COLLATE "C" FOR UPDATE;
+  FOR i IN 1 .. array_length(p_keys, 1) LOOP
+    SELECT * INTO c FROM ${A} t WHERE t.key = p_keys[i];
+    IF p_now < c.expires_at AND c.count >= p_limits[i] AND c.expires_at - p_now > wait THEN
+      wait := c.expires_at - p_now;
+      which := i;
+    END IF;
+  END LOOP;
+  IF which > 0 THEN
+    RETURN QUERY SELECT false, wait, which;
+    RETURN;
+  END IF;
+  FOR i IN 1 .. array_length(p_keys, 1) LOOP
+    UPDATE ${A} t SET
+      count = CASE WHEN p_now < t.expires_at THEN t.count + 1 ELSE 1 END,
+      expires_at = CASE WHEN p_now < t.expires_at THEN t.expires_at ELSE p_now + p_windows[i] END
+    WHERE t.key = p_keys[i];
+  END LOOP;
+  -- Bounded: SKIP LOCKED never waits for a row another call holds.
+  DELETE FROM ${A} a WHERE a.key IN (
+    SELECT d.key FROM ${A} d WHERE d.expires_at <= p_now AND d.key <> ALL(p_keys)
+    ORDER BY d.expires_at LIMIT ${CLEANUP_BATCH} FOR UPDATE SKIP LOCKED);
+  RETURN QUERY SELECT true, 0::bigint, 0;
+END
+$body$;
 
 -- Stores a family and revokes the user's oldest live families beyond the cap (never the new
 -- one); returns their ids, oldest first. Then deletes up to ${CLEANUP_BATCH} dead families of anyone.
@@ -224,7 +278,7 @@ $migrate$`;
 
 /** The statement of each store method; `$n::type` casts so no driver's type guess matters. */
 export function statements(names: TableNames) {
-  const { families: F, denylist: D } = names;
+  const { families: F, denylist: D, loginAttempts: A } = names;
   const session = 'family_id, user_id, created_at, last_used_at, expires_at, absolute_expires_at, user_agent, ip';
   return {
     createFamily: `SELECT ${names.createFamily}($1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::bigint,
@@ -246,6 +300,11 @@ export function statements(names: TableNames) {
           ORDER BY expires_at LIMIT ${CLEANUP_BATCH} FOR UPDATE SKIP LOCKED))
       INSERT INTO ${D} AS d (jti, expires_at) VALUES ($1::text, $2::bigint)
       ON CONFLICT (jti) DO UPDATE SET expires_at = greatest(d.expires_at, excluded.expires_at)`,
+    hitLoginAttempt: `SELECT * FROM ${names.hitLoginAttempt}($1::text[], $2::integer[], $3::bigint[], $4::bigint)`,
+    // Clears the counters of $1 and lowers the live ones of $2 by one; the DELETE's row locks
+    // order it with a parallel hit of the same counters.
+    resetLoginAttempts: `WITH cleared AS (DELETE FROM ${A} WHERE key = ANY($1::text[]))
+      UPDATE ${A} SET count = greatest(count - 1, 0) WHERE key = ANY($2::text[]) AND expires_at > $3::bigint`,
     isAccessTokenRevoked: `SELECT EXISTS (SELECT 1 FROM ${D} WHERE jti = $1::text AND expires_at > $4::bigint)
       OR NOT EXISTS (SELECT 1 FROM ${F} WHERE family_id = $2::text AND user_id = $3::text AND expires_at > $4::bigint)
       AS revoked`,

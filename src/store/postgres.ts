@@ -1,7 +1,7 @@
 import { groupOption } from '../config/values.js';
 import { ConfigurationError } from '../errors.js';
 import { migrateSql, schemaSql, statements, tableNames, type TableNames } from './postgres-sql.js';
-import type { FindFamilyResult, NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
+import type { FindFamilyResult, LoginAttempt, LoginAttemptResult, NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
 
 /**
  * What the store needs of a PostgreSQL client: `query(text, values)` resolving to `{ rows }`,
@@ -150,6 +150,26 @@ export class PostgresTokenStore implements RefreshTokenStore {
   async isAccessTokenRevoked(query: { familyId: string; jti: string; userId: string; now: number }): Promise<boolean> {
     const [row] = await this.run(this.sql.isAccessTokenRevoked, [query.jti, query.familyId, query.userId, query.now]);
     return row?.revoked !== false;
+  }
+
+  /** The login throttle's counters, rows of `<table>_login_attempts`: one statement per call. */
+  async hitLoginAttempt(attempt: LoginAttempt): Promise<LoginAttemptResult> {
+    const { group, counters, now } = attempt;
+    const [row] = await this.run(this.sql.hitLoginAttempt, [
+      counters.map(({ key }) => `${group}/${key}`),
+      counters.map(({ limit }) => limit),
+      counters.map(({ windowMs }) => windowMs),
+      now,
+    ]);
+    if (row?.allowed === true) return { allowed: true };
+    const counter = counters[Number(row?.counter) - 1];
+    if (row?.allowed !== false || counter === undefined) throw new Error('PostgresTokenStore: unexpected answer from the hitLoginAttempt function');
+    return { allowed: false, retryAfterMs: Number(row.retry_after_ms), key: counter.key };
+  }
+
+  async resetLoginAttempts(reset: { group: string; clear: string[]; decrement: string[]; now: number }): Promise<void> {
+    const name = (key: string) => `${reset.group}/${key}`;
+    await this.run(this.sql.resetLoginAttempts, [reset.clear.map(name), reset.decrement.map(name), reset.now]);
   }
 
   /** Releases nothing: the pool belongs to the caller, who ends it. */

@@ -278,6 +278,11 @@ describe('indexes', () => {
       await store.denylistAccessToken({ familyId: second.familyId, jti: 'j', expiresAt: now + 1000, now });
       await store.revokeFamily(second.familyId, { proofHash: second.proofHash, now });
       await store.revokeUser(second.userId, now);
+      const counters = [{ key: 'u:a', limit: 1, windowMs: 1000 }, { key: 'ip', limit: 5, windowMs: 1000 }];
+      await store.hitLoginAttempt({ group: 'g', counters, now });
+      await store.hitLoginAttempt({ group: 'g', counters, now });
+      await store.hitLoginAttempt({ group: 'g', counters, now: now + 2000 });
+      await store.resetLoginAttempts({ group: 'g', clear: ['u:a'], decrement: ['ip'], now: now + 2000 });
       await client.query('SET auto_explain.log_min_duration = -1');
       expect(plans.length).toBeGreaterThan(10);
       expect(plans.filter((plan) => plan.includes('Seq Scan'))).toEqual([]);
