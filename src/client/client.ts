@@ -285,7 +285,9 @@ async function errorOf(res: Response): Promise<AuthClientError> {
   } catch {
     // not JSON: keep the status
   }
-  return new AuthClientError(typeof body.error === 'string' ? body.error : 'http_error', res.status, typeof body.message === 'string' ? body.message : undefined);
+  // The server sends whole seconds; the HTTP-date form of Retry-After is not ours and is ignored.
+  const retryAfter = /^\d+$/.test(res.headers.get('retry-after') ?? '') ? Number(res.headers.get('retry-after')) : undefined;
+  return new AuthClientError(typeof body.error === 'string' ? body.error : 'http_error', res.status, typeof body.message === 'string' ? body.message : undefined, retryAfter);
 }
 
 /** The payload of a JWT (base64url JSON), UTF-8 aware. */

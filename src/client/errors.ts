@@ -7,11 +7,17 @@
 export class AuthClientError extends Error {
   readonly code: string;
   readonly status: number;
+  /**
+   * Seconds to wait before trying again, from the `Retry-After` header: set with
+   * `too_many_attempts` (429, a throttled login), undefined when the server sent none.
+   */
+  readonly retryAfter?: number;
 
-  constructor(code: string, status: number, message?: string) {
+  constructor(code: string, status: number, message?: string, retryAfter?: number) {
     super(message || `${code} (HTTP ${status})`);
     this.name = 'AuthClientError';
     this.code = code;
     this.status = status;
+    if (retryAfter !== undefined) this.retryAfter = retryAfter;
   }
 }

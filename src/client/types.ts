@@ -85,7 +85,8 @@ export interface SessionInfo {
 export interface AuthClient {
   /**
    * `POST /login`. Resolves to the new access token's claims; rejects with an `AuthClientError`
-   * (`invalid_credentials`, `invalid_request`, `csrf_rejected`, ...) when the server refuses.
+   * (`invalid_credentials`, `invalid_request`, `csrf_rejected`, ...) when the server refuses;
+   * `too_many_attempts` (the login throttle) carries `retryAfter`, in seconds.
    */
   login(username: string, password: string): Promise<AccessTokenClaims>;
   /**

@@ -119,6 +119,16 @@ describe('createAuthClient (Node, against a real server)', () => {
       expect(error).toMatchObject({ code: 'invalid_credentials', status: 401 });
       expect(auth.accessToken).toBeNull();
     });
+
+    it('rejects a throttled login with too_many_attempts and retryAfter in seconds, from Retry-After', async () => {
+      const { auth } = client(h);
+      const username = `throttled-${Math.random()}`;
+      for (let i = 0; i < 5; i++) await expect(auth.login(username, 'wrong')).rejects.toMatchObject({ code: 'invalid_credentials', retryAfter: undefined });
+      const error = await auth.login(username, 'wrong').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AuthClientError);
+      expect(error).toMatchObject({ code: 'too_many_attempts', status: 429, retryAfter: 900 });
+      expect(auth.accessToken).toBeNull();
+    });
   });
 
   describe('proactive refresh', () => {
