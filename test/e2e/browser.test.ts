@@ -87,6 +87,23 @@ describe('the demo page in Chromium', () => {
     expect(await page.textContent('#countdown')).toMatch(/^expires in \d+\.\d s/);
   });
 
+  it('shows a throttled login: the 429, and a countdown with the button disabled until Retry-After', async () => {
+    const page = await openDemo(await newContext());
+    // Another username than the demo user's, so the other tests' logins stay under the limit.
+    await page.fill('#login input[name=username]', 'mallory');
+    await page.fill('#login input[name=password]', 'wrong password');
+    for (let i = 1; i <= 5; i++) {
+      await page.click('#login button');
+      await page.locator('#out', { hasText: 'login -> 401' }).waitFor();
+      await page.locator('#out').evaluate((out) => (out.textContent = ''));
+    }
+    await page.click('#login button');
+    await page.locator('#out', { hasText: 'login -> 429' }).waitFor();
+    expect(await page.textContent('#out')).toContain('"too_many_attempts"');
+    expect(await page.textContent('#wait')).toMatch(/^Too many attempts: try again in 1[45]:\d\d$/);
+    expect(await page.isDisabled('#login button')).toBe(true);
+  });
+
   it('keeps the refresh token out of reach of the page: document.cookie does not show it', async () => {
     const context = await newContext();
     const page = await openDemo(context);
