@@ -10,6 +10,9 @@
  *                with Redis round trips and PostgreSQL statements per refresh (reference: a bare
  *                EVALSHA)
  *   login        POST /auth/login at bcrypt cost 10 and 12, 20 connections, event-loop delay p99
+ *   throttle     POST /auth/login without bcrypt (a wrong password answered 401, or a throttled
+ *                login answered 429), with and without the login throttle, on each store, with
+ *                Redis round trips and PostgreSQL statements per login
  *   memory       Redis bytes and memory-store heap per live session, over 100,000 sessions
  *   postgres     round trips and statements per call of each PostgresTokenStore method
  *
@@ -24,7 +27,7 @@
  * Environment (all optional):
  *   BENCH_ROUNDS     rounds per variant (default 5)
  *   BENCH_SECONDS    seconds per round and variant (default 2; /login rounds take at least 3)
- *   BENCH_ONLY       comma-separated tables to run (default: all six)
+ *   BENCH_ONLY       comma-separated tables to run (default: all seven)
  *   BENCH_VARIANTS   comma-separated middleware rows to keep besides bare and ours (while developing)
  *   BENCH_COMPARE    name=dir,...: other builds of the library, each an extra "ours, HS256" row
  *                    of the middleware table (the build before a change, say)
@@ -58,7 +61,7 @@ const SECONDS = positiveInt(process.env.BENCH_SECONDS, 2);
 const WARMUP_SECONDS = 1;
 const LOGIN_SECONDS = Math.max(3, SECONDS);
 const SESSIONS = positiveInt(process.env.BENCH_SESSIONS, 100_000);
-const TABLES = ['middleware', 'connections', 'refresh', 'login', 'memory', 'postgres'];
+const TABLES = ['middleware', 'connections', 'refresh', 'login', 'throttle', 'memory', 'postgres'];
 const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((name) => name.trim()) : TABLES;
 /** BENCH_COMPARE="before=/path/to/dist,other=/path": other builds, as extra rows of the middleware table. */
 const COMPARE = (process.env.BENCH_COMPARE ?? '')
@@ -449,6 +452,96 @@ async function loginTable(ctx) {
   }
 }
 
+/**
+ * The login throttle's cost: POST /auth/login on a path without bcrypt work (verifyCredentials
+ * answers at once), so what is measured is the throttle (and its store), not the hash. Every
+ * answer counts, 401 and 429 alike; the reference is the same app with `loginThrottle: false`.
+ */
+async function throttleTable(ctx) {
+  const { place, loader, config, redis, postgres } = ctx;
+  const variants = [
+    ['throttle-off', 'memory store, loginThrottle: false (reference)', 'memory', 'off'],
+    ['throttle-memory', 'memory store, wrong password counted (401)', 'memory', 'counting'],
+    ['throttled-memory', 'memory store, throttled (429)', 'memory', 'throttled'],
+  ];
+  if (redis.available) {
+    variants.push(['throttle-redis', 'Redis, wrong password counted (401)', 'redis', 'counting'], ['throttled-redis', 'Redis, throttled (429)', 'redis', 'throttled']);
+    if (redis.clusterPorts) variants.push(['throttle-cluster', 'Redis Cluster (3 masters), wrong password counted (401)', 'cluster', 'counting']);
+  }
+  if (postgres.available) variants.push(['throttle-postgres', 'PostgreSQL, wrong password counted (401)', 'postgres', 'counting'], ['throttled-postgres', 'PostgreSQL, throttled (429)', 'postgres', 'throttled']);
+  // A username per variant: the variants on one Redis (or PostgreSQL) share its counters.
+  const wrongFor = (name) => JSON.stringify({ username: `alice-${name}`, password: 'wrong password' });
+  const rightFor = (name) => JSON.stringify({ username: `alice-${name}`, password: PASSWORD });
+  const servers = {};
+  try {
+    for (const [name, , store, mode] of variants) {
+      servers[name] = await startServer(place, 'throttle', { ...config, password: PASSWORD, throttleStore: store, throttleMode: mode, redisPort: redis.port, clusterPorts: redis.clusterPorts, postgresPort: postgres.port });
+      // Reach the limit first where the variant is about the throttled answer; then check each answers as labelled.
+      const post = (body) => fetch(`${servers[name].baseUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      if (mode === 'throttled') for (let i = 0; i < 5; i++) await post(wrongFor(name));
+      const status = (await post(wrongFor(name))).status;
+      if (status !== (mode === 'throttled' ? 429 : 401)) throw new Error(`throttle: ${name} answered ${status} to a wrong password`);
+    }
+    const results = Object.fromEntries(variants.map(([name]) => [name, []]));
+    log(`throttle: warm-up, then ${ROUNDS} rounds x ${SECONDS} s x ${variants.length} rows at ${CONNECTIONS} connections`);
+    for (let round = -1; round < ROUNDS; round++) {
+      const order = variants.map((_, i) => variants[(i + Math.max(round, 0)) % variants.length]);
+      for (const [name] of order) {
+        const { result } = await loader.request({ type: 'post', url: `${servers[name].baseUrl}/auth/login`, connections: CONNECTIONS, duration: round < 0 ? WARMUP_SECONDS : SECONDS, body: wrongFor(name) });
+        await servers[name].request({ type: 'idle' });
+        if (round >= 0) results[name].push(result);
+      }
+    }
+    // Round trips per answered login, not timed: MONITOR on Redis, pg_stat_statements on PostgreSQL.
+    const perLogin = {};
+    const answered = async (server) => (await server.request({ type: 'stats' })).answered;
+    const oneSecond = (name, body) => () => loader.request({ type: 'post', url: `${servers[name].baseUrl}/auth/login`, connections: CONNECTIONS, duration: 1, body });
+    const ports = { redis: redis.port ? [redis.port] : undefined, cluster: redis.clusterPorts };
+    for (const [name, , store, mode] of variants) {
+      const server = servers[name];
+      const wrong = wrongFor(name);
+      const bodies = mode === 'counting' && store !== 'memory' ? { failed: wrong, succeeded: rightFor(name) } : mode === 'throttled' && store !== 'memory' ? { throttled: wrong } : {};
+      for (const [kind, body] of Object.entries(bodies)) {
+        const before = await answered(server);
+        let trips;
+        if (store === 'postgres') {
+          log(`throttle: counting PostgreSQL statements of "${name}" (${kind})`);
+          trips = (await countStatements(postgres.port, async () => {
+            await oneSecond(name, body)();
+            await server.request({ type: 'idle' });
+          })).topLevel;
+        } else {
+          log(`throttle: counting Redis round trips of "${name}" (${kind}, MONITOR)`);
+          trips = (await countRoundTrips(ports[store], async () => {
+            await oneSecond(name, body)();
+            await server.request({ type: 'idle' });
+          })).roundTrips;
+        }
+        (perLogin[name] ??= {})[kind] = trips / ((await answered(server)) - before);
+      }
+    }
+    const reference = results['throttle-off'];
+    return variants.map(([name, label, store, mode]) => {
+      const rounds = results[name];
+      const answeredRps = summary(rounds.map((r) => r.answeredRps));
+      return {
+        name,
+        label,
+        store,
+        mode,
+        answeredRps,
+        ratio: median(rounds.map((r, i) => ratio(r.answeredRps, reference[i]?.answeredRps))),
+        p50Ms: median(rounds.map((r) => r.latency.p50)),
+        p99Ms: median(rounds.map((r) => r.latency.p99)),
+        errors: rounds.reduce((sum, r) => sum + r.errors + r.timeouts, 0),
+        roundTripsPerLogin: perLogin[name],
+      };
+    });
+  } finally {
+    await Promise.all(Object.values(servers).map((server) => server.stop()));
+  }
+}
+
 async function memoryTable(ctx) {
   const { place, redis } = ctx;
   const users = Math.max(1, Math.floor(SESSIONS / 2));
@@ -510,7 +603,7 @@ function skippedRow(label, reason, columns) {
 
 function render(results) {
   const out = [];
-  const { middleware, connections, refresh, login, memory, postgres } = results;
+  const { middleware, connections, refresh, login, throttle, memory, postgres } = results;
   if (middleware) {
     out.push(`### Middleware: GET /me, ${CONNECTIONS} connections (req/s, median of ${ROUNDS} rounds x ${SECONDS} s)`, '');
     out.push(
@@ -570,6 +663,19 @@ function render(results) {
         ['variant', 'logins/s', 'min..max', 'p50 ms', 'p99 ms', 'event-loop delay p99 ms', 'min..max', 'errors'],
         login.map((row) => [row.label, fmt(row.rps.median, 1), fmtRange(row.rps, (v) => fmt(v, 1)), fmtInt(row.p50Ms), fmtInt(row.p99Ms), fmt(row.eventLoopP99Ms.median), fmtRange(row.eventLoopP99Ms, (v) => fmt(v)), row.errors]),
       ),
+      '',
+    );
+  }
+  if (throttle) {
+    out.push(`### Login throttle: POST /auth/login without bcrypt, ${CONNECTIONS} connections (median of ${ROUNDS} rounds x ${SECONDS} s; every answer counts)`, '');
+    const trips = (row) => Object.entries(row.roundTripsPerLogin ?? {}).map(([kind, value]) => `${fmt(value, 2)} ${kind}`).join(', ');
+    out.push(
+      table(
+        ['variant', 'answers/s', 'min..max', 'x reference', 'p50 ms', 'p99 ms', 'store round trips per login', 'errors'],
+        throttle.map((row) => [row.label, fmtInt(row.answeredRps.median), fmtRange(row.answeredRps, fmtInt), fmtRatio(row.ratio), fmt(row.p50Ms, 1), fmt(row.p99Ms, 1), trips(row), row.errors]),
+      ),
+      '',
+      'Round trips: Redis commands sent by the app (MONITOR) or PostgreSQL top-level statements (pg_stat_statements) per answered login. A failed or throttled login makes one (the throttle\'s check-and-count); a successful one adds the reset and the session write.',
       '',
     );
   }
@@ -666,7 +772,7 @@ async function main() {
   for (const { dir } of COMPARE) await loadLibrary(distDir(dir));
 
   const redis = { available: false };
-  const wantsRedis = ONLY.some((name) => ['middleware', 'connections', 'refresh', 'memory'].includes(name));
+  const wantsRedis = ONLY.some((name) => ['middleware', 'connections', 'refresh', 'throttle', 'memory'].includes(name));
   const redisStore = await loadRedisStore();
   if (!facts.redis) redis.skipReason = 'redis-server not found';
   else if (!redisStore) redis.skipReason = 'Redis store not available';
@@ -676,7 +782,7 @@ async function main() {
     redis.available = true;
     redis.port = server.port;
     redis.storeSource = redisStore.source;
-    if (ONLY.includes('refresh')) {
+    if (ONLY.includes('refresh') || ONLY.includes('throttle')) {
       const cluster = await startCluster(place.redis, 3);
       cleanups.push(() => cluster.stop());
       redis.clusterPorts = cluster.ports;
@@ -686,7 +792,7 @@ async function main() {
   if (redis.skipReason) log(`Redis rows skipped: ${redis.skipReason}`);
 
   const postgres = { available: false };
-  const wantsPostgres = ONLY.some((name) => ['middleware', 'connections', 'refresh', 'postgres'].includes(name));
+  const wantsPostgres = ONLY.some((name) => ['middleware', 'connections', 'refresh', 'throttle', 'postgres'].includes(name));
   if (!facts.postgres) postgres.skipReason = 'initdb and postgres not found';
   else if (!(await loadPostgresStore())) postgres.skipReason = 'PostgreSQL store not available';
   else if (wantsPostgres) {
@@ -704,6 +810,7 @@ async function main() {
   if (ONLY.includes('middleware') || ONLY.includes('connections')) Object.assign(results, await middlewareTables(ctx));
   if (ONLY.includes('refresh')) results.refresh = await refreshTable(ctx);
   if (ONLY.includes('login')) results.login = await loginTable(ctx);
+  if (ONLY.includes('throttle')) results.throttle = await throttleTable(ctx);
   if (ONLY.includes('memory')) results.memory = await memoryTable(ctx);
   if (ONLY.includes('postgres')) results.postgres = await postgresTable(ctx);
   if (!ONLY.includes('middleware')) delete results.middleware;

@@ -22,6 +22,8 @@ function summarize(result) {
     timeouts: result.timeouts,
     durationS: result.duration,
     rps: ok / result.duration,
+    /** Every answer, whatever its status: the throttle table measures 401 and 429 paths. */
+    answeredRps: (ok + result.non2xx) / result.duration,
     latency: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max, mean: result.latency.mean },
   };
 }

@@ -36,6 +36,7 @@ const eventLoopDelay = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
 eventLoopDelay.enable();
 let inflight = 0;
 let ok2xx = 0;
+let answeredAll = 0;
 const redisClients = [];
 const postgresPools = [];
 const counters = { rotated: 0, retried: 0, reuseDetected: 0, redisErrors: 0 };
@@ -230,6 +231,28 @@ const variants = {
     );
   },
 
+  // ---- bench/run.mjs "throttle": /login without bcrypt, with and without the login throttle ----
+  // config.throttleStore: memory | redis | cluster | postgres; config.throttleMode: off (no
+  // throttle), counting (limits too high to reach: every wrong password is counted and answered
+  // 401) or throttled (the default limits, reached before the run: every answer is a 429).
+  async throttle(app) {
+    const stores = { memory: async () => new MemoryTokenStore(), redis: redisClient, cluster: clusterClient, postgres: postgresStore };
+    const store = await stores[config.throttleStore]();
+    const huge = { failures: 1_000_000, window: '1d' };
+    const loginThrottle = { off: false, counting: { perUsernameAndIp: huge, perIp: huge }, throttled: {} }[config.throttleMode];
+    app.use(
+      '/auth',
+      createAuthRouter({
+        accessToken: ours.hs256,
+        store,
+        // No bcrypt: what remains is the throttle's cost, the store's and the router's.
+        verifyCredentials: async (username, password) => (password === config.password ? { id: username } : null),
+        refreshToken: { transport: 'body' },
+        loginThrottle,
+      }),
+    );
+  },
+
   // ---- /login with bcrypt ----
   async login(app) {
     const cost = config.bcryptCost;
@@ -258,6 +281,7 @@ try {
       if (!answered) {
         answered = true;
         inflight--;
+        answeredAll++;
         if (res.statusCode < 300) ok2xx++;
       }
       return end.apply(this, args);
@@ -279,6 +303,8 @@ try {
         eventLoop: { p50Ms: delay(histogram.percentile(50)), p99Ms: delay(histogram.percentile(99)), maxMs: delay(histogram.max), samples: histogram.count },
         inflight,
         ok2xx,
+        /** Every answer, whatever its status. */
+        answered: answeredAll,
         counters,
         cpuMicros: (({ user, system }) => user + system)(process.cpuUsage()),
         memory: process.memoryUsage(),
