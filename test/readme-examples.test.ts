@@ -33,6 +33,7 @@ const modules = { express, 'express-refresh-tokens': library, 'express-refresh-t
 const RUN_ELSEWHERE: Record<string, string> = {
   '## Quick start': 'test/package.test.ts',
   '### In a Node service': 'test/client/readme-node.test.ts',
+  '## Password guessing': 'test/http/login-throttle.test.ts',
   '### `RedisTokenStore`': 'test/redis/readme.test.ts',
   '### `PostgresTokenStore`': 'test/postgres/readme.test.ts',
 };
@@ -301,6 +302,11 @@ describe('### In a browser app', () => {
     await runBlock(readmeBlock('### In a browser app', 'js', 1), { auth: started.auth, order }, modules);
     expect(orders).toEqual([{ userId: 'u1', order }]);
     expect(await auth.listSessions('u1')).toEqual([]); // the other device revoked, then this one logged out
+
+    // The login throttle (README "Password guessing"): the 6th wrong password in a row is told to wait.
+    shown.length = 0;
+    for (let i = 0; i < 6; i++) await logIn('grace', 'wrong password');
+    expect(shown).toEqual([...Array.from({ length: 5 }, () => ['login', 'Wrong username or password.']), ['login', 'Too many attempts: try again in 900 s.']]);
   });
 });
 

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import express from 'express';
 import request from 'supertest';
 import * as library from '../../src/index.js';
 import { ConfigurationError, createAuth, createCredentialsVerifier, MemoryTokenStore, type AuthOptions, type RefreshTokenStore } from '../../src/index.js';
 import { expectError, passwordHash, PASSWORD, SECRET } from '../helpers/app.js';
+import { readmeBlock, runBlock } from '../helpers/readme.js';
 import { attempt, describeLoginThrottle, expectThrottled, fail, throttleApp } from '../suites/login-throttle.js';
 import { memoryStores } from '../suites/shared.js';
 
@@ -114,15 +113,12 @@ describe('the login throttle', () => {
 
 describe('the README "Password guessing" example', () => {
   it('runs: trust proxy 1 takes the client from X-Forwarded-For, and 3 failures in 30 minutes throttle', async () => {
-    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-    const code = /```js\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('\n## Password guessing\n')))![1]!;
-    const modules: Record<string, unknown> = { express, 'express-refresh-tokens': library };
     const hash = await passwordHash();
     const verifyCredentials = createCredentialsVerifier({ findUser: (name) => (name === 'alice' ? { id: 'u-alice', passwordHash: hash } : null), cost: 10 });
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
-      const run = new Function('require', 'accessToken', 'store', 'verifyCredentials', `${code}\nreturn app;`);
-      const app = run((name: string) => modules[name], { secret: SECRET }, new MemoryTokenStore(), verifyCredentials) as express.Express;
+      const scene = { accessToken: { secret: SECRET }, store: new MemoryTokenStore(), verifyCredentials };
+      const { app } = (await runBlock(readmeBlock('## Password guessing'), scene, { express, 'express-refresh-tokens': library }, ['app'])) as { app: express.Express };
       const login = (password: string, ip: string) => request(app).post('/auth/login').set('X-Forwarded-For', ip).send({ username: 'alice', password });
       for (let i = 0; i < 3; i++) expectError(await login('wrong', '203.0.113.7'), 401, 'invalid_credentials');
       expectThrottled(await login(PASSWORD, '203.0.113.7'), 1800);
