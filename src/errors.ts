@@ -24,6 +24,7 @@ export type AccessTokenFailureReason =
   | 'missing'
   | 'malformed'
   | 'bad_signature'
+  | 'unknown_key'
   | 'wrong_algorithm'
   | 'wrong_type'
   | 'unsupported_header'

@@ -21,6 +21,7 @@ export type Duration = number | string;
 
 export type SymmetricAlgorithm = 'HS256' | 'HS384' | 'HS512';
 export type AsymmetricAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512';
+export type Algorithm = SymmetricAlgorithm | AsymmetricAlgorithm;
 
 /** Key material: PEM text, a PEM or raw secret `Buffer`, or a `KeyObject`. */
 export type KeyInput = string | Buffer | KeyObject;
@@ -43,6 +44,7 @@ export interface SymmetricAccessTokenOptions extends AccessTokenCommonOptions {
   algorithm?: SymmetricAlgorithm;
   privateKey?: never;
   publicKey?: never;
+  keys?: never;
 }
 
 /**
@@ -55,9 +57,38 @@ export interface AsymmetricAccessTokenOptions extends AccessTokenCommonOptions {
   privateKey?: KeyInput;
   publicKey?: KeyInput;
   secret?: never;
+  keys?: never;
 }
 
-export type AccessTokenOptions = SymmetricAccessTokenOptions | AsymmetricAccessTokenOptions;
+/**
+ * One key of a key set (README "Keys and other services"): a `secret` (HMAC), or a `privateKey`
+ * and/or `publicKey`. Tokens it signs carry its `kid`; tokens are verified with the key their
+ * `kid` names, with that key's algorithm only.
+ */
+export interface AccessTokenKey {
+  /** Names the key in the JWT header and in the JWKS: a unique, non-empty string. */
+  kid: string;
+  secret?: KeyInput;
+  privateKey?: KeyInput;
+  publicKey?: KeyInput;
+  /** Default: the set's `algorithm`; with a `secret` and none given, `'HS256'`. */
+  algorithm?: Algorithm;
+}
+
+/**
+ * Several keys, for rotation without downtime: the first key that can sign (a `secret` or a
+ * `privateKey`) signs; every key verifies the tokens whose `kid` names it.
+ */
+export interface KeySetAccessTokenOptions extends AccessTokenCommonOptions {
+  keys: AccessTokenKey[];
+  /** The algorithm of the keys that name none. */
+  algorithm?: Algorithm;
+  secret?: never;
+  privateKey?: never;
+  publicKey?: never;
+}
+
+export type AccessTokenOptions = SymmetricAccessTokenOptions | AsymmetricAccessTokenOptions | KeySetAccessTokenOptions;
 
 export interface CookieOptions {
   /** Default `'refresh_token'`. */
