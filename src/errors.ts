@@ -172,8 +172,8 @@ export class InternalError extends AuthError {
 }
 
 export class StoreUnavailableError extends AuthError {
-  constructor(cause: unknown) {
-    super('store_unavailable', 'The session store is unavailable; try again shortly.', { cause });
+  constructor(cause: unknown, message = 'The session store is unavailable; try again shortly.') {
+    super('store_unavailable', message, { cause });
   }
 }
 

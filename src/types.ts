@@ -3,6 +3,7 @@ import type { Request, RequestHandler, Response, Router } from 'express';
 import type { AuthError } from './errors.js';
 import type { SessionInfo as ClientSessionInfo } from './client/types.js';
 import type { RefreshTokenStore } from './store/types.js';
+import type { JsonWebKeySet } from './tokens/jwks.js';
 
 /** A user as the app knows it: what `verifyCredentials` returns and what access tokens carry. */
 export interface AuthUser {
@@ -308,6 +309,14 @@ export interface GuardOptions {
    * `'next'`: the `AuthError` is passed to `next(error)`, for the app's error handler to answer.
    */
   errors?: 'respond' | 'next';
+  /**
+   * Where the access token is, for apps that carry it elsewhere (a WebSocket upgrade's
+   * subprotocol, a custom header): returns it, or `undefined` when the request has none. It runs
+   * synchronously; if it throws or returns anything but a string, the request is refused with 401
+   * `invalid_token` (an `AuthError` it throws is answered as itself). Default: the
+   * `Authorization: Bearer` header.
+   */
+  getToken?: (req: Request) => string | undefined | null;
 }
 
 /** The standalone `requireAccessToken(options)`: the access-token options, the guard, a store. */
@@ -347,6 +356,47 @@ export interface Auth {
   revokeSession(sessionId: string, options?: { reason?: RevocationReason }): Promise<boolean>;
   /** A user's live sessions, oldest first. */
   listSessions(userId: string): Promise<SessionInfo[]>;
+  /** The public keys of `accessToken` as a JWKS (RFC 7517), as `GET /jwks.json` serves them; HMAC secrets are never in it. */
+  jwks(): JsonWebKeySet;
+}
+
+/**
+ * The options of `createAccessTokenVerifier`, for services that verify tokens another service
+ * signs (README "Keys and other services"): `jwksUri` or `keys`, and the claims to expect.
+ */
+export interface AccessTokenVerifierOptions {
+  /** Where the signer publishes its public keys: `https://auth.example.com/auth/jwks.json`. */
+  jwksUri?: string | URL;
+  /** Or the keys themselves, as `accessToken.keys` takes them (public keys, or secrets). */
+  keys?: AccessTokenKey[];
+  /** The algorithms a key may have. Default: every asymmetric algorithm (and HMAC too with `keys`). */
+  algorithms?: Algorithm[];
+  /** As `accessToken.issuer` of the signer: tokens of another issuer are refused. */
+  issuer?: string;
+  /** As `accessToken.audience` of the signer. */
+  audience?: string;
+  /** The signer's `accessToken.expiresIn`: tokens whose `iat` is older are refused. Default `'15m'`. */
+  expiresIn?: Duration;
+  /** Default 5. */
+  clockToleranceSeconds?: number;
+  /** How long a JWKS fetch may take, in ms. Default 5000. */
+  jwksTimeoutMs?: number;
+  /** The largest JWKS accepted, in bytes. Default 65 536. */
+  jwksMaxBytes?: number;
+  /** At most one fetch per this long for a `kid` the cached set lacks. Default `'30s'`. */
+  jwksCooldown?: Duration;
+  /** A set cached this long is fetched again, in the background. Default `'10m'`. */
+  jwksCacheMaxAge?: Duration;
+  /** The clock, in ms since the epoch. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** What `createAccessTokenVerifier` returns. */
+export interface AccessTokenVerifier {
+  /** Verifies a token as `requireAccessToken` does; rejects with an `AuthError` (401 `invalid_token`, or 503 when no keys can be had). */
+  verify(token: string): Promise<AuthInfo>;
+  /** Route middleware, with the options of `auth.requireAccessToken` but revocation (a verifier has no store). */
+  requireAccessToken(options?: Omit<GuardOptions, 'revocation'>): RequestHandler;
 }
 
 /** What `requireAccessToken` puts on `req.auth`. */

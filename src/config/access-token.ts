@@ -56,6 +56,13 @@ export function resolveAccessTokenOptions(options: AccessTokenOptions | undefine
   if (!options || typeof options !== 'object') throw new ConfigurationError(name, 'is required: { secret }, { algorithm, privateKey, publicKey } or { keys }');
   return {
     keys: options.keys === undefined ? oneKey(options, purpose, name) : resolveKeySet(options, purpose, name),
+    ...resolveClaimOptions(options, name),
+  };
+}
+
+/** The options every verifier of our tokens has, whatever its keys: lifetime, clock tolerance, `iss` and `aud`. */
+export function resolveClaimOptions(options: Pick<AccessTokenOptions, 'expiresIn' | 'clockToleranceSeconds' | 'issuer' | 'audience'>, name: string): Omit<ResolvedAccessTokenOptions, 'keys'> {
+  return {
     lifetimeSeconds: durationOption(options.expiresIn, DEFAULTS.accessToken.expiresIn, `${name}.expiresIn`),
     toleranceSeconds: integerOption(options.clockToleranceSeconds, DEFAULTS.accessToken.clockToleranceSeconds, `${name}.clockToleranceSeconds`, 0, MAX_CLOCK_TOLERANCE_SECONDS),
     issuer: optionalString(options.issuer, `${name}.issuer`),

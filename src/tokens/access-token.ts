@@ -205,14 +205,14 @@ export class AccessTokens {
       throw new InvalidTokenError('malformed', { cause: error });
     }
     if (!isJsonObject(header)) throw invalid('malformed', 'the header is not an object');
-    let verifier: Verifier | undefined = this.verifiers[0]!;
+    let verifier: Verifier | undefined = this.verifiers[0];
     // In a key set, a token without a kid is the first key's: what a one-key configuration signed
     // before its key moved into `keys` (README "Keys and other services", rotation).
     if (this.byKid && header.kid !== undefined) {
       // A Map lookup by the exact string: a kid is never a path, a query or a URL here.
       verifier = typeof header.kid === 'string' ? this.byKid.get(header.kid) : undefined;
-      if (verifier === undefined) throw invalid('unknown_key', 'kid names no configured key');
     }
+    if (verifier === undefined) throw invalid('unknown_key', 'kid names no configured key');
     if (header.alg !== verifier.key.algorithm) throw invalid('wrong_algorithm', "alg is not the algorithm of the token's key");
     checkHeaderRules(header);
     return verifier;
