@@ -21,7 +21,8 @@ export interface AuthUser {
 export type Duration = number | string;
 
 export type SymmetricAlgorithm = 'HS256' | 'HS384' | 'HS512';
-export type AsymmetricAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512';
+/** `EdDSA` is Ed25519 (RFC 8037), signed and verified with Node's own crypto. */
+export type AsymmetricAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA';
 export type Algorithm = SymmetricAlgorithm | AsymmetricAlgorithm;
 
 /** Key material: PEM text, a PEM or raw secret `Buffer`, or a `KeyObject`. */
@@ -51,7 +52,7 @@ export interface SymmetricAccessTokenOptions extends AccessTokenCommonOptions {
 /**
  * A key pair. Signing (the router) needs `privateKey`; verifying (`requireAccessToken`) needs
  * `publicKey`, or derives it from `privateKey`. RSA keys must be at least 2048 bits; EC keys must
- * be on the algorithm's curve.
+ * be on the algorithm's curve; EdDSA keys Ed25519.
  */
 export interface AsymmetricAccessTokenOptions extends AccessTokenCommonOptions {
   algorithm: AsymmetricAlgorithm;
@@ -415,12 +416,18 @@ export interface AuthInfo {
   expiresAt: Date;
 }
 
+/**
+ * `AuthInfo` under a name no `Express` namespace has: inside it, `AuthInfo` would name
+ * `Express.AuthInfo`, which @types/passport declares (an empty interface).
+ */
+type RequestAuthInfo = AuthInfo;
+
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
       /** Set by `requireAccessToken()` when the request carries a valid access token. */
-      auth?: AuthInfo;
+      auth?: RequestAuthInfo;
     }
   }
 }

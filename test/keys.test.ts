@@ -4,7 +4,8 @@
  * fetches a JWKS from a real HTTP server on a loopback port (counting its requests). The HTTP
  * side (routes, middleware, interop with other libraries, rotation) is in http/keys.test.ts.
  */
-import { createHmac, createPrivateKey, sign as cryptoSign } from 'node:crypto';
+import { createHmac, createPrivateKey, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
+import * as jose from 'jose';
 import jwt from 'jsonwebtoken';
 import { resolveAccessTokenOptions } from '../src/config/access-token.js';
 import {
@@ -436,5 +437,87 @@ describe('createAccessTokenVerifier', () => {
     const verifier = verifierOf({ jwksUri: host.url });
     const signed = jwt.sign(claims({ iss: 'https://auth.example', aud: 'api' }), ec.privateKey, { algorithm: 'ES256', header: { alg: 'ES256', typ: 'at+jwt', kid: 'ec-new' } });
     expect((await verifier.verify(signed)).userId).toBe('u-alice');
+  });
+});
+
+describe('EdDSA (Ed25519), with Node crypto', () => {
+  const ed = generateKeyPairSync('ed25519');
+  const set: AccessTokenOptions = { keys: [{ kid: 'ed', privateKey: ed.privateKey, algorithm: 'EdDSA' }, { kid: 'hmac', secret: SECRET }] };
+  const tokens = tokensOf(set);
+  const token = tokens.sign(user, 'family-1', signIn, NOW).token;
+  const edToken = (header: Record<string, unknown>, payload: unknown, key = ed.privateKey) => {
+    const input = `${b64(header)}.${b64(payload)}`;
+    return `${input}.${cryptoSign(null, Buffer.from(input), key).toString('base64url')}`;
+  };
+
+  it('signs and verifies, the key pinned to EdDSA, its public key published as an OKP JWK', () => {
+    expect(headerOf(token)).toEqual({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' });
+    expect(tokens.verify(token, NOW)).toMatchObject({ sub: 'u-alice', sid: 'family-1', roles: ['admin'], amr: ['pwd'] });
+    const store = new MemoryTokenStore();
+    expect(createAuth({ accessToken: set, store }).jwks()).toEqual({ keys: [{ kty: 'OKP', crv: 'Ed25519', x: expect.any(String), kid: 'ed', alg: 'EdDSA', use: 'sig' }] });
+    store.close();
+    // The one-key options take it too.
+    const one = tokensOf({ algorithm: 'EdDSA', privateKey: ed.privateKey });
+    expect(one.verify(one.sign(user, 'family-1', signIn, NOW).token, NOW).sub).toBe('u-alice');
+  });
+
+  it('refuses a key that is not Ed25519', () => {
+    expect(optionError(() => tokensOf({ keys: [{ kid: 'ed', privateKey: ec.privateKey, algorithm: 'EdDSA' }] }))).toBe('accessToken.keys[0].privateKey');
+    expect(optionError(() => tokensOf({ algorithm: 'ES256', privateKey: ed.privateKey }))).toBe('accessToken.privateKey');
+  });
+
+  it('refuses a wrong, altered or non-canonical signature', () => {
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const other = edToken(headerOf(token), JSON.parse(Buffer.from(payload, 'base64url').toString()), generateKeyPairSync('ed25519').privateKey);
+    expect(refusal(() => tokens.verify(other, NOW))).toBe('bad_signature');
+    const flipped = signature.slice(0, 10) + (signature[10] === 'A' ? 'B' : 'A') + signature.slice(11);
+    expect(refusal(() => tokens.verify(`${header}.${payload}.${flipped}`, NOW))).toBe('bad_signature');
+    // 86 characters hold 516 bits for 512: the last one has unused bits; another spelling of the same bytes fails.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const respelled = signature.slice(0, -1) + alphabet[alphabet.indexOf(signature.at(-1)!) ^ 1]!;
+    expect(Buffer.from(respelled, 'base64url').equals(Buffer.from(signature, 'base64url'))).toBe(true);
+    expect(refusal(() => tokens.verify(`${header}.${payload}.${respelled}`, NOW))).toBe('bad_signature');
+    expect(refusal(() => tokens.verify(`${header}.${payload}.${signature}==`, NOW))).toBe('malformed');
+    expect(refusal(() => tokens.verify(`${header}.${payload}.${signature}AAAA`, NOW))).toBe('bad_signature');
+    expect(refusal(() => tokens.verify(`${header}.${payload}.`, NOW))).toBe('bad_signature');
+  });
+
+  it('keeps the algorithm pinned and the header and claim rules, as for every key', () => {
+    const edPem = ed.publicKey.export({ type: 'spki', format: 'pem' });
+    expect(refusal(() => tokens.verify(hmacToken({ alg: 'HS256', typ: 'at+jwt', kid: 'ed' }, claims(), edPem), NOW))).toBe('wrong_algorithm');
+    expect(refusal(() => tokens.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'hmac' }, claims()), NOW))).toBe('wrong_algorithm');
+    expect(refusal(() => tokens.verify(edToken({ alg: 'EdDSA', typ: 'JWT', kid: 'ed' }, claims()), NOW))).toBe('wrong_type');
+    expect(refusal(() => tokens.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed', crit: ['x'] }, claims()), NOW))).toBe('unsupported_header');
+    expect(refusal(() => tokens.verify(token, NOW + 901_000 + 5_000))).toBe('expired');
+    expect(refusal(() => tokens.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' }, claims({ nbf: NOW / 1000 + 60 })), NOW))).toBe('not_yet_valid');
+    expect(refusal(() => tokens.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' }, claims({ sub: 7 })), NOW))).toBe('bad_claims');
+    expect(refusal(() => tokens.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' }, claims({ iat: NOW / 1000 - 3600 })), NOW))).toBe('too_old');
+    const withClaims = tokensOf({ ...set, issuer: 'https://auth.example', audience: 'api' } as AccessTokenOptions);
+    expect(refusal(() => withClaims.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' }, claims({ iss: 'https://auth.example', aud: 'other' })), NOW))).toBe('wrong_audience');
+    expect(refusal(() => withClaims.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' }, claims({ iss: 'https://evil.example', aud: 'api' })), NOW))).toBe('wrong_issuer');
+    expect(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' }, claims())).toMatch(/^[\w-]+\.[\w-]+\.[\w-]{86}$/);
+  });
+
+  it('interoperates with jose both ways, and through a JWKS that names no alg', async () => {
+    const store = new MemoryTokenStore();
+    const jwks = createAuth({ accessToken: set, store }).jwks();
+    store.close();
+    const { payload } = await jose.jwtVerify(token, jose.createLocalJWKSet(jwks), { typ: 'at+jwt', algorithms: ['EdDSA'], currentDate: new Date(NOW) });
+    expect(payload.sub).toBe('u-alice');
+    const signed = await new jose.SignJWT({ sid: 'family-1', jti: 'j-jose' })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' })
+      .setSubject('u-jose')
+      .setIssuedAt(NOW / 1000)
+      .setExpirationTime(NOW / 1000 + 900)
+      .sign(ed.privateKey);
+    expect(tokens.verify(signed, NOW).sub).toBe('u-jose');
+    const { alg: _alg, ...noAlg } = jwks.keys[0]!;
+    const host = await startJwksHost(json({ keys: [noAlg] }));
+    try {
+      expect((await createAccessTokenVerifier({ jwksUri: host.url, now: () => NOW }).verify(signed)).userId).toBe('u-jose');
+      await expect(createAccessTokenVerifier({ jwksUri: host.url, algorithms: ['ES256'], now: () => NOW }).verify(signed)).rejects.toMatchObject({ reason: 'unknown_key' });
+    } finally {
+      await host.close();
+    }
   });
 });

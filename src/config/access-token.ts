@@ -8,7 +8,7 @@ import { durationOption, groupOption, integerOption, knownNames, optionalString 
 
 export const SYMMETRIC: readonly string[] = ['HS256', 'HS384', 'HS512'] satisfies SymmetricAlgorithm[];
 const CURVES: Partial<Record<AsymmetricAlgorithm, string>> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
-export const ASYMMETRIC: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] satisfies AsymmetricAlgorithm[];
+export const ASYMMETRIC: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] satisfies AsymmetricAlgorithm[];
 
 /** The names of the access-token options, for the groups that take them. */
 export const ACCESS_TOKEN_OPTION_NAMES = ['secret', 'algorithm', 'privateKey', 'publicKey', 'keys', 'expiresIn', 'issuer', 'audience', 'clockToleranceSeconds'] as const;
@@ -183,6 +183,7 @@ function checkKeyFits(key: KeyObject, algorithm: string, option: string): void {
 export function keyMisfit(key: KeyObject, algorithm: string): string | undefined {
   const details = key.asymmetricKeyDetails ?? {};
   if (!ASYMMETRIC.includes(algorithm)) return `is not for an asymmetric algorithm (got ${algorithm})`;
+  if (algorithm === 'EdDSA') return key.asymmetricKeyType === 'ed25519' ? undefined : 'must be an Ed25519 key for EdDSA';
   if (algorithm.startsWith('ES')) {
     const curve = CURVES[algorithm as AsymmetricAlgorithm];
     return key.asymmetricKeyType !== 'ec' || details.namedCurve !== curve ? `must be an EC key on ${curve} for ${algorithm}` : undefined;

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, sign as cryptoSign, timingSafeEqual, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { AccessTokenClaims } from '../client/types.js';
 import type { ResolvedAccessTokenOptions, ResolvedKey } from '../config/access-token.js';
@@ -63,8 +63,8 @@ export interface SignedAccessToken {
 /** A verifying key, prepared once: what `verify` needs of it on every token. */
 interface Verifier {
   key: ResolvedKey;
-  /** Node's name of the HMAC hash (sha256, sha384 or sha512); absent for the asymmetric algorithms. */
-  hmacHash?: string;
+  /** The signature check of the algorithms verified here (HS*, EdDSA); absent for those jsonwebtoken verifies. */
+  check?: SignatureCheck;
   /** The header segment that `sign` writes with this key, and its dot: tokens that start with it skip header parsing. */
   headerPrefix: string;
 }
@@ -78,7 +78,8 @@ interface Verifier {
  * key set (never from `jku`, `x5u` or `jwk`); the header rules, with the token's `alg` equal to
  * that key's algorithm; the signature; the claims. HS256/384/512 signatures are checked here,
  * without jsonwebtoken (which decodes and splits the token several times, and copies its options,
- * on every call); the asymmetric ones through `jwt.verify` with that one key and algorithm.
+ * on every call), and so are EdDSA ones (which jsonwebtoken lacks), with Node's crypto; the other
+ * asymmetric ones through `jwt.verify` with that one key and algorithm.
  * `createAccessTokenVerifier` verifies through this class too, with the keys of a JWKS.
  */
 export class AccessTokens {
@@ -108,7 +109,7 @@ export class AccessTokens {
     this.audience = options.audience;
     this.verifiers = keys.verifiers.map((key) => ({
       key,
-      hmacHash: HMAC_HASHES[key.algorithm],
+      check: signatureCheckOf(key),
       headerPrefix: `${Buffer.from(JSON.stringify(headerOf(key))).toString('base64url')}.`,
     }));
     if (keys.byKid) this.byKid = new Map(this.verifiers.map((verifier) => [verifier.key.kid!, verifier]));
@@ -130,10 +131,10 @@ export class AccessTokens {
     if (this.audience !== undefined) payload.aud = this.audience;
     if (user.roles?.length) payload.roles = user.roles;
     if (user.scopes?.length) payload.scope = user.scopes.join(' ');
-    const token = jwt.sign(payload, signer.signingKey, {
-      algorithm: signer.algorithm as jwt.Algorithm,
-      header: headerOf(signer) as jwt.JwtHeader,
-    });
+    const token =
+      signer.algorithm === 'EdDSA'
+        ? signEd25519(headerOf(signer), payload, signer.signingKey)
+        : jwt.sign(payload, signer.signingKey, { algorithm: signer.algorithm as jwt.Algorithm, header: headerOf(signer) as jwt.JwtHeader });
     return { token, jti, expiresIn: this.lifetimeSeconds };
   }
 
@@ -144,7 +145,7 @@ export class AccessTokens {
     if (cached !== undefined) return this.reuse(token, cached, nowSeconds);
     if (typeof token !== 'string' || !COMPACT_JWS.test(token)) throw invalid('malformed', 'not a compact JWS of three base64url segments');
     const verifier = this.verifierOf(token);
-    const payload = verifier.hmacHash === undefined ? this.verifyWithJsonwebtoken(verifier.key, token, nowSeconds) : this.verifyHmac(verifier.hmacHash, verifier.key, token, nowSeconds);
+    const payload = verifier.check === undefined ? this.verifyWithJsonwebtoken(verifier.key, token, nowSeconds) : this.verifyOwn(verifier.check, token, nowSeconds);
     const { sub, sid, jti, iat, exp, roles, scope, auth_time: authTime, amr } = payload;
     if (typeof exp !== 'number' || typeof iat !== 'number') throw invalid('bad_claims', 'exp and iat must be numbers');
     if (iat > nowSeconds + this.toleranceSeconds) throw invalid('issued_in_future', 'iat is in the future');
@@ -219,20 +220,14 @@ export class AccessTokens {
   }
 
   /**
-   * HS256/384/512 without jsonwebtoken, by the same rules: the HMAC of the signing input,
-   * base64url-encoded, equal to the signature segment in constant time (so a signature written
-   * another way, with padding or other trailing bits, is refused, as jws refuses it); a payload
-   * that is a JSON object; then `nbf`, `exp`, `aud` and `iss` as `jwt.verify` checks them.
+   * HS256/384/512 and EdDSA without jsonwebtoken, by the same rules: the signature (see
+   * `signatureCheckOf`); a payload that is a JSON object; then `nbf`, `exp`, `aud` and `iss` as
+   * `jwt.verify` checks them.
    */
-  private verifyHmac(hash: string, key: ResolvedKey, token: string, nowSeconds: number): Record<string, unknown> {
+  private verifyOwn(check: SignatureCheck, token: string, nowSeconds: number): Record<string, unknown> {
     const headerEnd = token.indexOf('.');
     const payloadEnd = token.indexOf('.', headerEnd + 1);
-    const signature = token.slice(payloadEnd + 1);
-    const expected = createHmac(hash, key.verifyingKey).update(token.slice(0, payloadEnd)).digest('base64url');
-    // Both are ASCII (the pattern above, base64url): latin1 is exact, and the lengths are public.
-    if (signature.length !== expected.length || !timingSafeEqual(Buffer.from(signature, 'latin1'), Buffer.from(expected, 'latin1'))) {
-      throw invalid('bad_signature', 'invalid signature');
-    }
+    if (!check(token.slice(0, payloadEnd), token.slice(payloadEnd + 1))) throw invalid('bad_signature', 'invalid signature');
     let payload: unknown;
     try {
       payload = JSON.parse(Buffer.from(token.slice(headerEnd + 1, payloadEnd), 'base64url').toString('utf8'));
@@ -269,6 +264,42 @@ export class AccessTokens {
     if (!isJsonObject(payload)) throw invalid('malformed', 'payload is not an object');
     return payload;
   }
+}
+
+/** Whether a signature segment is right for a signing input. */
+type SignatureCheck = (signingInput: string, signature: string) => boolean;
+
+/**
+ * The signature checks done here. HMAC: the HMAC of the signing input, base64url-encoded, equal
+ * to the signature segment in constant time. EdDSA (Ed25519, RFC 8037): Node's `crypto.verify`
+ * with no digest, as Ed25519 requires, on the 64 bytes of a segment of exactly 86 characters
+ * that is their canonical spelling. Either way a signature written another way (padding, other
+ * trailing bits) is refused, as jws refuses it. The others go through jsonwebtoken.
+ */
+function signatureCheckOf(key: ResolvedKey): SignatureCheck | undefined {
+  const hash = HMAC_HASHES[key.algorithm];
+  if (hash !== undefined) {
+    return (input, signature) => {
+      const expected = createHmac(hash, key.verifyingKey).update(input).digest('base64url');
+      // Both are ASCII (COMPACT_JWS, base64url): latin1 is exact, and the lengths are public.
+      return signature.length === expected.length && timingSafeEqual(Buffer.from(signature, 'latin1'), Buffer.from(expected, 'latin1'));
+    };
+  }
+  if (key.algorithm !== 'EdDSA') return undefined;
+  return (input, signature) => {
+    if (signature.length !== ED25519_SIGNATURE_LENGTH) return false;
+    const bytes = Buffer.from(signature, 'base64url');
+    return bytes.toString('base64url') === signature && cryptoVerify(null, Buffer.from(input, 'utf8'), key.verifyingKey, bytes);
+  };
+}
+
+/** An Ed25519 signature (64 bytes) in base64url, unpadded. */
+const ED25519_SIGNATURE_LENGTH = 86;
+
+/** A compact JWS signed with Ed25519 (jsonwebtoken has no EdDSA): the same header and payload JSON that `jwt.sign` writes. */
+function signEd25519(header: object, payload: object, key: KeyObject): string {
+  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  return `${input}.${cryptoSign(null, Buffer.from(input, 'utf8'), key).toString('base64url')}`;
 }
 
 /** The JOSE header of every token a key signs; the one-key options name no `kid`. */

@@ -35,7 +35,7 @@ export function publicJwks(keys: ResolvedKeys): JsonWebKeySet {
 }
 
 /** The curve of a JWK that names its algorithm alone. */
-const ALGORITHM_OF_CURVE: Readonly<Record<string, string>> = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' };
+const ALGORITHM_OF_CURVE: Readonly<Record<string, string>> = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512', Ed25519: 'EdDSA' };
 
 /**
  * The keys of a fetched JWKS that verify tokens here, each pinned to one algorithm of
@@ -52,10 +52,10 @@ export function keysOfJwks(document: unknown, algorithms: readonly string[]): Re
     if (!isObject(jwk)) continue;
     const { kid, kty, use, alg, crv } = jwk;
     if (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH || keys.has(kid)) continue;
-    if ((kty !== 'RSA' && kty !== 'EC') || (use !== undefined && use !== 'sig')) continue;
+    if ((kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP') || (use !== undefined && use !== 'sig')) continue;
     let algorithm: string | undefined;
     if (alg !== undefined) algorithm = typeof alg === 'string' ? alg : undefined;
-    else if (kty === 'EC') algorithm = typeof crv === 'string' ? ALGORITHM_OF_CURVE[crv] : undefined;
+    else if (kty !== 'RSA') algorithm = typeof crv === 'string' ? ALGORITHM_OF_CURVE[crv] : undefined;
     else {
       const rsa = algorithms.filter((name) => /^(RS|PS)/.test(name));
       algorithm = rsa.length === 1 ? rsa[0] : undefined;
@@ -75,7 +75,8 @@ export function keysOfJwks(document: unknown, algorithms: readonly string[]): Re
 
 function publicMembers(jwk: Record<string, unknown>): JsonWebKey {
   const { kty, n, e, crv, x, y } = jwk;
-  return (kty === 'RSA' ? { kty, n, e } : { kty, crv, x, y }) as JsonWebKey;
+  if (kty === 'RSA') return { kty, n, e } as JsonWebKey;
+  return (kty === 'OKP' ? { kty, crv, x } : { kty, crv, x, y }) as JsonWebKey;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
