@@ -13,6 +13,7 @@ import {
   createAccessTokenVerifier,
   createAuth,
   InvalidTokenError,
+  jwksHandler,
   MemoryTokenStore,
   requireAccessToken,
   type AccessTokenOptions,
@@ -247,6 +248,12 @@ describe('the JWKS of a configuration', () => {
     ]);
     expect(jwks.keys[0]).toEqual({ ...ec.publicKey.export({ format: 'jwk' }), kid: 'ec-new', alg: 'ES256', use: 'sig' });
     expect(JSON.stringify(jwks)).not.toMatch(/"d"|"k"|"p"|"q"/);
+  });
+
+  it('jwksHandler checks its options as accessToken does, naming itself', () => {
+    expect(optionError(() => jwksHandler({ secret: SECRET, jwksUri: 'https://x' } as never))).toBe('jwksHandler.jwksUri');
+    expect(optionError(() => jwksHandler({ keys: [{ kid: 'a' }] } as never))).toBe('jwksHandler.keys[0].secret');
+    expect(optionError(() => jwksHandler(undefined as never))).toBe('jwksHandler');
   });
 
   it('is empty with HMAC keys only, and names no kid for the one-key options', () => {

@@ -191,9 +191,9 @@ export class AccessTokens {
   /**
    * The key that verifies a token, its header checked. A header that is one we sign, byte for
    * byte, needs no parsing. Any other must parse (as jws does, latin1) to an object; in a key set
-   * its `kid` must name a configured key (the one-key options ignore `kid`); its `alg` must be
-   * that key's algorithm, compared exactly; and it must pass `checkHeaderRules`. Nothing else in
-   * the header (`jku`, `x5u`, `jwk`, `x5c`) is ever read.
+   * its `kid`, when it has one, must name a configured key (the one-key options ignore `kid`);
+   * its `alg` must be that key's algorithm, compared exactly; and it must pass
+   * `checkHeaderRules`. Nothing else in the header (`jku`, `x5u`, `jwk`, `x5c`) is ever read.
    */
   private verifierOf(token: string): Verifier {
     for (const verifier of this.verifiers) {
