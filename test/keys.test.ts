@@ -407,6 +407,7 @@ describe('createAccessTokenVerifier', () => {
           { kty: 'oct', k: Buffer.from(SECRET).toString('base64url'), kid: 'oct', alg: 'HS256' },
           { ...ec.publicKey.export({ format: 'jwk' }), kid: 'enc', alg: 'ES256', use: 'enc' },
           { ...ec.publicKey.export({ format: 'jwk' }), kid: 'wrong-alg', alg: 'ES384' },
+          { ...generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' }), kid: 'small', alg: 'RS256' },
           { ...rsaJwk, kid: 'rsa-no-alg' },
           { ...ec.publicKey.export({ format: 'jwk' }) },
           'not a key',
@@ -416,7 +417,7 @@ describe('createAccessTokenVerifier', () => {
       const verifier = verifierOf({ jwksUri: host.url, jwksCooldown: '1h' });
       const as = (kid: string) => signWith({ keys: [{ kid, privateKey: ec.privateKey, algorithm: 'ES256' }], issuer: 'https://auth.example', audience: 'api' });
       expect((await verifier.verify(as('ok'))).userId).toBe('u-alice');
-      for (const kid of ['enc', 'wrong-alg', 'oct']) expect(await failure(verifier.verify(as(kid)))).toMatchObject({ reason: 'unknown_key' });
+      for (const kid of ['enc', 'wrong-alg', 'oct', 'small']) expect(await failure(verifier.verify(as(kid)))).toMatchObject({ reason: 'unknown_key' });
       // The secret of the oct key never verifies: an HS256 token under its kid names no key.
       expect(await failure(verifier.verify(hmacToken({ alg: 'HS256', typ: 'at+jwt', kid: 'oct' }, claims({ iss: 'https://auth.example', aud: 'api' })))))
         .toMatchObject({ reason: 'unknown_key' });
