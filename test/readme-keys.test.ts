@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import express from 'express';
 import request from 'supertest';
 import * as library from '../src/index.js';
+import { DEFAULTS } from '../src/config/defaults.js';
 import { ecKeyPair } from './helpers/keys.js';
 
 const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
@@ -73,4 +74,10 @@ it("runs the other service's block against the signer's JWKS", async () => {
   expect(await userOf(accessToken)).toBe('u-alice');
   const res = await request(service).get('/reports').set('Authorization', `Bearer ${accessToken}x`);
   expect(res.status).toBe(401);
+});
+
+it("states the verifier's defaults and the JWKS max-age as the code has them", () => {
+  const rows = Object.fromEntries([...section.matchAll(/^\| `(jwks\w+)` \| `([^`]+)` \|/gm)].map(([, option, value]) => [option, JSON.parse(value!.replace(/'/g, '"'))]));
+  expect(rows).toEqual(DEFAULTS.accessTokenVerifier);
+  expect(section).toContain(`Cache-Control: public, max-age=${DEFAULTS.jwksMaxAgeSeconds}`);
 });
