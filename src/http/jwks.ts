@@ -1,7 +1,6 @@
 import type { RequestHandler } from 'express';
-import { resolveAccessTokenOptions } from '../config/access-token.js';
+import { ACCESS_TOKEN_OPTION_NAMES, resolveAccessTokenOptions } from '../config/access-token.js';
 import { DEFAULTS } from '../config/defaults.js';
-import { ACCESS_TOKEN_OPTION_NAMES } from '../config/access-token.js';
 import { knownNames } from '../config/values.js';
 import { publicJwks, type JsonWebKeySet } from '../tokens/jwks.js';
 import type { AccessTokenOptions } from '../types.js';

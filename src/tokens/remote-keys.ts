@@ -20,8 +20,6 @@ export class RemoteKeySet {
   private attemptedAt = -Infinity;
   /** The fetch under way, shared by every request that waits for it. */
   private pending?: Promise<void>;
-  /** How many fetches started, for tests and metrics. */
-  fetches = 0;
 
   constructor(
     private readonly source: ResolvedJwksSource,
@@ -60,7 +58,6 @@ export class RemoteKeySet {
 
   private async fetchKeys(): Promise<void> {
     this.attemptedAt = this.now();
-    this.fetches += 1;
     let document: unknown;
     try {
       document = await fetchJson(this.source.uri, this.source.timeoutMs, this.source.maxBytes);
