@@ -511,7 +511,7 @@ function skippedRow(label, reason, columns) {
   return [label, `(${reason})`, ...Array(columns - 2).fill('')];
 }
 
-function render(results, facts, meta) {
+function render(results) {
   const out = [];
   const { middleware, connections, refresh, login, memory, postgres } = results;
   if (middleware) {
@@ -737,7 +737,7 @@ async function main() {
     redisStore: redis.storeSource ?? redis.skipReason,
     tables: ONLY,
   };
-  const text = render(results, facts, meta);
+  const text = render(results);
   const machine = `${facts.nproc} CPUs (${facts.cpuModel}), ${facts.memoryGiB} GiB, Node ${facts.node}, Express ${facts.express}, Redis ${facts.redis ?? 'n/a'}, ioredis ${facts.ioredis}, PostgreSQL ${facts.postgres ?? 'n/a'}, pg ${facts.pg}, autocannon ${facts.autocannon}`;
   const header = [
     `Run ${meta.date}, ${seconds} s in all, commit ${facts.commit ?? 'n/a'} (working tree), library ${facts.library}`,

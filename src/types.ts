@@ -162,6 +162,14 @@ export interface StartSessionOptions {
    * Default: now.
    */
   authTime?: Date | number;
+  /**
+   * With cookie transport, a POST (or any method but GET and HEAD) from another site is refused
+   * with 403 `csrf_rejected` before any session starts, as at `/login`: otherwise a form on another
+   * site could sign the visitor in to the attacker's account. `true` lifts that check for a route
+   * that proved the request's origin itself: an OpenID Connect `form_post` callback whose `state`
+   * it checked. Default `false`.
+   */
+  allowCrossSite?: boolean;
 }
 
 /** The token response, as `POST /login` and `/refresh` answer it. */

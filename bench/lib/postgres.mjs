@@ -101,7 +101,7 @@ export async function startPostgres(cpu) {
         await query(port, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
         break;
       } catch (error) {
-        if (Date.now() > deadline) throw new Error(`postgres on port ${port} did not answer: ${error.message}`);
+        if (Date.now() > deadline) throw new Error(`postgres on port ${port} did not answer: ${error.message}`, { cause: error });
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }

@@ -27,7 +27,6 @@ const MESSAGE_WAIT_MS = 1000;
  * (across tabs, in browsers), and replays the request once.
  */
 export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const g = globalThis as any;
   const base = (options.baseUrl ?? g.location?.origin ?? '').replace(/\/+$/, '');
   if (!/^https?:\/\//i.test(base)) throw new TypeError('createAuthClient: baseUrl must be an http(s) URL (required outside browsers)');

@@ -39,7 +39,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * otherwise the lock covers this client only and nothing is posted.
  */
 export function connectTabs(name: string, shared: boolean, receive: (message: TabMessage) => void): Tabs {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const g = globalThis as any;
   let crossTab: <T>(task: Task<T>) => Promise<T> = (task) => task(false);
   let channel: { postMessage(message: TabMessage): void } | undefined;

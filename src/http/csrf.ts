@@ -1,6 +1,9 @@
 import type { Request } from 'express';
 import { CsrfRejectedError } from '../errors.js';
 
+/** Methods that must not change state, so a cross-site one is no forgery of a state change. */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
+
 /** The `Sec-Fetch-Site` values of a request that is not cross-site. */
 const NOT_CROSS_SITE = new Set(['same-origin', 'same-site', 'none']);
 

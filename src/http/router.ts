@@ -16,7 +16,7 @@ import type { ClientContext, IssuedTokens, TokenService } from '../tokens/token-
 import { assertAmr, assertAuthUser } from '../tokens/user.js';
 import type { AuthUser, RevokeEvent, StartSessionOptions, TokenResponse } from '../types.js';
 import { bearerToken } from './bearer.js';
-import { assertNotCrossSite } from './csrf.js';
+import { assertNotCrossSite, SAFE_METHODS } from './csrf.js';
 import type { HookRunner } from './hooks.js';
 import { serveJwks } from './jwks.js';
 import { learnMountPath } from './mount-path.js';
@@ -62,6 +62,11 @@ export function createEndpoints(config: ResolvedAuthOptions, service: TokenServi
   async function startSession(req: Request, res: Response, user: AuthUser, options: StartSessionOptions = {}): Promise<TokenResponse> {
     assertAuthUser(user, 'startSession: user');
     const signIn = signInOf(options, now());
+    // Login CSRF: a cross-site form posted to the app's sign-up route would sign the victim's
+    // browser in to an account the attacker owns, as /login would. GET sign-ins (an OAuth
+    // callback, a magic link) arrive cross-site by design and carry their own proof (`state`,
+    // a one-time token), as does a cross-site POST the app vouches for with `allowCrossSite`.
+    if (transport === 'cookie' && !SAFE_METHODS.has(req.method) && options.allowCrossSite !== true) assertNotCrossSite(req, trustedOrigins);
     const { tokens, evictedFamilyIds } = await service.startSession(user, clientOf(req), signIn);
     await runHook('onLogin', { user, sessionId: tokens.session.familyId, amr: signIn.amr, evictedSessionIds: evictedFamilyIds, req });
     await revoked({ userId: user.id, sessionIds: evictedFamilyIds, reason: 'session_limit', req });
@@ -175,7 +180,8 @@ export function createEndpoints(config: ResolvedAuthOptions, service: TokenServi
 
 /** The sign-in `startSession` was told of, checked: `amr` method names, an `authTime` not after now. */
 function signInOf(options: StartSessionOptions, now: number): SignIn {
-  const { amr = [], authTime = now } = options;
+  const { amr = [], authTime = now, allowCrossSite } = options;
+  if (allowCrossSite !== undefined && typeof allowCrossSite !== 'boolean') throw new TypeError('startSession: options.allowCrossSite must be a boolean');
   assertAmr(amr, 'startSession: options.amr');
   const time = authTime instanceof Date ? authTime.getTime() : authTime;
   if (typeof time !== 'number' || !Number.isFinite(time) || time <= 0 || time > now) {

@@ -8,7 +8,6 @@ import { PostgresServer } from './server';
 
 declare global {
   // Shared between globalSetup and globalTeardown, which Jest runs in the same process.
-  // eslint-disable-next-line no-var
   var __ertPostgresServer: PostgresServer | undefined;
 }
 

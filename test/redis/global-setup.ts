@@ -14,7 +14,6 @@ export interface SharedRedisServers {
 
 declare global {
   // Shared between globalSetup and globalTeardown, which Jest runs in the same process.
-  // eslint-disable-next-line no-var
   var __ertRedisServers: SharedRedisServers | undefined;
 }
 

@@ -1,7 +1,7 @@
 /* auth.startSession: a session started from the app's own route is a session like any other. */
 import express from 'express';
 import request from 'supertest';
-import type { AuthUser, StartSessionOptions } from '../../src/index.js';
+import { authErrorHandler, type AuthUser, type StartSessionOptions } from '../../src/index.js';
 import { cookieHeader, expectError, me, refresh, refreshCookie } from '../helpers/app.js';
 import { claimsOf } from '../helpers/jwt.js';
 import { eventsOf, MINUTE, recordingApp, sessionIdOf, type MakeStore } from './shared.js';
@@ -90,11 +90,62 @@ export function describeStartSession(name: string, makeStore: MakeStore): void {
       expect(eventsOf(t.hooked, 'onRevoke')).toEqual([{ userId: 'u-carol', sessionIds: [firstId], reason: 'session_limit' }]);
     });
 
+    describe('login CSRF: a form on another site posting to the sign-in route', () => {
+      const attacker = { Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site' };
+
+      /** The passkey route, with errors answered as JSON as the README says. */
+      async function guardedApp(options: StartSessionOptions = { amr: ['hwk'] }, overrides = {}) {
+        const t = await appWithSignIn(options, overrides);
+        t.app.use(authErrorHandler());
+        return t;
+      }
+
+      it('is refused with 403 csrf_rejected before any session starts, with cookie transport', async () => {
+        const t = await guardedApp();
+        const res = await request(t.app).post('/sign-in/passkey').set(attacker).send({});
+        expectError(res, 403, 'csrf_rejected');
+        expect(res.headers['set-cookie']).toBeUndefined();
+        expect(await t.auth.listSessions('u-carol')).toEqual([]);
+        expect(eventsOf(t.hooked, 'onLogin')).toEqual([]);
+      });
+
+      it('passes from the same origin and from a trusted origin', async () => {
+        const t = await guardedApp({ amr: ['hwk'] }, { trustedOrigins: ['https://app.example'] });
+        const sameOrigin = await request(t.app).post('/sign-in/passkey').set('Sec-Fetch-Site', 'same-origin').send({});
+        expect(sameOrigin.status).toBe(200);
+        const trusted = await request(t.app).post('/sign-in/passkey').set({ Origin: 'https://app.example', 'Sec-Fetch-Site': 'cross-site' }).send({});
+        expect(trusted.status).toBe(200);
+        expect(await t.auth.listSessions('u-carol')).toHaveLength(2);
+      });
+
+      it('passes a GET (an OAuth callback, a magic link) and a POST the route vouches for with allowCrossSite', async () => {
+        const t = await guardedApp({ amr: ['fed'], allowCrossSite: true });
+        t.app.get('/oauth/callback', async (req, res, next) => {
+          try {
+            res.json(await t.auth.startSession(req, res, carol, { amr: ['fed'] }));
+          } catch (error) {
+            next(error);
+          }
+        });
+        expect((await request(t.app).post('/sign-in/passkey').set(attacker).send({})).status).toBe(200);
+        expect((await request(t.app).get('/oauth/callback').set(attacker)).status).toBe(200);
+        expect(await t.auth.listSessions('u-carol')).toHaveLength(2);
+      });
+
+      it("is not checked with transport: 'body', which sets no cookie a forged request could plant", async () => {
+        const t = await guardedApp({ amr: ['hwk'] }, { refreshToken: { transport: 'body' } });
+        const res = await request(t.app).post('/sign-in/passkey').set(attacker).send({});
+        expect(res.status).toBe(200);
+        expect(res.headers['set-cookie']).toBeUndefined();
+      });
+    });
+
     it.each<[string, unknown, StartSessionOptions]>([
       ['a user without an id', { roles: ['member'] }, {}],
       ['an amr that is not a list', carol, { amr: 'hwk' as never }],
       ['an amr value with a space', carol, { amr: ['hard key'] }],
       ['an authTime in the future', carol, { authTime: Date.UTC(2030, 0, 1) }],
+      ['an allowCrossSite that is not a boolean', carol, { allowCrossSite: 'yes' as never }],
     ])('rejects %s with a TypeError, and starts nothing', async (_case, user, options) => {
       const t = await recordingApp(makeStore);
       const seen: unknown[] = [];
