@@ -458,12 +458,12 @@ describe('EdDSA (Ed25519), with Node crypto', () => {
     return `${input}.${cryptoSign(null, Buffer.from(input), key).toString('base64url')}`;
   };
 
-  it('signs and verifies, the key pinned to EdDSA, its public key published as an OKP JWK', () => {
+  it('signs and verifies, the key pinned to EdDSA, its public key published as an OKP JWK', async () => {
     expect(headerOf(token)).toEqual({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' });
     expect(tokens.verify(token, NOW)).toMatchObject({ sub: 'u-alice', sid: 'family-1', roles: ['admin'], amr: ['pwd'] });
     const store = new MemoryTokenStore();
     expect(createAuth({ accessToken: set, store }).jwks()).toEqual({ keys: [{ kty: 'OKP', crv: 'Ed25519', x: expect.any(String), kid: 'ed', alg: 'EdDSA', use: 'sig' }] });
-    store.close();
+    await store.close();
     // The one-key options take it too.
     const one = tokensOf({ algorithm: 'EdDSA', privateKey: ed.privateKey });
     expect(one.verify(one.sign(user, 'family-1', signIn, NOW).token, NOW).sub).toBe('u-alice');
@@ -509,7 +509,7 @@ describe('EdDSA (Ed25519), with Node crypto', () => {
   it('interoperates with jose both ways, and through a JWKS that names no alg', async () => {
     const store = new MemoryTokenStore();
     const jwks = createAuth({ accessToken: set, store }).jwks();
-    store.close();
+    await store.close();
     const { payload } = await jose.jwtVerify(token, jose.createLocalJWKSet(jwks), { typ: 'at+jwt', algorithms: ['EdDSA'], currentDate: new Date(NOW) });
     expect(payload.sub).toBe('u-alice');
     const signed = await new jose.SignJWT({ sid: 'family-1', jti: 'j-jose' })

@@ -6,27 +6,19 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo, Server } from 'node:net';
-import { join } from 'node:path';
 import express from 'express';
 import request from 'supertest';
 import * as library from '../src/index.js';
 import { DEFAULTS } from '../src/config/defaults.js';
 import { ecKeyPair } from './helpers/keys.js';
+import { README_PATH, readmeBlock, runBlock } from './helpers/readme.js';
 
-const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+const readme = readFileSync(README_PATH, 'utf8');
 const section = readme.slice(readme.indexOf('\n## Keys and other services\n'), readme.indexOf('\n## Errors\n'));
-const [signerCode, verifierCode] = [...section.matchAll(/```js\n([\s\S]*?)```/g)].map((match) => match[1]!);
-
-// eslint-disable-next-line @typescript-eslint/no-empty-function
-const AsyncFunction = async function () {}.constructor as new (...args: string[]) => (...values: unknown[]) => Promise<Record<string, unknown>>;
-/** Runs a README block with `require('express-refresh-tokens')` resolved to this source, and returns the names it lists. */
-function run(code: string, names: string[], scope: Record<string, unknown>) {
-  const requireLibrary = (name: string) => {
-    if (name !== 'express-refresh-tokens') throw new Error(`the README block requires ${name}`);
-    return library;
-  };
-  return new AsyncFunction('require', ...Object.keys(scope), `${code}\nreturn { ${names.join(', ')} };`)(requireLibrary, ...Object.values(scope));
-}
+const signerBlock = readmeBlock('## Keys and other services');
+const verifierBlock = readmeBlock('### Verifying in another service');
+const [signerCode, verifierCode] = [signerBlock.code, verifierBlock.code];
+const modules = { 'express-refresh-tokens': library };
 
 const current = ecKeyPair();
 const previous = ecKeyPair();
@@ -41,7 +33,7 @@ beforeAll(async () => {
     PUB_2026_06: previous.publicKey.export({ type: 'spki', format: 'pem' }),
   };
   const verifyCredentials = (username: string) => ({ id: `u-${username}`, roles: ['analyst'] });
-  ({ auth } = (await run(signerCode!, ['auth'], { app: signer, process: { env }, verifyCredentials })) as { auth: library.Auth });
+  ({ auth } = (await runBlock(signerBlock, { app: signer, process: { env }, verifyCredentials }, modules, ['auth'])) as { auth: library.Auth });
   server = signer.listen(0, '127.0.0.1');
   await once(server, 'listening');
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -68,7 +60,7 @@ it("runs the other service's block against the signer's JWKS", async () => {
   const service = express();
   const code = verifierCode!.replace("'https://auth.example.com/.well-known/jwks.json'", JSON.stringify(`${base}/.well-known/jwks.json`));
   expect(code).not.toBe(verifierCode);
-  const { userOf } = (await run(code, ['verifier', 'userOf'], { app: service })) as { userOf: (token: string) => Promise<string> };
+  const { userOf } = (await runBlock({ ...verifierBlock, code }, { app: service }, modules, ['verifier', 'userOf'])) as { userOf: (token: string) => Promise<string> };
   const { accessToken } = (await request(signer).post('/auth/login').send({ username: 'alice', password: 'x' }).expect(200)).body;
   expect((await request(service).get('/reports').set('Authorization', `Bearer ${accessToken}`).expect(200)).body).toEqual({ userId: 'u-alice' });
   expect(await userOf(accessToken)).toBe('u-alice');

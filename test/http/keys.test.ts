@@ -77,7 +77,7 @@ describe('the JWKS and other libraries', () => {
   });
   afterAll(async () => {
     await close(server);
-    store.close();
+    await store.close();
   });
 
   it('serves GET /auth/jwks.json: the public keys, cacheable, and the same at /.well-known/jwks.json', async () => {
