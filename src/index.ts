@@ -9,7 +9,7 @@ export { MemoryTokenStore } from './store/memory.js';
 export type { MemoryTokenStoreOptions } from './store/memory.js';
 export { RedisTokenStore, recommendedRedisOptions, recommendedClusterOptions } from './store/redis.js';
 export type { RedisClient, RedisTokenStoreOptions } from './store/redis.js';
-export type { RefreshTokenStore, SessionRecord, NewFamily, RotateRequest, RotateResult, FindFamilyResult, InvalidFamilyReason } from './store/types.js';
+export type { RefreshTokenStore, SessionRecord, NewFamily, RotateRequest, RotateResult, FindFamilyResult, InvalidFamilyReason, RevocationEvent, RevocationFeed, RevocationListener } from './store/types.js';
 export { shardKeyOf, shardKeyOfFamily } from './store/shard.js';
 export { hashPassword, verifyPassword, createCredentialsVerifier } from './passwords.js';
 export type { StoredUser, CredentialsVerifierOptions } from './passwords.js';

@@ -303,9 +303,18 @@ export interface GuardOptions {
   /**
    * `true`: also refuse a token whose session was revoked (logout, logout-all, reuse,
    * `revokeUser`, `revokeSession`) or whose `jti` was denylisted, at one store call per request.
-   * Default `false`: the signature and claims only, no storage touched.
+   * `'cached'`: the same refusals, answered from an in-memory view that the store's notifications
+   * keep current (no store call in the steady state), never older than `maxStalenessMs`
+   * (README "Revocation checks from memory"); needs a store with `watchRevocations` (memory and
+   * Redis). Default `false`: the signature and claims only, no storage touched.
    */
-  revocation?: boolean;
+  revocation?: boolean | 'cached';
+  /**
+   * With `revocation: 'cached'`: how old the view may be, in ms, before the store is asked on
+   * each request again (or the request fails with 503 when the store is down). 250 to 60 000.
+   * Default 1000.
+   */
+  maxStalenessMs?: number;
   /**
    * Refuse a token whose sign-in (`auth_time`) is older than this, with 401
    * `insufficient_user_authentication` and `WWW-Authenticate: Bearer
@@ -358,7 +367,7 @@ export interface Auth {
    */
   startSession(req: Request, res: Response, user: AuthUser, options?: StartSessionOptions): Promise<TokenResponse>;
   /** Verifies an access token as `requireAccessToken` does, for transports that are not routes (WebSocket, GraphQL). */
-  verifyAccessToken(token: string, options?: { revocation?: boolean }): Promise<AuthInfo>;
+  verifyAccessToken(token: string, options?: Pick<GuardOptions, 'revocation' | 'maxStalenessMs'>): Promise<AuthInfo>;
   /** Ends every session of a user. Resolves to the ids of the sessions it ended. */
   revokeUser(userId: string, options?: { reason?: RevocationReason }): Promise<string[]>;
   /** Ends one session. Resolves `true` when it was live. */

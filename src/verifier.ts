@@ -25,7 +25,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       return toAuthInfo(await authenticator.verify(token));
     },
     requireAccessToken(guardOptions) {
-      return accessTokenGuard(authenticator, resolveGuardOptions(guardOptions, 'requireAccessToken', false));
+      return accessTokenGuard(authenticator, resolveGuardOptions(guardOptions, 'requireAccessToken', undefined));
     },
   };
 }

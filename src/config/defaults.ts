@@ -27,6 +27,8 @@ export const DEFAULTS = Object.freeze({
   requireAccessToken: Object.freeze({
     optional: false,
     revocation: false,
+    /** With `revocation: 'cached'`: the oldest the in-memory view may be. */
+    maxStalenessMs: 1000,
     errors: 'respond',
   }),
   /** How long a client may cache the JWKS (`GET /jwks.json`, `jwksHandler`), in seconds. */

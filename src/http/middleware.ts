@@ -10,13 +10,13 @@ import { failRequest, toAuthError, type ErrorObserver } from './respond.js';
 /**
  * Route middleware with its own keys (README "requireAccessToken(options)"): passes requests
  * whose Bearer access token is valid and sets `req.auth`. With a `store` it also checks
- * revocation, in one store call. `createAuth(...).requireAccessToken()` is the same check with
+ * revocation, in one store call, or from memory with `revocation: 'cached'`. `createAuth(...).requireAccessToken()` is the same check with
  * the keys given once.
  */
 export function requireAccessToken(options: RequireAccessTokenOptions): RequestHandler {
   const { accessToken, store, storeTimeoutMs, now, guard } = resolveStandaloneGuard(options);
-  // Without revocation checks, a token seen before skips the signature check (see AccessTokens).
-  const accessTokens = new AccessTokens(accessToken, { cacheVerified: guard.revocation === 'none' });
+  // Unless the store is asked on each request anyway, a token seen before skips the signature check (see AccessTokens).
+  const accessTokens = new AccessTokens(accessToken, { cacheVerified: guard.revocation !== 'store' });
   return accessTokenGuard(new AccessTokenAuthenticator(accessTokens, store, storeTimeoutMs, now), guard);
 }
 
@@ -27,15 +27,23 @@ export function requireAccessToken(options: RequireAccessTokenOptions): RequestH
 export interface TokenAuthenticator {
   verify(token: string): AccessClaims | Promise<AccessClaims>;
   nowSeconds(): number;
-  assertNotRevoked(claims: AccessClaims): Promise<void>;
+  /** With `maxStalenessMs` (`revocation: 'cached'`), the store's answer also teaches the view. */
+  assertNotRevoked(claims: AccessClaims, maxStalenessMs?: number): Promise<void>;
+  /** Only for `revocation: 'cached'`, which the options allow only with a store that can serve it. */
+  revocationView?(): unknown;
+  isLiveByView?(claims: AccessClaims, maxStalenessMs: number): boolean;
 }
 
 /**
- * The middleware behind every `requireAccessToken`. The stateless path stays synchronous when
- * the keys are at hand: no promise and no timer per request.
+ * The middleware behind every `requireAccessToken`. The stateless path, and the cached one while
+ * its view is current, stay synchronous when the keys are at hand: no promise and no timer per
+ * request.
  */
 export function accessTokenGuard(authenticator: TokenAuthenticator, options: ResolvedGuardOptions, observe?: ErrorObserver): RequestHandler {
-  const { roles, scopes, optional, revocation, maxAuthAgeSeconds, errors, getToken } = options;
+  const { roles, scopes, optional, revocation, maxStalenessMs, maxAuthAgeSeconds, errors, getToken } = options;
+  // Subscribe now, at start-up, so the view is current by the first requests.
+  if (revocation === 'cached') authenticator.revocationView!();
+  const staleness = revocation === 'cached' ? maxStalenessMs : undefined;
 
   function fail(req: Request, res: Response, next: NextFunction, error: unknown): void {
     if (errors === 'respond') return failRequest(req, res, error, observe);
@@ -56,9 +64,15 @@ export function accessTokenGuard(authenticator: TokenAuthenticator, options: Res
   }
 
   function verified(req: Request, res: Response, next: NextFunction, claims: AccessClaims): void {
-    if (revocation === 'none') return admit(req, res, next, claims);
+    try {
+      if (revocation === 'none' || (staleness !== undefined && authenticator.isLiveByView!(claims, staleness))) {
+        return admit(req, res, next, claims);
+      }
+    } catch (error) {
+      return fail(req, res, next, error);
+    }
     authenticator
-      .assertNotRevoked(claims)
+      .assertNotRevoked(claims, staleness)
       .then(() => admit(req, res, next, claims))
       .catch((error: unknown) => fail(req, res, next, error));
   }

@@ -90,7 +90,7 @@ export class AccessTokens {
   private readonly byKid?: ReadonlyMap<string, Verifier>;
   private readonly issuer?: string;
   private readonly audience?: string;
-  private readonly toleranceSeconds: number;
+  readonly toleranceSeconds: number;
   /** Verified payloads by the whole token string (see `cacheVerified`); only flat payloads. */
   private readonly verified?: Map<string, Record<string, unknown>>;
 
@@ -98,7 +98,8 @@ export class AccessTokens {
    * @param cacheVerified keep the payloads of up to {@link VERIFIED_TOKEN_CACHE_SIZE} verified
    * tokens, so a token presented again skips the signature check and parsing; its time claims
    * are checked again on every use, and it is dropped once it fails them. Only for callers that
-   * check no revocation: a token's signature never changes, its revocation can.
+   * check no revocation with the store, or check it apart from the signature (the in-memory view
+   * of `revocation: 'cached'`): a token's signature never changes, its revocation can.
    */
   constructor(options: ResolvedAccessTokenOptions, { cacheVerified = false } = {}) {
     const { keys } = options;
