@@ -3,9 +3,12 @@
  * `npm run bench` (repository root): builds the library, installs bench/'s own dependencies, and
  * runs every benchmark in one run:
  *
- *   middleware   GET /me through each auth middleware, 10 connections (reference: no auth)
+ *   middleware   GET /me through each auth middleware, 10 connections (reference: no auth); with
+ *                revocation checks per request and from memory (revocation: 'cached'), and a
+ *                realistic load of 2,000 distinct tokens in turn for the stateless, per-request
+ *                and cached modes; then how fast a revocation reaches another process
  *   connections  the same at 1, 10 and 100 connections, for bare, ours, ours + Redis, ours +
- *                PostgreSQL and the floor
+ *                Redis cached, ours + PostgreSQL and the floor
  *   refresh      POST /auth/refresh on the memory store, Redis, a 3-master Cluster and PostgreSQL,
  *                with Redis round trips and PostgreSQL statements per refresh (reference: a bare
  *                EVALSHA)
@@ -103,6 +106,9 @@ const MIDDLEWARE = [
   ['ours-hs256', 'ours, HS256, stateless', 'ours'],
   ['ours-hs256-many', `ours, HS256, stateless, ${MANY_TOKENS.toLocaleString('en-US')} tokens in turn (cache misses)`, 'ours-many'],
   ['ours-hs256-redis', 'ours, HS256 + revocation checks on Redis', 'ours-redis'],
+  ['ours-hs256-cached', "ours, HS256 + revocation: 'cached' on Redis", 'ours-cached'],
+  ['ours-hs256-redis-many', `ours, HS256 + revocation checks on Redis, ${MANY_TOKENS.toLocaleString('en-US')} tokens in turn`, 'ours-many'],
+  ['ours-hs256-cached-many', `ours, HS256 + revocation: 'cached' on Redis, ${MANY_TOKENS.toLocaleString('en-US')} tokens in turn`, 'ours-many'],
   ['ours-hs256-postgres', 'ours, HS256 + revocation checks on PostgreSQL', 'ours-postgres'],
   ['ours-rs256', 'ours, RS256', 'ours-asymmetric'],
   ['ours-es256', 'ours, ES256', 'ours-asymmetric'],
@@ -120,8 +126,13 @@ const MIDDLEWARE = [
   ['hmac-floor', 'raw HMAC-SHA256 check (the floor)', 'floor'],
 ];
 
+/** Revocations timed across processes in the propagation table. */
+const PROPAGATION_SAMPLES = 200;
+const REDIS_ROWS = ['ours-hs256-redis', 'ours-hs256-cached', 'ours-hs256-redis-many', 'ours-hs256-cached-many'];
+
 async function startServer(place, variant, config, env = {}) {
-  const server = await startNode(place.server, join(here, 'lib', 'server.mjs'), { args: [variant], env: { BENCH_CONFIG: JSON.stringify(config), ...env } });
+  // A generous start-up deadline: on a machine shared with other runs a server can take 30 s.
+  const server = await startNode(place.server, join(here, 'lib', 'server.mjs'), { args: [variant], env: { BENCH_CONFIG: JSON.stringify(config), ...env }, timeoutMs: 120_000 });
   return { ...server, port: server.ready.port, baseUrl: `http://127.0.0.1:${server.ready.port}` };
 }
 
@@ -220,7 +231,7 @@ async function middlewareTables(ctx) {
   const { place, loader, config, redis, postgres } = ctx;
   const rows = MIDDLEWARE.filter(
     ([name]) =>
-      (name !== 'ours-hs256-redis' || redis.available) &&
+      (!REDIS_ROWS.includes(name) || redis.available) &&
       (name !== 'ours-hs256-postgres' || postgres.available) &&
       (!VARIANTS || ['bare', 'ours-hs256'].includes(name) || VARIANTS.includes(name)),
   );
@@ -230,7 +241,7 @@ async function middlewareTables(ctx) {
   try {
     for (const [name] of rows) {
       const other = COMPARE.find((build) => name === `ours-hs256@${build.name}`);
-      const variant = other || name === 'ours-hs256-many' ? 'ours-hs256' : name;
+      const variant = other ? 'ours-hs256' : name.replace(/-many$/, '');
       const env = other ? { BENCH_LIB: other.dir } : {};
       servers[name] = await startServer(place, variant, { ...config, redisPort: redis.port, postgresPort: postgres.port }, env);
     }
@@ -241,14 +252,17 @@ async function middlewareTables(ctx) {
     const tokens = {};
     // PostgreSQL keeps its own families: its token must be one of them.
     for (const name of ['ours-rs256', 'ours-es256', 'ours-hs256-keyset', 'ours-es256-keyset', 'ours-es256-verifier', 'ours-hs256-postgres']) if (servers[name]) tokens[name] = await login(name);
-    if (servers['ours-hs256-many']) {
+    // Many distinct tokens: the memory store's for the stateless row, Redis families (one set,
+    // for both Redis rows) for the per-request and cached rows.
+    for (const [rows, from] of [[['ours-hs256-many'], 'ours-hs256-many'], [['ours-hs256-redis-many', 'ours-hs256-cached-many'], 'ours-hs256-redis-many']]) {
+      if (!servers[from]) continue;
       const usernames = Array.from({ length: MANY_TOKENS }, (_, i) => `u_${String(i).padStart(6, '0')}`);
       usernames[0] = 'u_000001';
       const issued = [];
       for (let i = 0; i < usernames.length; i += 200) {
-        issued.push(...(await loader.request({ type: 'login', baseUrl: servers['ours-hs256-many'].baseUrl, usernames: usernames.slice(i, i + 200) })).tokens);
+        issued.push(...(await loader.request({ type: 'login', baseUrl: servers[from].baseUrl, usernames: usernames.slice(i, i + 200) })).tokens);
       }
-      tokens['ours-hs256-many'] = issued.map((issue) => issue.accessToken);
+      for (const row of rows) if (servers[row]) tokens[row] = issued.map((issue) => issue.accessToken);
     }
     const entries = rows.map(([name]) => [name, servers[name], tokens[name] ?? hs256]);
     for (const [name, server, token] of entries) await sanityCheck(name, server, Array.isArray(token) ? token[0] : token);
@@ -262,6 +276,15 @@ async function middlewareTables(ctx) {
       const [, server, token] = entries.find(([name]) => name === 'ours-hs256-redis');
       log('middleware: counting Redis round trips of the revocation check (MONITOR)');
       revocationTrips = await roundTripCheck(server, [redis.port], () =>
+        loader.request({ type: 'get', url: `${server.baseUrl}/me`, connections: CONNECTIONS, duration: 1, headers: { authorization: `Bearer ${token}` } }),
+      );
+    }
+
+    let cachedTrips;
+    if (servers['ours-hs256-cached']) {
+      const [, server, token] = entries.find(([name]) => name === 'ours-hs256-cached');
+      log("middleware: counting Redis round trips of revocation: 'cached' (MONITOR; the heartbeat PINGs count too)");
+      cachedTrips = await roundTripCheck(server, [redis.port], () =>
         loader.request({ type: 'get', url: `${server.baseUrl}/me`, connections: CONNECTIONS, duration: 1, headers: { authorization: `Bearer ${token}` } }),
       );
     }
@@ -287,9 +310,10 @@ async function middlewareTables(ctx) {
         p50Ms: median(rounds.map((round) => round.latency.p50)),
         p99Ms: median(rounds.map((round) => round.latency.p99)),
         errors: errorsOf(rounds),
-        roundTrips: name === 'ours-hs256-redis' ? revocationTrips : undefined,
+        roundTrips: name === 'ours-hs256-redis' ? revocationTrips : name === 'ours-hs256-cached' ? cachedTrips : undefined,
         statements: name === 'ours-hs256-postgres' ? revocationStatements : undefined,
-        roundTripsPerRequest: name === 'ours-hs256-redis' ? revocationTrips?.perRequest : name === 'ours-hs256-postgres' ? revocationStatements?.perRequest : undefined,
+        roundTripsPerRequest:
+          name === 'ours-hs256-redis' ? revocationTrips?.perRequest : name === 'ours-hs256-cached' ? cachedTrips?.perRequest : name === 'ours-hs256-postgres' ? revocationStatements?.perRequest : undefined,
       };
     });
     if (redis.skipReason) middleware.splice(3, 0, { name: 'ours-hs256-redis', label: 'ours, HS256 + revocation checks on Redis', kind: 'ours-redis', skipped: redis.skipReason });
@@ -297,7 +321,7 @@ async function middlewareTables(ctx) {
 
     let connections;
     if (ONLY.includes('connections')) {
-      const subset = entries.filter(([name]) => ['bare', 'ours-hs256', 'ours-hs256-redis', 'ours-hs256-postgres', 'hmac-floor'].includes(name));
+      const subset = entries.filter(([name]) => ['bare', 'ours-hs256', 'ours-hs256-redis', 'ours-hs256-cached', 'ours-hs256-postgres', 'hmac-floor'].includes(name));
       const byConnections = { [CONNECTIONS]: at10 };
       for (const count of [1, 100]) {
         log(`connections: ${ROUNDS} rounds x ${SECONDS} s x ${subset.length} variants at ${count} connection(s)`);
@@ -313,9 +337,57 @@ async function middlewareTables(ctx) {
         return row;
       });
     }
-    return { middleware, connections };
+    const propagation = servers['ours-hs256-cached'] ? await propagationTable(ctx, servers['ours-hs256-cached']) : undefined;
+    return { middleware, connections, propagation };
   } finally {
     await Promise.all(Object.values(servers).map((server) => server.stop()));
+  }
+}
+
+/**
+ * How long a revocation made through one process takes to be refused by another: a second
+ * revocation: 'cached' server on the same Redis; for each sample, a token that process B has
+ * answered 200, a logout-all through A, then B polled (one request at a time) until it answers
+ * 401. The time is from A's 204 to B's first 401, so it includes one HTTP request's latency.
+ */
+async function propagationTable(ctx, a) {
+  const { place, config, redis } = ctx;
+  const b = await startServer(place, 'ours-hs256-cached', { ...config, redisPort: redis.port });
+  try {
+    log(`propagation: ${PROPAGATION_SAMPLES} revocations through one process, timed until another refuses them`);
+    const samples = [];
+    let leaked = 0;
+    let skipped = 0;
+    for (let i = 0; i < PROPAGATION_SAMPLES; i++) {
+      const login = await fetch(`${a.baseUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: `prop-${i}`, password: PASSWORD }) });
+      const { accessToken } = await login.json();
+      const auth = { authorization: `Bearer ${accessToken}` };
+      const first = await fetch(`${b.baseUrl}/me`, { headers: auth });
+      await first.arrayBuffer();
+      if (first.status !== 200) throw new Error(`propagation: B answered ${first.status} for a live token`);
+      const revoked = await fetch(`${a.baseUrl}/auth/logout-all`, { method: 'POST', headers: auth });
+      await revoked.arrayBuffer();
+      // A 503 (the store slower than storeTimeoutMs on a loaded machine) leaves the moment of the
+      // revocation unknown: the sample is left out, and counted.
+      if (revoked.status !== 204) {
+        skipped++;
+        continue;
+      }
+      const start = performance.now();
+      for (;;) {
+        const res = await fetch(`${b.baseUrl}/me`, { headers: auth });
+        await res.arrayBuffer();
+        if (res.status === 401) break;
+        if (performance.now() - start > 5000) throw new Error('propagation: B still accepted a revoked token after 5 s');
+        leaked++;
+      }
+      samples.push(performance.now() - start);
+    }
+    samples.sort((x, y) => x - y);
+    const at = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
+    return { samples: samples.length, skipped, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: samples.at(-1), acceptedAfterRevocation: leaked };
+  } finally {
+    await b.stop();
   }
 }
 
@@ -513,7 +585,7 @@ function skippedRow(label, reason, columns) {
 
 function render(results) {
   const out = [];
-  const { middleware, connections, refresh, login, memory, postgres } = results;
+  const { middleware, connections, propagation, refresh, login, memory, postgres } = results;
   if (middleware) {
     out.push(`### Middleware: GET /me, ${CONNECTIONS} connections (req/s, median of ${ROUNDS} rounds x ${SECONDS} s)`, '');
     out.push(
@@ -547,6 +619,18 @@ function render(results) {
           row[1].errors + row[10].errors + row[100].errors,
         ]),
       ),
+      '',
+    );
+  }
+  if (propagation) {
+    out.push(`### Revocation propagation: logout-all through one process, until another process (revocation: 'cached') refuses the token`, '');
+    out.push(
+      table(
+        ['samples', 'left out (logout-all got 503)', 'p50 ms', 'p99 ms', 'max ms', "requests still accepted meanwhile (B's polling)"],
+        [[propagation.samples, propagation.skipped, fmt(propagation.p50Ms), fmt(propagation.p99Ms), fmt(propagation.maxMs), propagation.acceptedAfterRevocation]],
+      ),
+      '',
+      'Times include one HTTP request to the second process (its polling), so they overstate the propagation itself.',
       '',
     );
   }
@@ -611,6 +695,7 @@ function summarize(results) {
   const peers = rows.filter((row) => row.kind === 'peer' && !row.skipped);
   const bestPeer = peers.reduce((best, row) => (!best || row.ratio > best.ratio ? row : best), undefined);
   const revocation = find('ours-hs256-redis');
+  const cachedRow = find('ours-hs256-cached');
   const floor = find('hmac-floor');
   const refreshRedis = results.refresh?.find((row) => row.name === 'refresh-redis' && !row.skipped);
   const refreshCluster = results.refresh?.find((row) => row.name === 'refresh-cluster' && !row.skipped);
@@ -626,6 +711,13 @@ function summarize(results) {
     oursVsHmacFloor: ours && floor ? ours.ratio / floor.ratio : null,
     revocationVsBare: revocation?.ratio ?? null,
     roundTripsPerRevocationCheck: revocation?.roundTripsPerRequest ?? null,
+    cachedRevocationVsBare: cachedRow?.ratio ?? null,
+    roundTripsPerCachedCheck: cachedRow?.roundTripsPerRequest ?? null,
+    revocationPropagationP50Ms: results.propagation?.p50Ms ?? null,
+    revocationPropagationP99Ms: results.propagation?.p99Ms ?? null,
+    statelessManyTokensVsBare: find('ours-hs256-many')?.ratio ?? null,
+    revocationManyTokensVsBare: find('ours-hs256-redis-many')?.ratio ?? null,
+    cachedRevocationManyTokensVsBare: find('ours-hs256-cached-many')?.ratio ?? null,
     roundTripsPerRefresh: refreshRedis?.roundTripsPerRefresh ?? null,
     roundTripsPerRefreshCluster: refreshCluster?.roundTripsPerRefresh ?? null,
     revocationPostgresVsBare: revocationPostgres?.ratio ?? null,
@@ -649,6 +741,9 @@ function summarize(results) {
     ['ours stateless HS256 within 5 % of the raw HMAC floor, or above it', check(summaryValues.oursVsHmacFloor, (v) => v >= 0.95), `${fmtRatio(summaryValues.oursVsHmacFloor)} of the floor`],
     ['revocation checks on Redis: exactly one round trip per request', check(summaryValues.roundTripsPerRevocationCheck, nearOne), fmt(summaryValues.roundTripsPerRevocationCheck, 3)],
     ['revocation checks on Redis >= 0.6x the bare route at 10 connections', check(summaryValues.revocationVsBare, (v) => v >= 0.6), fmtRatio(summaryValues.revocationVsBare)],
+    ["revocation: 'cached' >= 0.90x the bare route at 10 connections", check(summaryValues.cachedRevocationVsBare, (v) => v >= 0.9), fmtRatio(summaryValues.cachedRevocationVsBare)],
+    ["revocation: 'cached': < 0.01 store round trips per request", check(summaryValues.roundTripsPerCachedCheck, (v) => v < 0.01), fmt(summaryValues.roundTripsPerCachedCheck, 4)],
+    ['a revocation refused by another process: p99 < 100 ms', check(summaryValues.revocationPropagationP99Ms, (v) => v < 100), `${fmt(summaryValues.revocationPropagationP99Ms)} ms (p50 ${fmt(summaryValues.revocationPropagationP50Ms)} ms)`],
     ['/refresh on Redis: exactly one round trip per rotation', check(summaryValues.roundTripsPerRefresh, nearOne), `${fmt(summaryValues.roundTripsPerRefresh, 3)} (Cluster: ${fmt(summaryValues.roundTripsPerRefreshCluster, 3)})`],
     ['revocation checks on PostgreSQL: exactly one statement per request', check(summaryValues.statementsPerRevocationCheckPostgres, nearOne), fmt(summaryValues.statementsPerRevocationCheckPostgres, 3)],
     ['/refresh on PostgreSQL: exactly one statement per rotation', check(summaryValues.statementsPerRefreshPostgres, nearOne), fmt(summaryValues.statementsPerRefreshPostgres, 3)],

@@ -122,6 +122,12 @@ const variants = {
     app.get('/me', requireAccessToken({ ...verifyOnly.hs256, store }), (req, res) => res.json({ userId: req.auth.userId }));
     app.use('/auth', authRouter(ours.hs256, store));
   },
+  // revocation: 'cached' (README "Revocation checks from memory"): the same checks from memory.
+  async 'ours-hs256-cached'(app) {
+    const store = await redisClient();
+    app.get('/me', requireAccessToken({ ...verifyOnly.hs256, store, revocation: 'cached' }), (req, res) => res.json({ userId: req.auth.userId }));
+    app.use('/auth', authRouter(ours.hs256, store));
+  },
   async 'ours-hs256-postgres'(app) {
     const store = await postgresStore();
     app.get('/me', requireAccessToken({ ...verifyOnly.hs256, store }), (req, res) => res.json({ userId: req.auth.userId }));
