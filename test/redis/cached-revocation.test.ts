@@ -7,7 +7,10 @@
  */
 import express from 'express';
 import type { AddressInfo } from 'node:net';
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import {
   createAuth,
@@ -347,5 +350,65 @@ describe('revocation: cached when notifications stop (a private standalone serve
       expect(statuses.filter((status) => status !== 401 && status !== 503)).toEqual([]);
       expect(statuses.at(-1)).toBe(401);
     }
+  });
+});
+
+describe('revocation: cached in a real child process (the built library)', () => {
+  let a: AppProcess;
+  let child: ChildProcess;
+  let childBase: string;
+  const newClient = async () => {
+    const client = new Redis({ ...recommendedRedisOptions, host: '127.0.0.1', port: Number(process.env.ERT_REDIS_PORT), lazyConnect: true });
+    await client.connect();
+    return client;
+  };
+
+  beforeAll(async () => {
+    // `npm test` builds dist/ first; a bare `npx jest` needs `npm run build` once.
+    expect(existsSync(join(__dirname, '..', '..', 'dist', 'cjs', 'index.js'))).toBe(true);
+    const keyPrefix = randomPrefix();
+    a = await startProcess(newClient, keyPrefix);
+    child = fork(join(__dirname, 'cached-child.cjs'), [], {
+      env: { ...process.env, REDIS_PORT: process.env.ERT_REDIS_PORT, KEY_PREFIX: keyPrefix, SECRET },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const { port } = await new Promise<{ port: number }>((resolve, reject) => {
+      child.once('message', (message) => resolve(message as { port: number }));
+      child.once('exit', (code) => reject(new Error(`the child exited with ${code}`)));
+    });
+    childBase = `http://127.0.0.1:${port}`;
+  });
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill();
+      await exited;
+    }
+    if (a) await stopProcess(a);
+  });
+
+  const onChild = async (accessToken: string) => {
+    const res = await fetch(`${childBase}/cached`, { headers: { authorization: `Bearer ${accessToken}` } });
+    await res.arrayBuffer();
+    return res.status;
+  };
+
+  it('a revocation made here is refused by the other process within the bound, and never passes again', async () => {
+    const tokens = await login(a, 'peggy');
+    await waitUntil('the child did not answer 200', async () => (await onChild(tokens.accessToken)) === 200);
+    await a.auth.revokeUser('u-peggy');
+    const revokedAt = performance.now();
+    let refusedAt: number | undefined;
+    const after: number[] = [];
+    while (after.length < 20) {
+      const status = await onChild(tokens.accessToken);
+      if (refusedAt !== undefined) after.push(status);
+      else if (status === 401) refusedAt = performance.now();
+      else expect(status).toBe(200);
+      if (refusedAt === undefined && performance.now() - revokedAt > BOUND_MS + 500) break;
+    }
+    expect(refusedAt).toBeDefined();
+    expect(refusedAt! - revokedAt).toBeLessThan(BOUND_MS);
+    expect(after.filter((status) => status !== 401)).toEqual([]);
   });
 });
