@@ -31,7 +31,7 @@ export const HEARTBEAT_MS = 100;
 interface Connection {
   duplicate(override?: Record<string, unknown>): Connection;
   connect(): Promise<void>;
-  disconnect(): void;
+  disconnect(reconnect?: boolean): void;
   subscribe(channel: string): Promise<unknown>;
   ping(): Promise<unknown>;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
@@ -58,8 +58,9 @@ const SUBSCRIBER_OPTIONS = {
 
 class NodeSubscriber {
   readonly connection: Connection;
-  /** When the connection's latest subscription began; undefined while not subscribed. */
+  /** Subscribed on the current connection, with no close since. */
   subscribed = false;
+  /** A `performance.now()` time before which everything the node published has arrived. */
   currentAsOf = -Infinity;
   private pinging = false;
   private generation = 0;
@@ -85,7 +86,7 @@ class NodeSubscriber {
           this.currentAsOf = sent;
           onSubscribed();
         },
-        () => this.connection.disconnect(), // try again from a fresh connection
+        () => this.connection.disconnect(true), // try again on a fresh connection
       );
     });
     this.connection.connect().catch(() => undefined); // retried by retryStrategy
