@@ -87,9 +87,9 @@ export async function createDemoApp({
   app.use(['/auth', '/auth-body'], authErrorHandler());
 
   // Sign-in routes of the app's own start sessions with auth.startSession, which sets the refresh
-  // cookie as /auth/login does. The router checks Origin on its /login; these routes are not the
-  // router's, and rely on this instead: a body must be JSON, which a page of another origin can
-  // send only after a CORS preflight that this app never grants (and a form cannot send at all).
+  // cookie as /auth/login does, and refuses a POST from another site as /login does (login CSRF).
+  // Requiring JSON stops such a request earlier, before it creates a user: a page of another origin
+  // can send JSON only after a CORS preflight that this app never grants, and a form cannot at all.
   const jsonOnly = (req, res, next) =>
     req.is('application/json') ? next() : res.status(415).json({ error: 'invalid_request', message: 'Send JSON.' });
 
