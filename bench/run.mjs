@@ -106,6 +106,9 @@ const MIDDLEWARE = [
   ['ours-hs256-postgres', 'ours, HS256 + revocation checks on PostgreSQL', 'ours-postgres'],
   ['ours-rs256', 'ours, RS256', 'ours-asymmetric'],
   ['ours-es256', 'ours, ES256', 'ours-asymmetric'],
+  ['ours-hs256-keyset', 'ours, HS256, a key set of two, by kid', 'ours-keys'],
+  ['ours-es256-keyset', 'ours, ES256, a key set of two, by kid', 'ours-keys'],
+  ['ours-es256-verifier', 'ours, ES256, createAccessTokenVerifier on the JWKS', 'ours-keys'],
   ['express-jwt-string', 'express-jwt, string secret', 'peer'],
   ['express-jwt-keyobject', 'express-jwt, KeyObject', 'peer'],
   ['passport-jwt-string', 'passport-jwt, string secret', 'peer'],
@@ -237,7 +240,7 @@ async function middlewareTables(ctx) {
     const hs256 = await login(servers['ours-hs256-redis'] ? 'ours-hs256-redis' : 'ours-hs256');
     const tokens = {};
     // PostgreSQL keeps its own families: its token must be one of them.
-    for (const name of ['ours-rs256', 'ours-es256', 'ours-hs256-postgres']) if (servers[name]) tokens[name] = await login(name);
+    for (const name of ['ours-rs256', 'ours-es256', 'ours-hs256-keyset', 'ours-es256-keyset', 'ours-es256-verifier', 'ours-hs256-postgres']) if (servers[name]) tokens[name] = await login(name);
     if (servers['ours-hs256-many']) {
       const usernames = Array.from({ length: MANY_TOKENS }, (_, i) => `u_${String(i).padStart(6, '0')}`);
       usernames[0] = 'u_000001';
@@ -596,6 +599,11 @@ function render(results) {
   return out.join('\n');
 }
 
+/** req/s of one middleware row over another's, both as ratios to the bare route of the same rounds. */
+function ratioOfRows(row, reference) {
+  return row && reference ? row.ratio / reference.ratio : null;
+}
+
 function summarize(results) {
   const rows = results.middleware ?? [];
   const find = (name) => rows.find((row) => row.name === name && !row.skipped);
@@ -629,6 +637,9 @@ function summarize(results) {
     redisBytesPerSession: redisMemory?.bytesPerSession ?? null,
     redisBytesPerSessionWithoutUserAgent: results.memory?.find((row) => row.name === 'redis-store-no-user-agent')?.bytesPerSession ?? null,
     memoryStoreBytesPerSession: results.memory?.find((row) => row.name === 'memory-store')?.bytesPerSession ?? null,
+    keySetVsOneKeyHs256: ratioOfRows(find('ours-hs256-keyset'), ours),
+    keySetVsOneKeyEs256: ratioOfRows(find('ours-es256-keyset'), find('ours-es256')),
+    verifierVsOneKeyEs256: ratioOfRows(find('ours-es256-verifier'), find('ours-es256')),
   };
   const check = (value, test) => (value === null || value === undefined || Number.isNaN(value) ? null : test(value));
   const nearOne = (value) => Math.abs(value - 1) < 0.01;
@@ -644,6 +655,8 @@ function summarize(results) {
     ['PostgresTokenStore: one statement per store call, every method', check(summaryValues.maxStatementsPerStoreCallPostgres, nearOne), `at most ${fmt(summaryValues.maxStatementsPerStoreCallPostgres, 3)}`],
     ['login at cost 12, 20 concurrent: event-loop delay p99 < 20 ms', check(summaryValues.loginEventLoopP99Ms, (v) => v < 20), `${fmt(summaryValues.loginEventLoopP99Ms)} ms`],
     ['Redis memory per live session < 1 KB', check(summaryValues.redisBytesPerSession, (v) => v < 1024), `${fmtInt(summaryValues.redisBytesPerSession)} bytes`],
+    ['a key set (by kid) within 5 % of one key, HS256 and ES256', check(Math.min(summaryValues.keySetVsOneKeyHs256 ?? NaN, summaryValues.keySetVsOneKeyEs256 ?? NaN), (v) => v >= 0.95), `${fmtRatio(summaryValues.keySetVsOneKeyHs256)} (HS256), ${fmtRatio(summaryValues.keySetVsOneKeyEs256)} (ES256)`],
+    ['createAccessTokenVerifier on a JWKS within 5 % of one key (ES256)', check(summaryValues.verifierVsOneKeyEs256, (v) => v >= 0.95), fmtRatio(summaryValues.verifierVsOneKeyEs256)],
   ].map(([target, met, value]) => ({ target, met, value }));
   return { summary: summaryValues, targets };
 }

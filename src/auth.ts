@@ -6,6 +6,7 @@ import { accessTokenGuard, toAuthInfo } from './http/middleware.js';
 import type { ErrorObserver } from './http/respond.js';
 import { createEndpoints } from './http/router.js';
 import { AccessTokens } from './tokens/access-token.js';
+import { publicJwks } from './tokens/jwks.js';
 import { AccessTokenAuthenticator, TokenService } from './tokens/token-service.js';
 import type { Auth, AuthOptions, RevocationReason } from './types.js';
 
@@ -60,6 +61,9 @@ export function createAuth(options: AuthOptions): Auth {
     },
 
     listSessions: (userId) => service.listSessions(userId),
+
+    // A copy each time: what the app does with it never changes what the router serves.
+    jwks: () => publicJwks(config.accessToken.keys),
   };
 }
 

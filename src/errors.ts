@@ -25,6 +25,7 @@ export type AccessTokenFailureReason =
   | 'missing'
   | 'malformed'
   | 'bad_signature'
+  | 'unknown_key'
   | 'wrong_algorithm'
   | 'wrong_type'
   | 'unsupported_header'
@@ -182,8 +183,8 @@ export class InternalError extends AuthError {
 }
 
 export class StoreUnavailableError extends AuthError {
-  constructor(cause: unknown) {
-    super('store_unavailable', 'The session store is unavailable; try again shortly.', { cause });
+  constructor(cause: unknown, message = 'The session store is unavailable; try again shortly.') {
+    super('store_unavailable', message, { cause });
   }
 }
 

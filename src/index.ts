@@ -1,5 +1,8 @@
 export { createAuth, createAuthRouter } from './auth.js';
 export { requireAccessToken } from './http/middleware.js';
+export { jwksHandler } from './http/jwks.js';
+export { createAccessTokenVerifier } from './verifier.js';
+export type { JsonWebKeySet, PublicJwk } from './tokens/jwks.js';
 export { authErrorHandler } from './http/respond.js';
 export { getAuth } from './http/get-auth.js';
 export { MemoryTokenStore } from './store/memory.js';

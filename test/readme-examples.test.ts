@@ -33,6 +33,8 @@ const modules = { express, 'express-refresh-tokens': library, 'express-refresh-t
 const RUN_ELSEWHERE: Record<string, string> = {
   '## Quick start': 'test/package.test.ts',
   '### In a Node service': 'test/client/readme-node.test.ts',
+  '## Keys and other services': 'test/readme-keys.test.ts',
+  '### Verifying in another service': 'test/readme-keys.test.ts',
   '### `RedisTokenStore`': 'test/redis/readme.test.ts',
   '### `PostgresTokenStore`': 'test/postgres/readme.test.ts',
 };

@@ -7,6 +7,9 @@
 import { ConfigurationError } from '../errors.js';
 import type { RefreshTokenStore } from '../store/types.js';
 import type { AuthHooks, AuthOptions, GuardOptions, RequireAccessTokenOptions, ResolveUser, VerifyCredentials } from '../types.js';
+
+/** `getToken`: where a route finds its access token. */
+export type TokenLocator = NonNullable<GuardOptions['getToken']>;
 import { ACCESS_TOKEN_OPTION_NAMES, resolveAccessTokenOptions, type ResolvedAccessTokenOptions } from './access-token.js';
 import { DEFAULTS } from './defaults.js';
 import {
@@ -72,6 +75,8 @@ export interface ResolvedGuardOptions {
   /** `maxAuthAge` in seconds. */
   maxAuthAgeSeconds?: number;
   errors: 'respond' | 'next';
+  /** Absent: the Bearer header. */
+  getToken?: TokenLocator;
 }
 
 /** The standalone `requireAccessToken(options)`: its own keys, store and clock, and the guard. */
@@ -86,7 +91,7 @@ export interface ResolvedStandaloneGuard {
 const AUTH_OPTION_NAMES = ['accessToken', 'store', 'verifyCredentials', 'refreshToken', 'trustedOrigins', 'hooks', 'storeTimeoutMs', 'bodyLimitBytes', 'now'] as const;
 const REFRESH_TOKEN_OPTION_NAMES = ['idleTtl', 'absoluteTtl', 'reuseGraceSeconds', 'maxSessionsPerUser', 'transport', 'cookie', 'resolveUser'] as const;
 const COOKIE_OPTION_NAMES = ['name', 'sameSite', 'secure', 'domain', 'path'] as const;
-const GUARD_OPTION_NAMES = ['roles', 'scopes', 'optional', 'revocation', 'maxAuthAge', 'errors'] as const;
+const GUARD_OPTION_NAMES = ['roles', 'scopes', 'optional', 'revocation', 'maxAuthAge', 'errors', 'getToken'] as const;
 const STANDALONE_OPTION_NAMES = [...ACCESS_TOKEN_OPTION_NAMES, ...GUARD_OPTION_NAMES, 'store', 'storeTimeoutMs', 'now'] as const;
 const HOOK_NAMES = ['onLogin', 'onLoginFailed', 'onRefresh', 'onReuseDetected', 'onLogout', 'onRevoke', 'onError'] as const;
 
@@ -151,6 +156,7 @@ function guardOf(group: Record<string, unknown>, name: string, hasStore: boolean
     revocation: revocation ? 'store' : 'none',
     maxAuthAgeSeconds: group.maxAuthAge === undefined ? undefined : durationOption(group.maxAuthAge, 0, `${name}.maxAuthAge`),
     errors: choiceOption(group.errors, DEFAULTS.requireAccessToken.errors, ['respond', 'next'], `${name}.errors`),
+    getToken: functionOption<TokenLocator>(group.getToken, `${name}.getToken`, '(req) => the access token, or undefined'),
   };
 }
 

@@ -4,7 +4,7 @@ import { InsufficientScopeError, InsufficientUserAuthenticationError, MissingTok
 import { AccessTokens, type AccessClaims } from '../tokens/access-token.js';
 import { AccessTokenAuthenticator } from '../tokens/token-service.js';
 import type { AuthInfo, RequireAccessTokenOptions } from '../types.js';
-import { bearerToken } from './bearer.js';
+import { bearerToken, locatedToken } from './bearer.js';
 import { failRequest, toAuthError, type ErrorObserver } from './respond.js';
 
 /**
@@ -21,11 +21,21 @@ export function requireAccessToken(options: RequireAccessTokenOptions): RequestH
 }
 
 /**
- * The middleware behind both `requireAccessToken`s. The stateless path stays synchronous: no
- * promise and no timer per request.
+ * What the guard verifies tokens with: an `AccessTokenAuthenticator`, or the verifier of
+ * `createAccessTokenVerifier`, whose `verify` is asynchronous only when it must fetch keys.
  */
-export function accessTokenGuard(authenticator: AccessTokenAuthenticator, options: ResolvedGuardOptions, observe?: ErrorObserver): RequestHandler {
-  const { roles, scopes, optional, revocation, maxAuthAgeSeconds, errors } = options;
+export interface TokenAuthenticator {
+  verify(token: string): AccessClaims | Promise<AccessClaims>;
+  nowSeconds(): number;
+  assertNotRevoked(claims: AccessClaims): Promise<void>;
+}
+
+/**
+ * The middleware behind every `requireAccessToken`. The stateless path stays synchronous when
+ * the keys are at hand: no promise and no timer per request.
+ */
+export function accessTokenGuard(authenticator: TokenAuthenticator, options: ResolvedGuardOptions, observe?: ErrorObserver): RequestHandler {
+  const { roles, scopes, optional, revocation, maxAuthAgeSeconds, errors, getToken } = options;
 
   function fail(req: Request, res: Response, next: NextFunction, error: unknown): void {
     if (errors === 'respond') return failRequest(req, res, error, observe);
@@ -45,10 +55,18 @@ export function accessTokenGuard(authenticator: AccessTokenAuthenticator, option
     next();
   }
 
+  function verified(req: Request, res: Response, next: NextFunction, claims: AccessClaims): void {
+    if (revocation === 'none') return admit(req, res, next, claims);
+    authenticator
+      .assertNotRevoked(claims)
+      .then(() => admit(req, res, next, claims))
+      .catch((error: unknown) => fail(req, res, next, error));
+  }
+
   return (req, res, next) => {
-    let claims: AccessClaims;
+    let claims: AccessClaims | Promise<AccessClaims>;
     try {
-      const token = bearerToken(req);
+      const token = getToken ? locatedToken(getToken, req) : bearerToken(req);
       if (token === undefined) {
         if (optional) return next();
         throw new MissingTokenError();
@@ -57,11 +75,11 @@ export function accessTokenGuard(authenticator: AccessTokenAuthenticator, option
     } catch (error) {
       return fail(req, res, next, error);
     }
-    if (revocation === 'none') return admit(req, res, next, claims);
-    authenticator
-      .assertNotRevoked(claims)
-      .then(() => admit(req, res, next, claims))
-      .catch((error: unknown) => fail(req, res, next, error));
+    if (!(claims instanceof Promise)) return verified(req, res, next, claims);
+    claims.then(
+      (fetched) => verified(req, res, next, fetched),
+      (error: unknown) => fail(req, res, next, error),
+    );
   };
 }
 

@@ -11,12 +11,14 @@ import {
   PayloadTooLargeError,
 } from '../errors.js';
 import type { AccessClaims, SignIn } from '../tokens/access-token.js';
+import { publicJwks } from '../tokens/jwks.js';
 import type { ClientContext, IssuedTokens, TokenService } from '../tokens/token-service.js';
 import { assertAmr, assertAuthUser } from '../tokens/user.js';
 import type { AuthUser, RevokeEvent, StartSessionOptions, TokenResponse } from '../types.js';
 import { bearerToken } from './bearer.js';
 import { assertNotCrossSite, SAFE_METHODS } from './csrf.js';
 import type { HookRunner } from './hooks.js';
+import { serveJwks } from './jwks.js';
 import { learnMountPath } from './mount-path.js';
 import { errorMiddleware, failRequest, handle as handleAsync, sendJson, type ErrorObserver } from './respond.js';
 import { assertClientTransport, clearRefreshCookie, hasCookie, objectBody, ownField, readRefreshToken, refreshCookie, setRefreshCookie } from './transport.js';
@@ -34,7 +36,7 @@ export interface Endpoints {
 /**
  * The auth endpoints (README "Endpoints"): `POST /login` (when there is a `verifyCredentials`),
  * `/refresh`, `/logout`, `/logout-all`, `GET /sessions`, `DELETE /sessions/:id`, parsing their
- * own JSON bodies and cookies; and `startSession`, which starts a session from any route with the
+ * own JSON bodies and cookies, and `GET /jwks.json` (the public keys); and `startSession`, which starts a session from any route with the
  * same cookie. `createAuth` builds them from options resolved once.
  */
 export function createEndpoints(config: ResolvedAuthOptions, service: TokenService, runHook: HookRunner, observe: ErrorObserver): Endpoints {
@@ -170,6 +172,8 @@ export function createEndpoints(config: ResolvedAuthOptions, service: TokenServi
     await revoked({ userId: access.sub, sessionIds: [sessionId], reason: 'session_deleted', req });
     res.status(204).end();
   }));
+
+  router.get('/jwks.json', serveJwks(publicJwks(config.accessToken.keys)));
 
   router.use(errorMiddleware(observe));
   return { router, startSession };
