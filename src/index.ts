@@ -28,6 +28,7 @@ export {
   NotFoundError,
   PayloadTooLargeError,
   StoreUnavailableError,
+  TransportMismatchError,
   errorCodes,
 } from './errors.js';
 export type { AuthErrorCode, AuthFailureReason, AccessTokenFailureReason, RefreshTokenFailureReason, CsrfFailureReason } from './errors.js';

@@ -21,7 +21,7 @@ import type { HookRunner } from './hooks.js';
 import { serveJwks } from './jwks.js';
 import { learnMountPath } from './mount-path.js';
 import { errorMiddleware, failRequest, handle as handleAsync, sendJson, type ErrorObserver } from './respond.js';
-import { clearRefreshCookie, hasCookie, objectBody, ownField, readRefreshToken, refreshCookie, setRefreshCookie } from './transport.js';
+import { assertClientTransport, clearRefreshCookie, hasCookie, objectBody, ownField, readRefreshToken, refreshCookie, setRefreshCookie } from './transport.js';
 
 const MAX_USERNAME_LENGTH = 256;
 const MAX_PASSWORD_BYTES = 1024;
@@ -103,6 +103,7 @@ export function createEndpoints(config: ResolvedAuthOptions, service: TokenServi
 
   if (verifyCredentials) router.post('/login', refuseCrossSite('always'), json, handle(async (req, res) => {
     const { username, password } = readCredentials(req.body);
+    assertClientTransport(objectBody(req.body), transport);
     let user: AuthUser | null;
     try {
       user = await verifyCredentials(username, password, req);
