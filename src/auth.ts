@@ -1,11 +1,11 @@
 import type { Router } from 'express';
-import { resolveAuthOptions, resolveGuardOptions } from './config/index.js';
-import { booleanOption } from './config/values.js';
+import { resolveAuthOptions, resolveGuardOptions, resolveVerifyOptions } from './config/index.js';
 import { hookRunner } from './http/hooks.js';
 import { accessTokenGuard, toAuthInfo } from './http/middleware.js';
 import type { ErrorObserver } from './http/respond.js';
 import { createEndpoints } from './http/router.js';
 import { AccessTokens } from './tokens/access-token.js';
+import { publicJwks } from './tokens/jwks.js';
 import { LoginThrottle } from './tokens/login-throttle.js';
 import { AccessTokenAuthenticator, TokenService } from './tokens/token-service.js';
 import type { Auth, AuthOptions, RevocationReason } from './types.js';
@@ -23,7 +23,8 @@ export function createAuth(options: AuthOptions): Auth {
   const config = resolveAuthOptions(options);
   const { store, storeTimeoutMs, now } = config;
   const service = new TokenService(new AccessTokens(config.accessToken), store, config.refreshToken, storeTimeoutMs, now);
-  // Routes that check no revocation may skip the signature check of a token seen before (see AccessTokens).
+  // Routes that do not ask the store on each request may skip the signature check of a token seen
+  // before (see AccessTokens); it also holds the in-memory view of revocation: 'cached'.
   const stateless = new AccessTokenAuthenticator(new AccessTokens(config.accessToken, { cacheVerified: true }), store, storeTimeoutMs, now);
   const runHook = hookRunner(config.hooks);
   // Not awaited: a refusal is answered at once, whatever the hook does.
@@ -41,13 +42,15 @@ export function createAuth(options: AuthOptions): Auth {
     startSession,
 
     requireAccessToken(guardOptions) {
-      const guard = resolveGuardOptions(guardOptions, 'requireAccessToken');
-      return accessTokenGuard(guard.revocation === 'none' ? stateless : service.authenticator, guard, observe);
+      const guard = resolveGuardOptions(guardOptions, 'requireAccessToken', store);
+      return accessTokenGuard(guard.revocation === 'store' ? service.authenticator : stateless, guard, observe);
     },
 
     async verifyAccessToken(token, verifyOptions = {}) {
-      const revocation = booleanOption(verifyOptions.revocation, false, 'verifyAccessToken.revocation');
-      return toAuthInfo(revocation ? await service.authenticator.authenticate(token) : stateless.verify(token));
+      const { revocation, maxStalenessMs } = resolveVerifyOptions(verifyOptions, store);
+      if (revocation === 'none') return toAuthInfo(stateless.verify(token));
+      if (revocation === 'store') return toAuthInfo(await service.authenticator.authenticate(token));
+      return toAuthInfo(await stateless.authenticate(token, maxStalenessMs));
     },
 
     async revokeUser(userId, { reason } = {}) {
@@ -63,6 +66,9 @@ export function createAuth(options: AuthOptions): Auth {
     },
 
     listSessions: (userId) => service.listSessions(userId),
+
+    // A copy each time: what the app does with it never changes what the router serves.
+    jwks: () => publicJwks(config.accessToken.keys),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 export const errorCodes = {
   invalid_request: 400,
+  transport_mismatch: 400,
   invalid_credentials: 401,
   invalid_grant: 401,
   missing_token: 401,
@@ -25,6 +26,7 @@ export type AccessTokenFailureReason =
   | 'missing'
   | 'malformed'
   | 'bad_signature'
+  | 'unknown_key'
   | 'wrong_algorithm'
   | 'wrong_type'
   | 'unsupported_header'
@@ -90,6 +92,16 @@ export class AuthError extends Error {
 export class InvalidRequestError extends AuthError {
   constructor(message: string) {
     super('invalid_request', message);
+  }
+}
+
+/**
+ * `POST /login` named a refresh-token transport other than the router's: refused before the
+ * password is checked, so no session is started that the client could not keep.
+ */
+export class TransportMismatchError extends AuthError {
+  constructor(serverTransport: string) {
+    super('transport_mismatch', `This server sends the refresh token by ${serverTransport} transport (refreshToken.transport: '${serverTransport}'); set the client's transport to match.`);
   }
 }
 
@@ -185,8 +197,8 @@ export class InternalError extends AuthError {
 }
 
 export class StoreUnavailableError extends AuthError {
-  constructor(cause: unknown) {
-    super('store_unavailable', 'The session store is unavailable; try again shortly.', { cause });
+  constructor(cause: unknown, message = 'The session store is unavailable; try again shortly.') {
+    super('store_unavailable', message, { cause });
   }
 }
 

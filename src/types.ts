@@ -3,6 +3,7 @@ import type { Request, RequestHandler, Response, Router } from 'express';
 import type { AuthError } from './errors.js';
 import type { SessionInfo as ClientSessionInfo } from './client/types.js';
 import type { RefreshTokenStore } from './store/types.js';
+import type { JsonWebKeySet } from './tokens/jwks.js';
 
 /** A user as the app knows it: what `verifyCredentials` returns and what access tokens carry. */
 export interface AuthUser {
@@ -20,7 +21,9 @@ export interface AuthUser {
 export type Duration = number | string;
 
 export type SymmetricAlgorithm = 'HS256' | 'HS384' | 'HS512';
-export type AsymmetricAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512';
+/** `EdDSA` is Ed25519 (RFC 8037), signed and verified with Node's own crypto. */
+export type AsymmetricAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA';
+export type Algorithm = SymmetricAlgorithm | AsymmetricAlgorithm;
 
 /** Key material: PEM text, a PEM or raw secret `Buffer`, or a `KeyObject`. */
 export type KeyInput = string | Buffer | KeyObject;
@@ -43,21 +46,51 @@ export interface SymmetricAccessTokenOptions extends AccessTokenCommonOptions {
   algorithm?: SymmetricAlgorithm;
   privateKey?: never;
   publicKey?: never;
+  keys?: never;
 }
 
 /**
  * A key pair. Signing (the router) needs `privateKey`; verifying (`requireAccessToken`) needs
  * `publicKey`, or derives it from `privateKey`. RSA keys must be at least 2048 bits; EC keys must
- * be on the algorithm's curve.
+ * be on the algorithm's curve; EdDSA keys Ed25519.
  */
 export interface AsymmetricAccessTokenOptions extends AccessTokenCommonOptions {
   algorithm: AsymmetricAlgorithm;
   privateKey?: KeyInput;
   publicKey?: KeyInput;
   secret?: never;
+  keys?: never;
 }
 
-export type AccessTokenOptions = SymmetricAccessTokenOptions | AsymmetricAccessTokenOptions;
+/**
+ * One key of a key set (README "Keys and other services"): a `secret` (HMAC), or a `privateKey`
+ * and/or `publicKey`. Tokens it signs carry its `kid`; tokens are verified with the key their
+ * `kid` names, with that key's algorithm only.
+ */
+export interface AccessTokenKey {
+  /** Names the key in the JWT header and in the JWKS: a unique, non-empty string. */
+  kid: string;
+  secret?: KeyInput;
+  privateKey?: KeyInput;
+  publicKey?: KeyInput;
+  /** Default: the set's `algorithm`; with a `secret` and none given, `'HS256'`. */
+  algorithm?: Algorithm;
+}
+
+/**
+ * Several keys, for rotation without downtime: the first key that can sign (a `secret` or a
+ * `privateKey`) signs; every key verifies the tokens whose `kid` names it.
+ */
+export interface KeySetAccessTokenOptions extends AccessTokenCommonOptions {
+  keys: AccessTokenKey[];
+  /** The algorithm of the keys that name none. */
+  algorithm?: Algorithm;
+  secret?: never;
+  privateKey?: never;
+  publicKey?: never;
+}
+
+export type AccessTokenOptions = SymmetricAccessTokenOptions | AsymmetricAccessTokenOptions | KeySetAccessTokenOptions;
 
 export interface CookieOptions {
   /** Default `'refresh_token'`. */
@@ -311,9 +344,18 @@ export interface GuardOptions {
   /**
    * `true`: also refuse a token whose session was revoked (logout, logout-all, reuse,
    * `revokeUser`, `revokeSession`) or whose `jti` was denylisted, at one store call per request.
-   * Default `false`: the signature and claims only, no storage touched.
+   * `'cached'`: the same refusals, answered from an in-memory view that the store's notifications
+   * keep current (no store call in the steady state), never older than `maxStalenessMs`
+   * (README "Revocation checks from memory"); needs a store with `watchRevocations` (memory and
+   * Redis). Default `false`: the signature and claims only, no storage touched.
    */
-  revocation?: boolean;
+  revocation?: boolean | 'cached';
+  /**
+   * With `revocation: 'cached'`: how old the view may be, in ms, before the store is asked on
+   * each request again (or the request fails with 503 when the store is down). 250 to 60 000.
+   * Default 1000.
+   */
+  maxStalenessMs?: number;
   /**
    * Refuse a token whose sign-in (`auth_time`) is older than this, with 401
    * `insufficient_user_authentication` and `WWW-Authenticate: Bearer
@@ -326,6 +368,14 @@ export interface GuardOptions {
    * `'next'`: the `AuthError` is passed to `next(error)`, for the app's error handler to answer.
    */
   errors?: 'respond' | 'next';
+  /**
+   * Where the access token is, for apps that carry it elsewhere (a WebSocket upgrade's
+   * subprotocol, a custom header): returns it, or `undefined` when the request has none. It runs
+   * synchronously; if it throws or returns anything but a string, the request is refused with 401
+   * `invalid_token` (an `AuthError` it throws is answered as itself). Default: the
+   * `Authorization: Bearer` header.
+   */
+  getToken?: (req: Request) => string | undefined | null;
 }
 
 /** The standalone `requireAccessToken(options)`: the access-token options, the guard, a store. */
@@ -358,13 +408,54 @@ export interface Auth {
    */
   startSession(req: Request, res: Response, user: AuthUser, options?: StartSessionOptions): Promise<TokenResponse>;
   /** Verifies an access token as `requireAccessToken` does, for transports that are not routes (WebSocket, GraphQL). */
-  verifyAccessToken(token: string, options?: { revocation?: boolean }): Promise<AuthInfo>;
+  verifyAccessToken(token: string, options?: Pick<GuardOptions, 'revocation' | 'maxStalenessMs'>): Promise<AuthInfo>;
   /** Ends every session of a user. Resolves to the ids of the sessions it ended. */
   revokeUser(userId: string, options?: { reason?: RevocationReason }): Promise<string[]>;
   /** Ends one session. Resolves `true` when it was live. */
   revokeSession(sessionId: string, options?: { reason?: RevocationReason }): Promise<boolean>;
   /** A user's live sessions, oldest first. */
   listSessions(userId: string): Promise<SessionInfo[]>;
+  /** The public keys of `accessToken` as a JWKS (RFC 7517), as `GET /jwks.json` serves them; HMAC secrets are never in it. */
+  jwks(): JsonWebKeySet;
+}
+
+/**
+ * The options of `createAccessTokenVerifier`, for services that verify tokens another service
+ * signs (README "Keys and other services"): `jwksUri` or `keys`, and the claims to expect.
+ */
+export interface AccessTokenVerifierOptions {
+  /** Where the signer publishes its public keys: `https://auth.example.com/auth/jwks.json`. */
+  jwksUri?: string | URL;
+  /** Or the keys themselves, as `accessToken.keys` takes them (public keys, or secrets). */
+  keys?: AccessTokenKey[];
+  /** The algorithms a key may have. Default: every asymmetric algorithm (and HMAC too with `keys`). */
+  algorithms?: Algorithm[];
+  /** As `accessToken.issuer` of the signer: tokens of another issuer are refused. */
+  issuer?: string;
+  /** As `accessToken.audience` of the signer. */
+  audience?: string;
+  /** The signer's `accessToken.expiresIn`: tokens whose `iat` is older are refused. Default `'15m'`. */
+  expiresIn?: Duration;
+  /** Default 5. */
+  clockToleranceSeconds?: number;
+  /** How long a JWKS fetch may take, in ms. Default 5000. */
+  jwksTimeoutMs?: number;
+  /** The largest JWKS accepted, in bytes. Default 65 536. */
+  jwksMaxBytes?: number;
+  /** At most one fetch per this long for a `kid` the cached set lacks. Default `'30s'`. */
+  jwksCooldown?: Duration;
+  /** A set cached this long is fetched again, in the background. Default `'10m'`. */
+  jwksCacheMaxAge?: Duration;
+  /** The clock, in ms since the epoch. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** What `createAccessTokenVerifier` returns. */
+export interface AccessTokenVerifier {
+  /** Verifies a token as `requireAccessToken` does; rejects with an `AuthError` (401 `invalid_token`, or 503 when no keys can be had). */
+  verify(token: string): Promise<AuthInfo>;
+  /** Route middleware, with the options of `auth.requireAccessToken` but revocation (a verifier has no store). */
+  requireAccessToken(options?: Omit<GuardOptions, 'revocation'>): RequestHandler;
 }
 
 /** What `requireAccessToken` puts on `req.auth`. */
@@ -383,12 +474,18 @@ export interface AuthInfo {
   expiresAt: Date;
 }
 
+/**
+ * `AuthInfo` under a name no `Express` namespace has: inside it, `AuthInfo` would name
+ * `Express.AuthInfo`, which @types/passport declares (an empty interface).
+ */
+type RequestAuthInfo = AuthInfo;
+
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
       /** Set by `requireAccessToken()` when the request carries a valid access token. */
-      auth?: AuthInfo;
+      auth?: RequestAuthInfo;
     }
   }
 }

@@ -34,6 +34,8 @@ const RUN_ELSEWHERE: Record<string, string> = {
   '## Quick start': 'test/package.test.ts',
   '### In a Node service': 'test/client/readme-node.test.ts',
   '## Password guessing': 'test/http/login-throttle.test.ts',
+  '## Keys and other services': 'test/readme-keys.test.ts',
+  '### Verifying in another service': 'test/readme-keys.test.ts',
   '### `RedisTokenStore`': 'test/redis/readme.test.ts',
   '### `PostgresTokenStore`': 'test/postgres/readme.test.ts',
 };
@@ -41,6 +43,7 @@ const RUN_ELSEWHERE: Record<string, string> = {
 const RUN_HERE = [
   '### `createAuth(options)`',
   '#### In TypeScript',
+  '### Revocation checks from memory',
   '### Hooks',
   '## Endpoints',
   '## Sign-in methods other than passwords',
@@ -345,3 +348,19 @@ function cookieJarFetch(inner: typeof fetch): typeof fetch {
     return res;
   };
 }
+
+describe('### Revocation checks from memory', () => {
+  it('refuses on both routes, from memory, a token revoked after it was accepted', async () => {
+    const store = new MemoryTokenStore();
+    const accessToken = { secret: SECRET };
+    const auth = createAuth({ accessToken, store });
+    const app = express();
+    const handler: express.RequestHandler = (req, res) => void res.json({ userId: req.auth?.userId });
+    await runBlock(readmeBlock('### Revocation checks from memory', 'ts'), { app, auth, accessToken, store, handler, requireAccessToken: library.requireAccessToken }, modules);
+    app.post('/sign-in', async (req, res) => void res.json(await auth.startSession(req, res, { id: 'u1' })));
+    const { accessToken: token } = (await request(app).post('/sign-in')).body as { accessToken: string };
+    for (const path of ['/orders', '/invoices']) expect((await request(app).get(path).set('Authorization', `Bearer ${token}`)).body).toEqual({ userId: 'u1' });
+    await auth.revokeUser('u1');
+    for (const path of ['/orders', '/invoices']) expectError(await request(app).get(path).set('Authorization', `Bearer ${token}`), 401, 'invalid_token');
+  });
+});

@@ -171,20 +171,26 @@ export function callsDelta(before, after) {
 /**
  * Counts the commands that clients send to the servers on `ports` while `fn` runs, with MONITOR:
  * each is one round trip (the store does not pipeline). Commands that a Lua script runs show up
- * in MONITOR as `lua` and are counted apart. Returns `{ roundTrips, commands, scriptCommands }`.
+ * in MONITOR as `lua` and are counted apart. Returns `{ roundTrips, commands, scriptCommands, housekeeping }`.
  */
 export async function countRoundTrips(ports, fn) {
   const commands = {};
   const scriptCommands = {};
+  const housekeeping = {};
   let roundTrips = 0;
   let lastEvent = Date.now();
   const monitors = [];
   try {
     for (const port of ports) {
-      const client = quietClient(port);
-      await client.connect();
-      const monitor = await client.monitor();
-      client.disconnect();
+      // A client in monitor mode from the start, with its error listener attached first: with
+      // steady traffic (the heartbeat PINGs of revocation: 'cached') a MONITOR line can arrive in
+      // the same read as MONITOR's OK, before ioredis has switched to monitoring, and
+      // `client.monitor()` rejects with "Command queue state error". Such a line is lost.
+      const monitor = new Redis({ port, host: '127.0.0.1', monitor: true, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      monitor.on('error', () => {});
+      const monitoring = new Promise((resolve) => monitor.once('monitoring', resolve));
+      await monitor.connect();
+      await monitoring;
       monitor.on('monitor', (_time, args, source) => {
         lastEvent = Date.now();
         const name = String(args[0]).toLowerCase();
@@ -193,6 +199,8 @@ export async function countRoundTrips(ports, fn) {
         } else if (!HOUSEKEEPING.has(name)) {
           commands[name] = (commands[name] ?? 0) + 1;
           roundTrips++;
+        } else {
+          housekeeping[name] = (housekeeping[name] ?? 0) + 1;
         }
       });
       monitors.push(monitor);
@@ -202,7 +210,7 @@ export async function countRoundTrips(ports, fn) {
     const value = await fn();
     // Let the MONITOR streams catch up with what was sent.
     while (Date.now() - lastEvent < 300) await new Promise((resolve) => setTimeout(resolve, 100));
-    return { value, roundTrips, commands, scriptCommands };
+    return { value, roundTrips, commands, scriptCommands, housekeeping };
   } finally {
     for (const monitor of monitors) monitor.disconnect();
   }

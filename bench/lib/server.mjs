@@ -123,6 +123,12 @@ const variants = {
     app.get('/me', requireAccessToken({ ...verifyOnly.hs256, store }), (req, res) => res.json({ userId: req.auth.userId }));
     app.use('/auth', authRouter(ours.hs256, store));
   },
+  // revocation: 'cached' (README "Revocation checks from memory"): the same checks from memory.
+  async 'ours-hs256-cached'(app) {
+    const store = await redisClient();
+    app.get('/me', requireAccessToken({ ...verifyOnly.hs256, store, revocation: 'cached' }), (req, res) => res.json({ userId: req.auth.userId }));
+    app.use('/auth', authRouter(ours.hs256, store));
+  },
   async 'ours-hs256-postgres'(app) {
     const store = await postgresStore();
     app.get('/me', requireAccessToken({ ...verifyOnly.hs256, store }), (req, res) => res.json({ userId: req.auth.userId }));
@@ -135,6 +141,27 @@ const variants = {
   'ours-es256'(app) {
     app.get('/me', requireAccessToken(verifyOnly.es256), (req, res) => res.json({ userId: req.auth.userId }));
     app.use('/auth', authRouter(ours.es256, new MemoryTokenStore()));
+  },
+  // Key sets: the token's key is the second of the set, found by its kid.
+  'ours-hs256-keyset'(app) {
+    const keys = [{ kid: 'next', secret: `${secret}-next` }, { kid: 'current', secret }];
+    app.get('/me', requireAccessToken({ keys, expiresIn }), (req, res) => res.json({ userId: req.auth.userId }));
+    app.use('/auth', authRouter({ keys: [keys[1]], expiresIn }, new MemoryTokenStore()));
+  },
+  'ours-es256-keyset'(app) {
+    const keys = [{ kid: 'next', secret: `${secret}-next` }, { kid: 'current', algorithm: 'ES256', publicKey: config.ec?.publicKey }];
+    app.get('/me', requireAccessToken({ keys, expiresIn }), (req, res) => res.json({ userId: req.auth.userId }));
+    app.use('/auth', authRouter({ keys: [{ kid: 'current', algorithm: 'ES256', privateKey: config.ec?.privateKey }], expiresIn }, new MemoryTokenStore()));
+  },
+  // Another service's view: createAccessTokenVerifier on the signer's JWKS (this process's own
+  // router, fetched once, at the first request).
+  'ours-es256-verifier'(app) {
+    let guard;
+    app.get('/me', (req, res, next) => {
+      guard ??= lib.createAccessTokenVerifier({ jwksUri: `http://127.0.0.1:${req.socket.localPort}/auth/jwks.json`, expiresIn }).requireAccessToken();
+      guard(req, res, next);
+    }, (req, res) => res.json({ userId: req.auth.userId }));
+    app.use('/auth', authRouter({ keys: [{ kid: 'current', algorithm: 'ES256', privateKey: config.ec?.privateKey }], expiresIn }, new MemoryTokenStore()));
   },
 
   // ---- peers, each as its documentation shows it, verifying the same HS256 token ----

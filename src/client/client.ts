@@ -18,6 +18,9 @@ type SignedIn = boolean | undefined;
 /** A refresh ends `ok` (a live token), `refused` (no session) or throws (the server could not say). */
 type Outcome = 'ok' | 'refused';
 
+/** The shortest wait of the automatic refresh timer. */
+const MIN_TIMER_MS = 1000;
+
 /** How long a tab that waited for another tab's refresh waits for its message. */
 const MESSAGE_WAIT_MS = 1000;
 
@@ -53,6 +56,10 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const now = options.now ?? Date.now;
   const leewayMs = (options.refreshLeewaySeconds ?? 30) * 1000;
   const credentials = bodyTransport ? 'omit' : 'include';
+  // Default on in a browser page: a page left open keeps a live token, so what it shows (and the
+  // next call) never waits on an expired one. Elsewhere a call refreshes when it needs to.
+  let autoRefresh = options.autoRefresh ?? !!g.document;
+  let timer: ReturnType<typeof setTimeout> | undefined;
 
   let token: string | null = null;
   let expiresAt = 0;
@@ -63,6 +70,37 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   let heard = 0; // counts messages from other tabs
   let inflight: Promise<Outcome> | undefined;
   let wake: (() => void) | undefined; // ends the wait for another tab's message
+
+  /**
+   * The automatic refresh: one timer at the token's refresh time while a session is live, set
+   * again at every new token (this tab's or another's), cleared when the session ends. Tabs that
+   * share their tokens all wake at the same time, and the lock lets one of them refresh: the others
+   * find the token it posted (README "Several tabs").
+   */
+  function schedule(): void {
+    clearTimeout(timer);
+    timer = undefined;
+    if (!autoRefresh || !signedIn) return;
+    arm(dueAt - now());
+  }
+
+  /** At least a second apart: a server that answers tokens already due cannot make it spin. */
+  function arm(delayMs: number): void {
+    timer = setTimeout(() => {
+      timer = undefined;
+      refreshShared().then(
+        () => schedule(),
+        () => {
+          // The server could not answer (network, 503): try again a little later while the token
+          // is still good; once it has expired, the next call refreshes.
+          const left = expiresAt - now();
+          if (timer === undefined && autoRefresh && signedIn && left > 0) arm(Math.min(5000, left / 2));
+        },
+      );
+    }, Math.max(MIN_TIMER_MS, delayMs));
+    // Node: a pending refresh must not keep the process alive.
+    (timer as { unref?: () => void }).unref?.();
+  }
 
   const tabs = connectTabs(`express-refresh-tokens ${authUrl}`, options.shareAcrossTabs ?? (!bodyTransport && !!g.document), (message) => {
     heard++;
@@ -79,6 +117,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     signedIn = true;
     stateAt = state.at;
     version++;
+    schedule();
   }
 
   /** Takes a token response: keeps the refresh token (body transport), installs the access token and tells the other tabs. */
@@ -101,6 +140,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     signedIn = false;
     stateAt = now();
     version++;
+    schedule();
     if (notify && had) {
       try {
         options.onSessionExpired?.();
@@ -221,7 +261,9 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   return {
     login: (username, password) =>
       tabs.lock(async () => {
-        const res = await post('/login', { body: { username, password } });
+        // The server refuses a transport other than its own (400 transport_mismatch) before it
+        // checks the password: no session is started that this client could not keep.
+        const res = await post('/login', { body: { username, password, transport: bodyTransport ? 'body' : 'cookie' } });
         if (!res.ok) throw await errorOf(res);
         const tokens = (await res.json()) as TokenResponse;
         await accept(tokens);
@@ -254,6 +296,12 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     },
 
     fetch: authFetch,
+
+    stop() {
+      autoRefresh = false;
+      schedule();
+      tabs.close();
+    },
 
     refresh: async () => (await refreshShared()) === 'ok',
 

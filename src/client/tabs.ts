@@ -16,6 +16,8 @@ export interface Tabs {
    */
   lock<T>(task: (waited: boolean) => Promise<T>): Promise<T>;
   post(message: TabMessage): void;
+  /** Leaves the channel: this client hears and tells the other tabs nothing more. */
+  close(): void;
 }
 
 interface LockManagerLike {
@@ -41,7 +43,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function connectTabs(name: string, shared: boolean, receive: (message: TabMessage) => void): Tabs {
   const g = globalThis as any;
   let crossTab: <T>(task: Task<T>) => Promise<T> = (task) => task(false);
-  let channel: { postMessage(message: TabMessage): void } | undefined;
+  let channel: { postMessage(message: TabMessage): void; close(): void } | undefined;
   if (shared) {
     if (g.BroadcastChannel) {
       const bc = new g.BroadcastChannel(name);
@@ -85,6 +87,10 @@ export function connectTabs(name: string, shared: boolean, receive: (message: Ta
       return run;
     },
     post: (message) => channel?.postMessage(message),
+    close() {
+      channel?.close();
+      channel = undefined;
+    },
   };
 }
 

@@ -41,6 +41,13 @@ export interface AuthClientOptions {
    */
   refreshLeewaySeconds?: number;
   /**
+   * Refresh on a timer, shortly before the access token expires (at the time set by
+   * `refreshLeewaySeconds`), while a session is live, so that an idle page keeps a live token.
+   * Tabs that share their tokens refresh once for all. Default: `true` in a browser page, `false`
+   * elsewhere (a call then refreshes when the token is due). `stop()` turns it off.
+   */
+  autoRefresh?: boolean;
+  /**
    * Coordinate with the other tabs of this origin: one refresh at a time (Web Locks, else a
    * lease in `localStorage`), and the new access token shared over `BroadcastChannel`. Default:
    * `true` in a browser page with cookie transport, `false` elsewhere.
@@ -106,6 +113,12 @@ export interface AuthClient {
    * once. Resolves to the response, like `fetch`; a refused refresh gives the 401.
    */
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  /**
+   * Stops the automatic refresh timer and leaves the tabs' channel, for a client that is thrown
+   * away while signed in (a test, a component unmounted). The session is kept: `logout()` ends it.
+   * The timer also stops by itself when the session ends.
+   */
+  stop(): void;
   /**
    * Refreshes now (sharing a refresh already under way). `true`: a session is live; `false`: the
    * server refused it (no session). Rejects with the network error or an `AuthClientError` when

@@ -34,7 +34,20 @@ export const DEFAULTS = Object.freeze({
   requireAccessToken: Object.freeze({
     optional: false,
     revocation: false,
+    /** With `revocation: 'cached'`: the oldest the in-memory view may be. */
+    maxStalenessMs: 1000,
     errors: 'respond',
+  }),
+  /** How long a client may cache the JWKS (`GET /jwks.json`, `jwksHandler`), in seconds. */
+  jwksMaxAgeSeconds: 300,
+  /** The options of `createAccessTokenVerifier` about fetching a JWKS. */
+  accessTokenVerifier: Object.freeze({
+    jwksTimeoutMs: 5000,
+    jwksMaxBytes: 64 * 1024,
+    /** At most one fetch per this long for a kid the cached set lacks. */
+    jwksCooldown: '30s',
+    /** A cached set older than this is fetched again, in the background; the old one serves meanwhile. */
+    jwksCacheMaxAge: '10m',
   }),
   passwords: Object.freeze({ cost: 12 }),
   memoryStore: Object.freeze({ sweepIntervalMs: 60_000 }),

@@ -7,6 +7,9 @@
 import { ConfigurationError } from '../errors.js';
 import type { RefreshTokenStore } from '../store/types.js';
 import type { AuthHooks, AuthOptions, GuardOptions, RequireAccessTokenOptions, ResolveUser, VerifyCredentials } from '../types.js';
+
+/** `getToken`: where a route finds its access token. */
+export type TokenLocator = NonNullable<GuardOptions['getToken']>;
 import { ACCESS_TOKEN_OPTION_NAMES, resolveAccessTokenOptions, type ResolvedAccessTokenOptions } from './access-token.js';
 import { DEFAULTS } from './defaults.js';
 import {
@@ -84,10 +87,15 @@ export interface ResolvedGuardOptions {
   roles?: string[];
   scopes?: string[];
   optional: boolean;
-  revocation: 'none' | 'store';
+  /** `'cached'`: from the in-memory view, falling back to the store (README "Revocation checks from memory"). */
+  revocation: 'none' | 'store' | 'cached';
+  /** How old the view may be before the store is asked again (only read with `'cached'`). */
+  maxStalenessMs: number;
   /** `maxAuthAge` in seconds. */
   maxAuthAgeSeconds?: number;
   errors: 'respond' | 'next';
+  /** Absent: the Bearer header. */
+  getToken?: TokenLocator;
 }
 
 /** The standalone `requireAccessToken(options)`: its own keys, store and clock, and the guard. */
@@ -104,7 +112,8 @@ const LOGIN_THROTTLE_OPTION_NAMES = ['perUsernameAndIp', 'perIp', 'ipv6Prefix'] 
 const THROTTLE_LIMIT_OPTION_NAMES = ['failures', 'window'] as const;
 const REFRESH_TOKEN_OPTION_NAMES = ['idleTtl', 'absoluteTtl', 'reuseGraceSeconds', 'maxSessionsPerUser', 'transport', 'cookie', 'resolveUser'] as const;
 const COOKIE_OPTION_NAMES = ['name', 'sameSite', 'secure', 'domain', 'path'] as const;
-const GUARD_OPTION_NAMES = ['roles', 'scopes', 'optional', 'revocation', 'maxAuthAge', 'errors'] as const;
+const GUARD_OPTION_NAMES = ['roles', 'scopes', 'optional', 'revocation', 'maxStalenessMs', 'maxAuthAge', 'errors', 'getToken'] as const;
+const VERIFY_OPTION_NAMES = ['revocation', 'maxStalenessMs'] as const;
 const STANDALONE_OPTION_NAMES = [...ACCESS_TOKEN_OPTION_NAMES, ...GUARD_OPTION_NAMES, 'store', 'storeTimeoutMs', 'now'] as const;
 const HOOK_NAMES = ['onLogin', 'onLoginFailed', 'onLoginThrottled', 'onRefresh', 'onReuseDetected', 'onLogout', 'onRevoke', 'onError'] as const;
 
@@ -139,12 +148,20 @@ export function resolveAuthOptions(options: AuthOptions): ResolvedAuthOptions {
 
 /**
  * The options of `auth.requireAccessToken(options)`. `name` prefixes option names in errors;
- * `hasStore` says whether revocation checks can be asked for.
+ * `store` is where revocation is checked, if anywhere.
  */
-export function resolveGuardOptions(options: GuardOptions | undefined, name: string, hasStore = true): ResolvedGuardOptions {
+export function resolveGuardOptions(options: GuardOptions | undefined, name: string, store: RefreshTokenStore | undefined): ResolvedGuardOptions {
   const group = groupOption(options, name);
   knownNames(group, GUARD_OPTION_NAMES, `${name}.`);
-  return guardOf(group, name, hasStore);
+  return guardOf(group, name, store);
+}
+
+/** The options of `auth.verifyAccessToken(token, options)`: the revocation part of a guard. */
+export function resolveVerifyOptions(options: unknown, store: RefreshTokenStore): Pick<ResolvedGuardOptions, 'revocation' | 'maxStalenessMs'> {
+  const name = 'verifyAccessToken';
+  const group = groupOption(options, name);
+  knownNames(group, VERIFY_OPTION_NAMES, `${name}.`);
+  return revocationOf(group, name, store);
 }
 
 /** The options of the standalone `requireAccessToken(options)`: access-token options, a store, a guard. */
@@ -160,22 +177,44 @@ export function resolveStandaloneGuard(options: RequireAccessTokenOptions): Reso
     store,
     storeTimeoutMs: storeTimeoutOption(options.storeTimeoutMs, `${name}.storeTimeoutMs`),
     now: clockOption(options.now, `${name}.now`),
-    guard: guardOf(group, name, store !== undefined),
+    guard: guardOf(group, name, store),
   };
 }
 
-function guardOf(group: Record<string, unknown>, name: string, hasStore: boolean): ResolvedGuardOptions {
-  const revocation = booleanOption(group.revocation, DEFAULTS.requireAccessToken.revocation, `${name}.revocation`);
-  if (revocation && !hasStore) throw new ConfigurationError(`${name}.revocation`, 'needs a store to check revocation against');
+function guardOf(group: Record<string, unknown>, name: string, store: RefreshTokenStore | undefined): ResolvedGuardOptions {
   return {
     roles: stringListOption(group.roles, `${name}.roles`),
     scopes: stringListOption(group.scopes, `${name}.scopes`),
     optional: booleanOption(group.optional, DEFAULTS.requireAccessToken.optional, `${name}.optional`),
-    revocation: revocation ? 'store' : 'none',
+    ...revocationOf(group, name, store),
     maxAuthAgeSeconds: group.maxAuthAge === undefined ? undefined : durationOption(group.maxAuthAge, 0, `${name}.maxAuthAge`),
     errors: choiceOption(group.errors, DEFAULTS.requireAccessToken.errors, ['respond', 'next'], `${name}.errors`),
+    getToken: functionOption<TokenLocator>(group.getToken, `${name}.getToken`, '(req) => the access token, or undefined'),
   };
 }
+
+/**
+ * `revocation` (`false`, `true` or `'cached'`) and `maxStalenessMs`. A store without
+ * `watchRevocations` cannot serve `'cached'`: refused at start-up rather than quietly paying a
+ * store call per request.
+ */
+function revocationOf(group: Record<string, unknown>, name: string, store: RefreshTokenStore | undefined): Pick<ResolvedGuardOptions, 'revocation' | 'maxStalenessMs'> {
+  const defaults = DEFAULTS.requireAccessToken;
+  const cached = group.revocation === 'cached';
+  const revocation = cached || booleanOption(group.revocation, defaults.revocation, `${name}.revocation`);
+  if (revocation && !store) throw new ConfigurationError(`${name}.revocation`, 'needs a store to check revocation against');
+  if (cached && typeof store!.watchRevocations !== 'function') {
+    throw new ConfigurationError(`${name}.revocation`, "'cached' needs a store that implements watchRevocations (MemoryTokenStore and RedisTokenStore do); use true to ask the store on each request");
+  }
+  if (group.maxStalenessMs !== undefined && !cached) throw new ConfigurationError(`${name}.maxStalenessMs`, "only applies with revocation: 'cached'");
+  return {
+    revocation: cached ? 'cached' : revocation ? 'store' : 'none',
+    maxStalenessMs: integerOption(group.maxStalenessMs, defaults.maxStalenessMs, `${name}.maxStalenessMs`, MIN_STALENESS_MS, 60_000),
+  };
+}
+
+/** Below a few heartbeats (redis-revocations.ts) the view would be stale between two of them. */
+const MIN_STALENESS_MS = 250;
 
 function resolveRefreshTokenOptions(value: unknown): ResolvedRefreshTokenOptions {
   const defaults = DEFAULTS.refreshToken;

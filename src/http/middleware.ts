@@ -4,28 +4,46 @@ import { InsufficientScopeError, InsufficientUserAuthenticationError, MissingTok
 import { AccessTokens, type AccessClaims } from '../tokens/access-token.js';
 import { AccessTokenAuthenticator } from '../tokens/token-service.js';
 import type { AuthInfo, RequireAccessTokenOptions } from '../types.js';
-import { bearerToken } from './bearer.js';
+import { bearerToken, locatedToken } from './bearer.js';
 import { failRequest, toAuthError, type ErrorObserver } from './respond.js';
 
 /**
  * Route middleware with its own keys (README "requireAccessToken(options)"): passes requests
  * whose Bearer access token is valid and sets `req.auth`. With a `store` it also checks
- * revocation, in one store call. `createAuth(...).requireAccessToken()` is the same check with
+ * revocation, in one store call, or from memory with `revocation: 'cached'`. `createAuth(...).requireAccessToken()` is the same check with
  * the keys given once.
  */
 export function requireAccessToken(options: RequireAccessTokenOptions): RequestHandler {
   const { accessToken, store, storeTimeoutMs, now, guard } = resolveStandaloneGuard(options);
-  // Without revocation checks, a token seen before skips the signature check (see AccessTokens).
-  const accessTokens = new AccessTokens(accessToken, { cacheVerified: guard.revocation === 'none' });
+  // Unless the store is asked on each request anyway, a token seen before skips the signature check (see AccessTokens).
+  const accessTokens = new AccessTokens(accessToken, { cacheVerified: guard.revocation !== 'store' });
   return accessTokenGuard(new AccessTokenAuthenticator(accessTokens, store, storeTimeoutMs, now), guard);
 }
 
 /**
- * The middleware behind both `requireAccessToken`s. The stateless path stays synchronous: no
- * promise and no timer per request.
+ * What the guard verifies tokens with: an `AccessTokenAuthenticator`, or the verifier of
+ * `createAccessTokenVerifier`, whose `verify` is asynchronous only when it must fetch keys.
  */
-export function accessTokenGuard(authenticator: AccessTokenAuthenticator, options: ResolvedGuardOptions, observe?: ErrorObserver): RequestHandler {
-  const { roles, scopes, optional, revocation, maxAuthAgeSeconds, errors } = options;
+export interface TokenAuthenticator {
+  verify(token: string): AccessClaims | Promise<AccessClaims>;
+  nowSeconds(): number;
+  /** With `maxStalenessMs` (`revocation: 'cached'`), the store's answer also teaches the view. */
+  assertNotRevoked(claims: AccessClaims, maxStalenessMs?: number): Promise<void>;
+  /** Only for `revocation: 'cached'`, which the options allow only with a store that can serve it. */
+  revocationView?(): unknown;
+  isLiveByView?(claims: AccessClaims, maxStalenessMs: number): boolean;
+}
+
+/**
+ * The middleware behind every `requireAccessToken`. The stateless path, and the cached one while
+ * its view is current, stay synchronous when the keys are at hand: no promise and no timer per
+ * request.
+ */
+export function accessTokenGuard(authenticator: TokenAuthenticator, options: ResolvedGuardOptions, observe?: ErrorObserver): RequestHandler {
+  const { roles, scopes, optional, revocation, maxStalenessMs, maxAuthAgeSeconds, errors, getToken } = options;
+  // Subscribe now, at start-up, so the view is current by the first requests.
+  if (revocation === 'cached') authenticator.revocationView!();
+  const staleness = revocation === 'cached' ? maxStalenessMs : undefined;
 
   function fail(req: Request, res: Response, next: NextFunction, error: unknown): void {
     if (errors === 'respond') return failRequest(req, res, error, observe);
@@ -45,10 +63,24 @@ export function accessTokenGuard(authenticator: AccessTokenAuthenticator, option
     next();
   }
 
-  return (req, res, next) => {
-    let claims: AccessClaims;
+  function verified(req: Request, res: Response, next: NextFunction, claims: AccessClaims): void {
     try {
-      const token = bearerToken(req);
+      if (revocation === 'none' || (staleness !== undefined && authenticator.isLiveByView!(claims, staleness))) {
+        return admit(req, res, next, claims);
+      }
+    } catch (error) {
+      return fail(req, res, next, error);
+    }
+    authenticator
+      .assertNotRevoked(claims, staleness)
+      .then(() => admit(req, res, next, claims))
+      .catch((error: unknown) => fail(req, res, next, error));
+  }
+
+  return (req, res, next) => {
+    let claims: AccessClaims | Promise<AccessClaims>;
+    try {
+      const token = getToken ? locatedToken(getToken, req) : bearerToken(req);
       if (token === undefined) {
         if (optional) return next();
         throw new MissingTokenError();
@@ -57,11 +89,11 @@ export function accessTokenGuard(authenticator: AccessTokenAuthenticator, option
     } catch (error) {
       return fail(req, res, next, error);
     }
-    if (revocation === 'none') return admit(req, res, next, claims);
-    authenticator
-      .assertNotRevoked(claims)
-      .then(() => admit(req, res, next, claims))
-      .catch((error: unknown) => fail(req, res, next, error));
+    if (!(claims instanceof Promise)) return verified(req, res, next, claims);
+    claims.then(
+      (fetched) => verified(req, res, next, fetched),
+      (error: unknown) => fail(req, res, next, error),
+    );
   };
 }
 

@@ -13,15 +13,17 @@ import {
 } from '../errors.js';
 import type { LoginThrottle } from '../tokens/login-throttle.js';
 import type { AccessClaims, SignIn } from '../tokens/access-token.js';
+import { publicJwks } from '../tokens/jwks.js';
 import type { ClientContext, IssuedTokens, TokenService } from '../tokens/token-service.js';
 import { assertAmr, assertAuthUser } from '../tokens/user.js';
 import type { AuthUser, RevokeEvent, StartSessionOptions, TokenResponse } from '../types.js';
 import { bearerToken } from './bearer.js';
 import { assertNotCrossSite, SAFE_METHODS } from './csrf.js';
 import type { HookRunner } from './hooks.js';
+import { serveJwks } from './jwks.js';
 import { learnMountPath } from './mount-path.js';
 import { errorMiddleware, failRequest, handle as handleAsync, sendJson, type ErrorObserver } from './respond.js';
-import { clearRefreshCookie, hasCookie, objectBody, ownField, readRefreshToken, refreshCookie, setRefreshCookie } from './transport.js';
+import { assertClientTransport, clearRefreshCookie, hasCookie, objectBody, ownField, readRefreshToken, refreshCookie, setRefreshCookie } from './transport.js';
 
 const MAX_USERNAME_LENGTH = 256;
 const MAX_PASSWORD_BYTES = 1024;
@@ -36,7 +38,7 @@ export interface Endpoints {
 /**
  * The auth endpoints (README "Endpoints"): `POST /login` (when there is a `verifyCredentials`),
  * `/refresh`, `/logout`, `/logout-all`, `GET /sessions`, `DELETE /sessions/:id`, parsing their
- * own JSON bodies and cookies; and `startSession`, which starts a session from any route with the
+ * own JSON bodies and cookies, and `GET /jwks.json` (the public keys); and `startSession`, which starts a session from any route with the
  * same cookie. `createAuth` builds them from options resolved once.
  */
 export function createEndpoints(
@@ -109,6 +111,7 @@ export function createEndpoints(
 
   if (verifyCredentials) router.post('/login', refuseCrossSite('always'), json, handle(async (req, res) => {
     const { username, password } = readCredentials(req.body);
+    assertClientTransport(objectBody(req.body), transport);
     // Before verifyCredentials, so a refusal costs no password check and is the same for every
     // username (README "Password guessing").
     const decision = throttle ? await throttle.check(username, req.ip) : undefined;
@@ -187,6 +190,8 @@ export function createEndpoints(
     await revoked({ userId: access.sub, sessionIds: [sessionId], reason: 'session_deleted', req });
     res.status(204).end();
   }));
+
+  router.get('/jwks.json', serveJwks(publicJwks(config.accessToken.keys)));
 
   router.use(errorMiddleware(observe));
   return { router, startSession };

@@ -1,6 +1,6 @@
 import type { CookieOptions as ExpressCookieOptions, Request, Response } from 'express';
 import type { ResolvedCookie } from '../config/index.js';
-import { InvalidRequestError } from '../errors.js';
+import { InvalidRequestError, TransportMismatchError } from '../errors.js';
 import { isPlainObject } from '../json.js';
 
 /** The refresh cookie's attributes, as the router and `startSession` set them. */
@@ -73,6 +73,18 @@ export function setRefreshCookie(res: Response, cookie: RefreshCookie, token: st
 
 export function clearRefreshCookie(res: Response, cookie: RefreshCookie): void {
   res.clearCookie(cookie.name, attributes(cookie));
+}
+
+/**
+ * A login body may say which transport its client keeps the refresh token by (the client of
+ * `express-refresh-tokens/client` always does): a mismatch is refused before anything else is
+ * done, where answering would start a session the client cannot keep. Absent, nothing is checked.
+ */
+export function assertClientTransport(body: Record<string, unknown> | undefined, transport: Transport): void {
+  const expected = ownField(body, 'transport');
+  if (expected === undefined) return;
+  if (expected !== 'cookie' && expected !== 'body') throw new InvalidRequestError("transport must be 'cookie' or 'body'.");
+  if (expected !== transport) throw new TransportMismatchError(transport);
 }
 
 /** The parsed JSON body: an object, or `undefined` when there was none; anything else is a 400. */

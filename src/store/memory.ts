@@ -1,7 +1,20 @@
 import { DEFAULTS } from '../config/defaults.js';
 import { groupOption, integerOption } from '../config/values.js';
+import { performance } from 'node:perf_hooks';
 import { MemoryLoginCounters } from './login-counters.js';
-import type { FindFamilyResult, LoginAttempt, LoginAttemptResult, NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
+import type {
+  FindFamilyResult,
+  LoginAttempt,
+  LoginAttemptResult,
+  NewFamily,
+  RefreshTokenStore,
+  RevocationEvent,
+  RevocationFeed,
+  RevocationListener,
+  RotateRequest,
+  RotateResult,
+  SessionRecord,
+} from './types.js';
 
 export interface MemoryTokenStoreOptions {
   /** How often dead records are swept out, in ms. Default 60 000. */
@@ -26,6 +39,7 @@ export class MemoryTokenStore implements RefreshTokenStore {
   private readonly denylist = new Map<string, number>();
   private readonly loginCounters = new MemoryLoginCounters();
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly revocationListeners = new Set<RevocationListener>();
 
   constructor(options: MemoryTokenStoreOptions = {}) {
     const group = groupOption(options, 'MemoryTokenStore');
@@ -47,6 +61,7 @@ export class MemoryTokenStore implements RefreshTokenStore {
       this.delete(oldest);
       evictedFamilyIds.push(oldest.familyId);
     }
+    this.revoked(evictedFamilyIds);
     return { evictedFamilyIds };
   }
 
@@ -78,6 +93,7 @@ export class MemoryTokenStore implements RefreshTokenStore {
       }
     }
     this.delete(family);
+    this.revoked([family.familyId]);
     return { outcome: 'reused', userId: family.userId };
   }
 
@@ -94,13 +110,16 @@ export class MemoryTokenStore implements RefreshTokenStore {
     if (conditions.userId !== undefined && family.userId !== conditions.userId) return null;
     if (conditions.proofHash !== undefined && family.proofHash !== conditions.proofHash) return null;
     this.delete(family);
+    this.revoked([family.familyId]);
     return { userId: family.userId };
   }
 
   async revokeUser(userId: string, now: number): Promise<string[]> {
     const revoked = this.liveFamilies(userId, now).map((family) => family.familyId);
-    for (const familyId of this.familiesByUser.get(userId) ?? []) this.families.delete(familyId);
+    const all = [...(this.familiesByUser.get(userId) ?? [])];
+    for (const familyId of all) this.families.delete(familyId);
     this.familiesByUser.delete(userId);
+    this.revoked(all);
     return revoked;
   }
 
@@ -109,7 +128,18 @@ export class MemoryTokenStore implements RefreshTokenStore {
   }
 
   async denylistAccessToken(entry: { familyId: string; jti: string; expiresAt: number; now: number }): Promise<void> {
-    if (entry.expiresAt > entry.now) this.denylist.set(entry.jti, entry.expiresAt);
+    if (entry.expiresAt <= entry.now) return;
+    this.denylist.set(entry.jti, entry.expiresAt);
+    this.notify({ kind: 'token', jti: entry.jti, expiresAt: entry.expiresAt });
+  }
+
+  /**
+   * Revocations reach the listeners synchronously, inside the method that makes them: in one
+   * process the feed is always current, and nothing can be lost.
+   */
+  watchRevocations(listener: RevocationListener): RevocationFeed {
+    this.revocationListeners.add(listener);
+    return { state: () => ({ epoch: 1, currentAsOf: performance.now() }) };
   }
 
   async isAccessTokenRevoked(query: { familyId: string; jti: string; userId: string; now: number }): Promise<boolean> {
@@ -130,6 +160,7 @@ export class MemoryTokenStore implements RefreshTokenStore {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.sweeper = undefined;
+    this.revocationListeners.clear();
   }
 
   /** Number of records held, for tests and memory measurements. */
@@ -142,6 +173,14 @@ export class MemoryTokenStore implements RefreshTokenStore {
     for (const family of this.families.values()) if (now >= family.expiresAt) this.delete(family);
     for (const [jti, expiresAt] of this.denylist) if (now >= expiresAt) this.denylist.delete(jti);
     this.loginCounters.sweep(now);
+  }
+
+  private revoked(familyIds: string[]): void {
+    if (familyIds.length > 0) this.notify({ kind: 'families', familyIds });
+  }
+
+  private notify(event: RevocationEvent): void {
+    for (const listener of this.revocationListeners) listener(event);
   }
 
   private live(familyId: string, now: number): FamilyState | undefined {

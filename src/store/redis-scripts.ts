@@ -34,6 +34,10 @@ import type { RedisClient } from './redis.js';
  *   compact listpack encoding (`hash-max-listpack-value`, 64 by default), which halves the memory
  *   of a session with a browser's User-Agent. `get_long` joins them back, byte for byte.
  * - Replies are flat arrays of strings; a missing hash field is Lua `false` (null or false in JS).
+ * - Every script that revokes something PUBLISHes it on the revocation channel (the last ARGV),
+ *   in the same atomic step, for `revocation: 'cached'`: `f <familyId> ...` for families,
+ *   `t <jti> <expiresAt>` for a denylisted access token. A PUBLISH has no key, so it is allowed
+ *   in a Cluster script whatever its slot, and is delivered to subscribers of every node.
  */
 
 const PRELUDE = `
@@ -42,6 +46,11 @@ local function fmt(n)
 end
 
 local PIECE = 64
+
+-- Tells the app processes that watch revocations (the channel is the script's last ARGV).
+local function publish_families(channel, ids)
+  if #ids > 0 then redis.call('PUBLISH', channel, 'f ' .. table.concat(ids, ' ')) end
+end
 
 -- Appends name/value pairs to fields: value in pieces of at most PIECE bytes.
 local function put_long(fields, name, value)
@@ -101,7 +110,7 @@ end
 /**
  * createFamily. KEYS: family hash, user index, key base.
  * ARGV: familyId, userId, createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, tokenHash,
- * proofHash, subject, hasUserAgent, userAgent, hasIp, ip, now, maxSessionsPerUser.
+ * proofHash, subject, hasUserAgent, userAgent, hasIp, ip, now, maxSessionsPerUser, channel.
  * Reply: the evicted family ids.
  *
  * The per-user cap is exact even on Cluster: every family of the user is in this slot.
@@ -143,13 +152,14 @@ for _, family in ipairs(live) do
     evicted[#evicted + 1] = family.id
   end
 end
+publish_families(ARGV[16], evicted)
 return evicted
 `;
 
 /**
  * rotate. KEYS: family hash, key base.
  * ARGV: familyId, presentedHash, proofHash, successorHash, hasSealedSuccessor, sealedSuccessor,
- * now, idleExpiresAt (now + idleTtlMs), graceMs.
+ * now, idleExpiresAt (now + idleTtlMs), graceMs, channel.
  * Reply: {'invalid', 'unknown' | 'wrong_proof'} | {'reused', userId} |
  *   {'rotated', userId, createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, userAgent, ip, subject} |
  *   {'retried', <the same 8 values>, sealedSuccessor}.
@@ -213,6 +223,7 @@ end
 -- 5. Reuse: the family is revoked in the same step.
 redis.call('DEL', family_key)
 redis.call('ZREM', base .. 'u:' .. user_id, ARGV[1])
+publish_families(ARGV[10], {ARGV[1]})
 return {'reused', user_id}
 `;
 
@@ -238,10 +249,10 @@ return {'found', f[1], f[3], f[4], f[5], f[6], get_long(family_key, 'userAgent',
 
 /**
  * revokeFamily. KEYS: family hash, key base.
- * ARGV: familyId, now, hasUserId, userId, hasProofHash, proofHash.
+ * ARGV: familyId, now, hasUserId, userId, hasProofHash, proofHash, channel.
  * Reply: the revoked family's userId, or false when nothing matched.
  */
-export const REVOKE_FAMILY_SCRIPT = `
+export const REVOKE_FAMILY_SCRIPT = `${PRELUDE}
 local family_key, base = KEYS[1], KEYS[2]
 local f = redis.call('HMGET', family_key, 'userId', 'expiresAt', 'proofHash')
 if not f[1] or not f[2] or tonumber(ARGV[2]) >= tonumber(f[2]) then return false end
@@ -249,11 +260,12 @@ if ARGV[3] == '1' and f[1] ~= ARGV[4] then return false end
 if ARGV[5] == '1' and f[3] ~= ARGV[6] then return false end
 redis.call('DEL', family_key)
 redis.call('ZREM', base .. 'u:' .. f[1], ARGV[1])
+publish_families(ARGV[7], {ARGV[1]})
 return f[1]
 `;
 
 /**
- * revokeUser. KEYS: user index, key base. ARGV: userId, now.
+ * revokeUser. KEYS: user index, key base. ARGV: userId, now, channel.
  * Reply: the ids of the families that were live. Every family in the index is deleted, live or
  * not, and the index with them. Atomic with createFamily and rotate even on Cluster: they all
  * run in this one slot.
@@ -264,10 +276,12 @@ local revoked = {}
 for _, family in ipairs(live_families(index_key, base, ARGV[1], tonumber(ARGV[2]))) do
   revoked[#revoked + 1] = family.id
 end
-for _, id in ipairs(redis.call('ZRANGE', index_key, 0, -1)) do
+local all = redis.call('ZRANGE', index_key, 0, -1)
+for _, id in ipairs(all) do
   redis.call('DEL', base .. 'f:' .. id)
 end
 redis.call('DEL', index_key)
+publish_families(ARGV[3], all)
 return revoked
 `;
 
@@ -359,6 +373,16 @@ end
 return 1
 `;
 
+/**
+ * denylistAccessToken. KEYS: denylist entry. ARGV: expiresAt, ttl (ms), jti, channel.
+ * SET first: out of memory it is refused before anything is published.
+ */
+export const DENYLIST_SCRIPT = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('PUBLISH', ARGV[4], 't ' .. ARGV[3] .. ' ' .. ARGV[1])
+return 1
+`;
+
 /** The scripts by store method, with their number of declared keys (undefined: given with each call). */
 const SCRIPTS = {
   createFamily: { lua: CREATE_FAMILY_SCRIPT, numberOfKeys: 3 },
@@ -371,6 +395,7 @@ const SCRIPTS = {
   // Any number of keys: the command is given their count first.
   hitLoginAttempt: { lua: HIT_LOGIN_ATTEMPT_SCRIPT, numberOfKeys: undefined },
   resetLoginAttempts: { lua: RESET_LOGIN_ATTEMPTS_SCRIPT, numberOfKeys: undefined },
+  denylistAccessToken: { lua: DENYLIST_SCRIPT, numberOfKeys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

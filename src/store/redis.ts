@@ -3,7 +3,20 @@ import { groupOption } from '../config/values.js';
 import { ConfigurationError } from '../errors.js';
 import { registerScripts, type ScriptCommand, type ScriptName } from './redis-scripts.js';
 import { shardKeyOf, shardKeyOfFamily, SHARD_KEY_LENGTH } from './shard.js';
-import type { FindFamilyResult, InvalidFamilyReason, LoginAttempt, LoginAttemptResult, NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
+import { RedisRevocationFeed } from './redis-revocations.js';
+import type {
+  FindFamilyResult,
+  InvalidFamilyReason,
+  LoginAttempt,
+  LoginAttemptResult,
+  NewFamily,
+  RefreshTokenStore,
+  RevocationFeed,
+  RevocationListener,
+  RotateRequest,
+  RotateResult,
+  SessionRecord,
+} from './types.js';
 
 /**
  * What the store needs of an ioredis `Redis` or `Cluster` client. Declared here, not imported from
@@ -11,7 +24,6 @@ import type { FindFamilyResult, InvalidFamilyReason, LoginAttempt, LoginAttemptR
  */
 export interface RedisClient {
   defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void;
-  set(key: string, value: string, expiryMode: 'PX', milliseconds: number): Promise<unknown>;
 }
 
 export interface RedisTokenStoreOptions {
@@ -108,6 +120,9 @@ export class RedisTokenStore implements RefreshTokenStore {
   private readonly client: RedisClient;
   private readonly keyPrefix: string;
   private readonly scripts: Record<ScriptName, ScriptCommand>;
+  /** Where the scripts PUBLISH what they revoke (README "Revocation checks from memory"). */
+  private readonly channel: string;
+  private feed: RedisRevocationFeed | undefined;
 
   constructor(options: RedisTokenStoreOptions) {
     const { client, keyPrefix = DEFAULTS.redisStore.keyPrefix } = groupOption(options, 'RedisTokenStore') as Partial<RedisTokenStoreOptions>;
@@ -120,6 +135,7 @@ export class RedisTokenStore implements RefreshTokenStore {
     this.client = client;
     this.keyPrefix = keyPrefix;
     this.scripts = registerScripts(client);
+    this.channel = `${keyPrefix}revocations`;
   }
 
   async createFamily(family: NewFamily, limits: { maxSessionsPerUser: number; now: number }): Promise<{ evictedFamilyIds: string[] }> {
@@ -146,6 +162,7 @@ export class RedisTokenStore implements RefreshTokenStore {
       ...optional(family.ip),
       String(limits.now),
       String(limits.maxSessionsPerUser),
+      this.channel,
     );
     return { evictedFamilyIds: ids(reply) };
   }
@@ -165,6 +182,7 @@ export class RedisTokenStore implements RefreshTokenStore {
         String(request.now),
         String(request.now + request.idleTtlMs),
         String(request.graceMs),
+        this.channel,
       ),
     );
     const outcome = reply[0];
@@ -196,13 +214,14 @@ export class RedisTokenStore implements RefreshTokenStore {
       String(conditions.now),
       ...optional(conditions.userId),
       ...optional(conditions.proofHash),
+      this.channel,
     );
     return typeof reply === 'string' ? { userId: reply } : null;
   }
 
   async revokeUser(userId: string, now: number): Promise<string[]> {
     const base = this.base(shardKeyOf(userId));
-    return ids(await this.scripts.revokeUser(`${base}u:${userId}`, base, userId, String(now)));
+    return ids(await this.scripts.revokeUser(`${base}u:${userId}`, base, userId, String(now), this.channel));
   }
 
   async listFamilies(userId: string, now: number): Promise<SessionRecord[]> {
@@ -218,8 +237,18 @@ export class RedisTokenStore implements RefreshTokenStore {
     // Nothing to keep: the token has expired, or its sid is not one of ours (so the revocation
     // check refuses it anyway, since its family can never be live).
     if (base === undefined || entry.expiresAt <= entry.now) return;
-    // A single SET with a TTL is atomic: no script needed.
-    await this.client.set(`${base}d:${entry.jti}`, String(entry.expiresAt), 'PX', Math.ceil(entry.expiresAt - entry.now));
+    // A script, to publish the entry in the same atomic step as the SET.
+    await this.scripts.denylistAccessToken(`${base}d:${entry.jti}`, String(entry.expiresAt), String(Math.ceil(entry.expiresAt - entry.now)), entry.jti, this.channel);
+  }
+
+  /**
+   * Subscribes to the revocation channel on every master (one extra connection per master,
+   * duplicated from the client, owned and closed by this store). See redis-revocations.ts.
+   */
+  watchRevocations(listener: RevocationListener): RevocationFeed {
+    this.feed ??= new RedisRevocationFeed(this.client, this.channel);
+    this.feed.listen(listener);
+    return this.feed;
   }
 
   async isAccessTokenRevoked(query: { familyId: string; jti: string; userId: string; now: number }): Promise<boolean> {
@@ -249,8 +278,11 @@ export class RedisTokenStore implements RefreshTokenStore {
     await this.scripts.resetLoginAttempts(String(keys.length), ...keys, String(reset.now), String(reset.clear.length));
   }
 
-  /** Releases nothing: the client belongs to the caller, who quits it. */
-  async close(): Promise<void> {}
+  /** Closes the connections of `watchRevocations`, if any; the client belongs to the caller, who quits it. */
+  async close(): Promise<void> {
+    await this.feed?.close();
+    this.feed = undefined;
+  }
 
   /** `<prefix>{<shard>}:`, the start of every key of one user. */
   private base(shard: string): string {

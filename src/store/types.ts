@@ -139,6 +139,17 @@ export interface RefreshTokenStore {
    */
   resetLoginAttempts?(reset: { group: string; clear: string[]; decrement: string[]; now: number }): Promise<void>;
 
+  /**
+   * Optional; needed for `revocation: 'cached'` (README "Revocation checks from memory"). Starts
+   * (once per store) delivering every revocation the store makes (`revokeFamily`, `revokeUser`,
+   * a `rotate` that finds reuse, the families `createFamily` evicts, `denylistAccessToken`) to
+   * `listener`, from the moment the feed is subscribed, in the order the store made them. Calling
+   * it again adds a listener to the same feed. `close()` stops it.
+   *
+   * The feed must know whether it can be trusted: see {@link RevocationFeed}.
+   */
+  watchRevocations?(listener: RevocationListener): RevocationFeed;
+
   /** Optional. Releases timers or connections the store itself owns (never a caller's client). */
   close?(): Promise<void>;
 }
@@ -207,3 +218,23 @@ export interface LoginAttempt {
 
 /** Refused: `key` names the counter at its limit (the one that expires last, when several are). */
 export type LoginAttemptResult = { allowed: true } | { allowed: false; retryAfterMs: number; key: string };
+
+/** What a revocation feed delivers: families revoked (by id), or an access token's `jti` denylisted until `expiresAt` (ms). */
+export type RevocationEvent = { kind: 'families'; familyIds: string[] } | { kind: 'token'; jti: string; expiresAt: number };
+
+export type RevocationListener = (event: RevocationEvent) => void;
+
+/**
+ * A store's view of its own notifications: whether every revocation made so far has been
+ * delivered. The checks read it on every request, so it must answer synchronously.
+ */
+export interface RevocationFeed {
+  /**
+   * `undefined` while the feed cannot vouch for anything (not yet subscribed, connection lost).
+   * Otherwise `epoch`: a number that changes whenever notifications may have been lost since the
+   * last one (a reconnection, a new node), so that what was learned under the old one is
+   * forgotten; and `currentAsOf`: a `performance.now()` time such that every revocation the store
+   * completed before it, and after the epoch began, has been delivered to the listeners.
+   */
+  state(): { epoch: number; currentAsOf: number } | undefined;
+}

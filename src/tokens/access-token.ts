@@ -1,7 +1,7 @@
-import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHmac, randomBytes, sign as cryptoSign, timingSafeEqual, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { AccessTokenClaims } from '../client/types.js';
-import type { ResolvedAccessTokenOptions, ResolvedKeys } from '../config/access-token.js';
+import type { ResolvedAccessTokenOptions, ResolvedKey } from '../config/access-token.js';
 import { InvalidTokenError, type AccessTokenFailureReason } from '../errors.js';
 import { isStringArray } from '../json.js';
 import type { AuthUser } from '../types.js';
@@ -60,12 +60,12 @@ export interface SignedAccessToken {
   expiresIn: number;
 }
 
-/** What the HS algorithms are verified with, prepared once (see `verifyHmac`). */
-interface HmacVerifier {
-  /** Node's name of the hash: sha256, sha384 or sha512. */
-  hash: string;
-  key: KeyObject;
-  /** The header segment that `sign` writes, and its dot: tokens that start with it skip header parsing. */
+/** A verifying key, prepared once: what `verify` needs of it on every token. */
+interface Verifier {
+  key: ResolvedKey;
+  /** The signature check of the algorithms verified here (HS*, EdDSA); absent for those jsonwebtoken verifies. */
+  check?: SignatureCheck;
+  /** The header segment that `sign` writes with this key, and its dot: tokens that start with it skip header parsing. */
   headerPrefix: string;
 }
 
@@ -73,17 +73,24 @@ interface HmacVerifier {
  * Signs and verifies access tokens with keys that the options resolved into `KeyObject`s once,
  * so no request pays for parsing a PEM or a string secret (jsonwebtoken would, on every call).
  *
- * HS256/384/512 tokens are verified here, without jsonwebtoken (which decodes and splits the
- * token several times, and copies its options, on every call); the asymmetric algorithms go
- * through `jwt.verify`. Both paths accept exactly the same tokens (README "requireAccessToken(options)").
+ * Every token goes through the same steps, whatever its key (README "requireAccessToken(options)"
+ * and "Keys and other services"): the compact form; the key, chosen by the header's `kid` in a
+ * key set (never from `jku`, `x5u` or `jwk`); the header rules, with the token's `alg` equal to
+ * that key's algorithm; the signature; the claims. HS256/384/512 signatures are checked here,
+ * without jsonwebtoken (which decodes and splits the token several times, and copies its options,
+ * on every call), and so are EdDSA ones (which jsonwebtoken lacks), with Node's crypto; the other
+ * asymmetric ones through `jwt.verify` with that one key and algorithm.
+ * `createAccessTokenVerifier` verifies through this class too, with the keys of a JWKS.
  */
 export class AccessTokens {
   readonly lifetimeSeconds: number;
-  private readonly keys: ResolvedKeys;
-  private readonly hmac?: HmacVerifier;
+  private readonly signer?: ResolvedKey;
+  private readonly verifiers: readonly Verifier[];
+  /** Key set only: the verifiers by `kid`. */
+  private readonly byKid?: ReadonlyMap<string, Verifier>;
   private readonly issuer?: string;
   private readonly audience?: string;
-  private readonly toleranceSeconds: number;
+  readonly toleranceSeconds: number;
   /** Verified payloads by the whole token string (see `cacheVerified`); only flat payloads. */
   private readonly verified?: Map<string, Record<string, unknown>>;
 
@@ -91,30 +98,28 @@ export class AccessTokens {
    * @param cacheVerified keep the payloads of up to {@link VERIFIED_TOKEN_CACHE_SIZE} verified
    * tokens, so a token presented again skips the signature check and parsing; its time claims
    * are checked again on every use, and it is dropped once it fails them. Only for callers that
-   * check no revocation: a token's signature never changes, its revocation can.
+   * check no revocation with the store, or check it apart from the signature (the in-memory view
+   * of `revocation: 'cached'`): a token's signature never changes, its revocation can.
    */
   constructor(options: ResolvedAccessTokenOptions, { cacheVerified = false } = {}) {
-    this.keys = options.keys;
+    const { keys } = options;
+    this.signer = keys.signer;
     this.lifetimeSeconds = options.lifetimeSeconds;
     this.toleranceSeconds = options.toleranceSeconds;
     this.issuer = options.issuer;
     this.audience = options.audience;
-    const hash = HMAC_HASHES[this.keys.algorithm];
-    if (hash !== undefined) {
-      const header = Buffer.from(JSON.stringify(this.header())).toString('base64url');
-      this.hmac = { hash, key: this.keys.verifyingKey, headerPrefix: `${header}.` };
-    }
+    this.verifiers = keys.verifiers.map((key) => ({
+      key,
+      check: signatureCheckOf(key),
+      headerPrefix: `${Buffer.from(JSON.stringify(headerOf(key))).toString('base64url')}.`,
+    }));
+    if (keys.byKid) this.byKid = new Map(this.verifiers.map((verifier) => [verifier.key.kid!, verifier]));
     if (cacheVerified) this.verified = new Map();
   }
 
-  /** The JOSE header of every token we sign. */
-  private header(): { alg: string; typ: string } {
-    return { alg: this.keys.algorithm, typ: ACCESS_TOKEN_TYPE };
-  }
-
   sign(user: AuthUser, sessionId: string, signIn: SignIn, nowMs: number): SignedAccessToken {
-    const { signingKey, algorithm } = this.keys;
-    if (!signingKey) throw new Error('AccessTokens: created for verifying only');
+    const signer = this.signer;
+    if (!signer?.signingKey) throw new Error('AccessTokens: created for verifying only');
     const iat = Math.floor(nowMs / 1000);
     const jti = randomBytes(16).toString('base64url');
     const payload: Record<string, unknown> = {};
@@ -127,10 +132,10 @@ export class AccessTokens {
     if (this.audience !== undefined) payload.aud = this.audience;
     if (user.roles?.length) payload.roles = user.roles;
     if (user.scopes?.length) payload.scope = user.scopes.join(' ');
-    const token = jwt.sign(payload, signingKey, {
-      algorithm: algorithm as jwt.Algorithm,
-      header: this.header(),
-    });
+    const token =
+      signer.algorithm === 'EdDSA'
+        ? signEd25519(headerOf(signer), payload, signer.signingKey)
+        : jwt.sign(payload, signer.signingKey, { algorithm: signer.algorithm as jwt.Algorithm, header: headerOf(signer) as jwt.JwtHeader });
     return { token, jti, expiresIn: this.lifetimeSeconds };
   }
 
@@ -139,7 +144,9 @@ export class AccessTokens {
     const nowSeconds = Math.floor(nowMs / 1000);
     const cached = this.verified?.get(token);
     if (cached !== undefined) return this.reuse(token, cached, nowSeconds);
-    const payload = this.hmac ? this.verifyHmac(this.hmac, token, nowSeconds) : this.verifyWithJsonwebtoken(token, nowSeconds);
+    if (typeof token !== 'string' || !COMPACT_JWS.test(token)) throw invalid('malformed', 'not a compact JWS of three base64url segments');
+    const verifier = this.verifierOf(token);
+    const payload = verifier.check === undefined ? this.verifyWithJsonwebtoken(verifier.key, token, nowSeconds) : this.verifyOwn(verifier.check, token, nowSeconds);
     const { sub, sid, jti, iat, exp, roles, scope, auth_time: authTime, amr } = payload;
     if (typeof exp !== 'number' || typeof iat !== 'number') throw invalid('bad_claims', 'exp and iat must be numbers');
     if (iat > nowSeconds + this.toleranceSeconds) throw invalid('issued_in_future', 'iat is in the future');
@@ -183,25 +190,45 @@ export class AccessTokens {
   }
 
   /**
-   * HS256/384/512 without jsonwebtoken, by the same rules, in this order: exactly three base64url
-   * segments (as jws requires); a header that is the one we sign, byte for byte, or else one that
-   * parses to an object whose `alg` is the configured algorithm, compared exactly, and whose `typ`
-   * passes `isAccessTokenType`; the HMAC of the signing input, base64url-encoded, equal to the
-   * signature segment in constant time (so a signature written another way, with padding or other
-   * trailing bits, is refused, as jws refuses it); a payload that is a JSON object; then `nbf`,
-   * `exp`, `aud` and `iss` as `jwt.verify` checks them.
+   * The key that verifies a token, its header checked. A header that is one we sign, byte for
+   * byte, needs no parsing. Any other must parse (as jws does, latin1) to an object; in a key set
+   * its `kid`, when it has one, must name a configured key (the one-key options ignore `kid`);
+   * its `alg` must be that key's algorithm, compared exactly; and it must pass
+   * `checkHeaderRules`. Nothing else in the header (`jku`, `x5u`, `jwk`, `x5c`) is ever read.
    */
-  private verifyHmac(hmac: HmacVerifier, token: string, nowSeconds: number): Record<string, unknown> {
-    if (typeof token !== 'string' || !COMPACT_JWS.test(token)) throw invalid('malformed', 'not a compact JWS of three base64url segments');
+  private verifierOf(token: string): Verifier {
+    for (const verifier of this.verifiers) {
+      if (token.startsWith(verifier.headerPrefix)) return verifier;
+    }
+    let header: unknown;
+    try {
+      header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('latin1'));
+    } catch (error) {
+      throw new InvalidTokenError('malformed', { cause: error });
+    }
+    if (!isJsonObject(header)) throw invalid('malformed', 'the header is not an object');
+    let verifier: Verifier | undefined = this.verifiers[0];
+    // In a key set, a token without a kid is the first key's: what a one-key configuration signed
+    // before its key moved into `keys` (README "Keys and other services", rotation).
+    if (this.byKid && header.kid !== undefined) {
+      // A Map lookup by the exact string: a kid is never a path, a query or a URL here.
+      verifier = typeof header.kid === 'string' ? this.byKid.get(header.kid) : undefined;
+    }
+    if (verifier === undefined) throw invalid('unknown_key', 'kid names no configured key');
+    if (header.alg !== verifier.key.algorithm) throw invalid('wrong_algorithm', "alg is not the algorithm of the token's key");
+    checkHeaderRules(header);
+    return verifier;
+  }
+
+  /**
+   * HS256/384/512 and EdDSA without jsonwebtoken, by the same rules: the signature (see
+   * `signatureCheckOf`); a payload that is a JSON object; then `nbf`, `exp`, `aud` and `iss` as
+   * `jwt.verify` checks them.
+   */
+  private verifyOwn(check: SignatureCheck, token: string, nowSeconds: number): Record<string, unknown> {
     const headerEnd = token.indexOf('.');
     const payloadEnd = token.indexOf('.', headerEnd + 1);
-    if (!token.startsWith(hmac.headerPrefix)) this.checkHeader(token.slice(0, headerEnd));
-    const signature = token.slice(payloadEnd + 1);
-    const expected = createHmac(hmac.hash, hmac.key).update(token.slice(0, payloadEnd)).digest('base64url');
-    // Both are ASCII (the pattern above, base64url): latin1 is exact, and the lengths are public.
-    if (signature.length !== expected.length || !timingSafeEqual(Buffer.from(signature, 'latin1'), Buffer.from(expected, 'latin1'))) {
-      throw invalid('bad_signature', 'invalid signature');
-    }
+    if (!check(token.slice(0, payloadEnd), token.slice(payloadEnd + 1))) throw invalid('bad_signature', 'invalid signature');
     let payload: unknown;
     try {
       payload = JSON.parse(Buffer.from(token.slice(headerEnd + 1, payloadEnd), 'base64url').toString('utf8'));
@@ -221,26 +248,12 @@ export class AccessTokens {
     return payload;
   }
 
-  /** A header other than the one we sign: the same rules, after parsing it (as jws does, latin1). */
-  private checkHeader(segment: string): void {
-    let header: unknown;
+  /** The asymmetric algorithms: jsonwebtoken checks the signature with this one key and algorithm, `nbf`, `exp`, `aud` and `iss`. */
+  private verifyWithJsonwebtoken(key: ResolvedKey, token: string, nowSeconds: number): Record<string, unknown> {
+    let payload: unknown;
     try {
-      header = JSON.parse(Buffer.from(segment, 'base64url').toString('latin1'));
-    } catch (error) {
-      throw new InvalidTokenError('malformed', { cause: error });
-    }
-    if (!isJsonObject(header)) throw invalid('malformed', 'the header is not an object');
-    if (header.alg !== this.keys.algorithm) throw invalid('wrong_algorithm', 'alg is not the configured algorithm');
-    checkHeaderRules(header);
-  }
-
-  /** The asymmetric algorithms: jsonwebtoken checks the signature, `nbf`, `exp`, `aud` and `iss`. */
-  private verifyWithJsonwebtoken(token: string, nowSeconds: number): Record<string, unknown> {
-    let decoded: jwt.Jwt;
-    try {
-      decoded = jwt.verify(token, this.keys.verifyingKey, {
-        algorithms: [this.keys.algorithm as jwt.Algorithm],
-        complete: true,
+      payload = jwt.verify(token, key.verifyingKey, {
+        algorithms: [key.algorithm as jwt.Algorithm],
         issuer: this.issuer,
         audience: this.audience,
         clockTolerance: this.toleranceSeconds,
@@ -249,11 +262,50 @@ export class AccessTokens {
     } catch (error) {
       throw new InvalidTokenError(reasonOf(error), { cause: error });
     }
-    const { header, payload } = decoded;
-    checkHeaderRules(header as unknown as Record<string, unknown>);
     if (!isJsonObject(payload)) throw invalid('malformed', 'payload is not an object');
     return payload;
   }
+}
+
+/** Whether a signature segment is right for a signing input. */
+type SignatureCheck = (signingInput: string, signature: string) => boolean;
+
+/**
+ * The signature checks done here. HMAC: the HMAC of the signing input, base64url-encoded, equal
+ * to the signature segment in constant time. EdDSA (Ed25519, RFC 8037): Node's `crypto.verify`
+ * with no digest, as Ed25519 requires, on the 64 bytes of a segment of exactly 86 characters
+ * that is their canonical spelling. Either way a signature written another way (padding, other
+ * trailing bits) is refused, as jws refuses it. The others go through jsonwebtoken.
+ */
+function signatureCheckOf(key: ResolvedKey): SignatureCheck | undefined {
+  const hash = HMAC_HASHES[key.algorithm];
+  if (hash !== undefined) {
+    return (input, signature) => {
+      const expected = createHmac(hash, key.verifyingKey).update(input).digest('base64url');
+      // Both are ASCII (COMPACT_JWS, base64url): latin1 is exact, and the lengths are public.
+      return signature.length === expected.length && timingSafeEqual(Buffer.from(signature, 'latin1'), Buffer.from(expected, 'latin1'));
+    };
+  }
+  if (key.algorithm !== 'EdDSA') return undefined;
+  return (input, signature) => {
+    if (signature.length !== ED25519_SIGNATURE_LENGTH) return false;
+    const bytes = Buffer.from(signature, 'base64url');
+    return bytes.toString('base64url') === signature && cryptoVerify(null, Buffer.from(input, 'utf8'), key.verifyingKey, bytes);
+  };
+}
+
+/** An Ed25519 signature (64 bytes) in base64url, unpadded. */
+const ED25519_SIGNATURE_LENGTH = 86;
+
+/** A compact JWS signed with Ed25519 (jsonwebtoken has no EdDSA): the same header and payload JSON that `jwt.sign` writes. */
+function signEd25519(header: object, payload: object, key: KeyObject): string {
+  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  return `${input}.${cryptoSign(null, Buffer.from(input, 'utf8'), key).toString('base64url')}`;
+}
+
+/** The JOSE header of every token a key signs; the one-key options name no `kid`. */
+function headerOf(key: ResolvedKey): { alg: string; typ: string; kid?: string } {
+  return key.kid === undefined ? { alg: key.algorithm, typ: ACCESS_TOKEN_TYPE } : { alg: key.algorithm, typ: ACCESS_TOKEN_TYPE, kid: key.kid };
 }
 
 /** A refusal with its reason for operators, and the detail of what failed as its cause. */
@@ -321,7 +373,6 @@ function isId(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH;
 }
 
-/** RFC 9068 §4: `at+jwt`, or the full media type `application/at+jwt`, in any letter case. */
 /**
  * The header rules of both verification paths. `crit` names extensions that a verifier must
  * understand or refuse the token (RFC 7515, section 4.1.11); we implement none, so any `crit` is
@@ -332,6 +383,7 @@ function checkHeaderRules(header: Record<string, unknown>): void {
   if (header.crit !== undefined) throw invalid('unsupported_header', 'crit names extensions this verifier does not implement');
 }
 
+/** RFC 9068 §4: `at+jwt`, or the full media type `application/at+jwt`, in any letter case. */
 function isAccessTokenType(typ: unknown): boolean {
   if (typeof typ !== 'string') return false;
   const type = typ.toLowerCase();

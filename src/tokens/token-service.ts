@@ -4,6 +4,7 @@ import type { RefreshTokenStore, SessionRecord } from '../store/types.js';
 import type { AuthUser, SessionInfo } from '../types.js';
 import { MAX_CLOCK_TOLERANCE_SECONDS, type AccessClaims, type AccessTokens, type SignIn } from './access-token.js';
 import { newFamily, newRefreshToken, openSuccessor, parseRefreshToken, sealSuccessor, isFamilyId, type PresentedRefreshToken } from './refresh-token.js';
+import { RevocationView } from './revocation-view.js';
 import { assertAuthUser, parseGrant, serializeGrant } from './user.js';
 
 export type RefreshPolicy = Pick<ResolvedRefreshTokenOptions, 'idleTtlMs' | 'absoluteTtlMs' | 'graceMs' | 'maxSessionsPerUser' | 'resolveUser'>;
@@ -56,10 +57,12 @@ export async function callStore<T>(timeoutMs: number, operation: () => Promise<T
 
 /**
  * Verifies access tokens, and with a store also checks revocation (denylisted `jti`, revoked
- * family, logout-all) in one store call. Used by `requireAccessToken` and by the router's
- * Bearer-authenticated endpoints.
+ * family, logout-all) in one store call, or from the in-memory view of `revocation: 'cached'`.
+ * Used by `requireAccessToken` and by the router's Bearer-authenticated endpoints.
  */
 export class AccessTokenAuthenticator {
+  private view: RevocationView | undefined;
+
   constructor(
     readonly accessTokens: AccessTokens,
     private readonly store: RefreshTokenStore | undefined,
@@ -77,19 +80,50 @@ export class AccessTokenAuthenticator {
     return this.accessTokens.verify(token, this.now());
   }
 
-  /** Throws `InvalidTokenError` when the token was revoked. Only for an authenticator with a store. */
-  async assertNotRevoked(claims: AccessClaims): Promise<void> {
-    const store = this.store;
-    if (!store) throw new Error('AccessTokenAuthenticator: revocation checks need a store');
-    const query = { familyId: claims.sid, jti: claims.jti, userId: claims.sub, now: this.now() };
-    if (await callStore(this.storeTimeoutMs, () => store.isAccessTokenRevoked(query))) {
-      throw new InvalidTokenError('revoked');
-    }
+  /**
+   * The view of `revocation: 'cached'`, one per authenticator, subscribed from the first call on
+   * (at start-up: the guards ask for it when they are created). Only with a store that implements
+   * `watchRevocations`, which the options check.
+   */
+  revocationView(): RevocationView {
+    if (!this.store) throw new Error('AccessTokenAuthenticator: revocation checks need a store');
+    this.view ??= new RevocationView(this.store, this.accessTokens, this.now);
+    return this.view;
   }
 
-  async authenticate(token: string): Promise<AccessClaims> {
+  /**
+   * Throws `InvalidTokenError` when the token was revoked, asking the store. Only for an
+   * authenticator with a store. With `maxStalenessMs` (`revocation: 'cached'`) the answer also
+   * teaches the view, when it was given while the view was current.
+   */
+  async assertNotRevoked(claims: AccessClaims, maxStalenessMs?: number): Promise<void> {
+    const store = this.store;
+    if (!store) throw new Error('AccessTokenAuthenticator: revocation checks need a store');
+    const view = maxStalenessMs === undefined ? undefined : this.revocationView();
+    // Read before the call: only an answer given entirely inside one current epoch can be kept.
+    const epoch = view?.currentEpoch(maxStalenessMs!);
+    const query = { familyId: claims.sid, jti: claims.jti, userId: claims.sub, now: this.now() };
+    const revoked = await callStore(this.storeTimeoutMs, () => store.isAccessTokenRevoked(query));
+    view?.record(claims, revoked, epoch);
+    if (revoked) throw new InvalidTokenError('revoked');
+  }
+
+  /**
+   * The revocation check of `revocation: 'cached'` in the steady state: synchronous, from memory.
+   * `true`: live, `false`: unknown to the view, ask {@link assertNotRevoked}. Throws
+   * `InvalidTokenError` when the view knows the token revoked.
+   */
+  isLiveByView(claims: AccessClaims, maxStalenessMs: number): boolean {
+    const answer = this.revocationView().check(claims, maxStalenessMs);
+    if (answer === 'revoked') throw new InvalidTokenError('revoked');
+    return answer === 'live';
+  }
+
+  /** Verifies and checks revocation: with the store, or from the view first with `maxStalenessMs`. */
+  async authenticate(token: string, maxStalenessMs?: number): Promise<AccessClaims> {
     const claims = this.verify(token);
-    await this.assertNotRevoked(claims);
+    if (maxStalenessMs !== undefined && this.isLiveByView(claims, maxStalenessMs)) return claims;
+    await this.assertNotRevoked(claims, maxStalenessMs);
     return claims;
   }
 }

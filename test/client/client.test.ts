@@ -3,7 +3,7 @@ import type { AddressInfo, Server } from 'node:net';
 import express from 'express';
 import { AuthClientError, createAuthClient, type AuthClientOptions, type TokenStorage } from '../../src/client/index.js';
 import { MemoryTokenStore, type RefreshTokenStore } from '../../src/index.js';
-import { makeApp, PASSWORD, type TestApp } from '../helpers/app.js';
+import { makeApp, PASSWORD, SECRET, type TestApp } from '../helpers/app.js';
 
 /**
  * The client against a real server on a loopback port, through Node's global fetch: the app of
@@ -148,6 +148,71 @@ describe('createAuthClient (Node, against a real server)', () => {
       clock.now = start + after * MINUTE;
       expect((await auth.fetch('/me')).status).toBe(200);
       expect(h.refreshes).toEqual([200]);
+    });
+  });
+
+  describe('autoRefresh', () => {
+    /** A server whose access tokens live 2 s: the client's timer is due after 1.5 s (a quarter before expiry). */
+    async function shortLived(transport: 'cookie' | 'body' = 'body') {
+      const t = await makeApp({ accessToken: { secret: SECRET, expiresIn: 2 }, refreshToken: { transport } });
+      const refreshes: number[] = [];
+      const app = express();
+      app.use((req, res, next) => {
+        if (req.method === 'POST' && req.path === '/auth/refresh') res.on('finish', () => refreshes.push(res.statusCode));
+        next();
+      });
+      app.use(t.app);
+      stores.push(t.store as MemoryTokenStore);
+      return { t, refreshes, base: (await listen(app)).base };
+    }
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    it('is off by default outside browsers: an idle client does not refresh', async () => {
+      const s = await shortLived();
+      const auth = createAuthClient({ baseUrl: s.base, transport: 'body' });
+      await auth.login('alice', PASSWORD);
+      await sleep(1800);
+      expect(s.refreshes).toEqual([]);
+    });
+
+    it('refreshes an idle session shortly before its token expires, again and again, and stops when the session ends', async () => {
+      const s = await shortLived();
+      const auth = createAuthClient({ baseUrl: s.base, transport: 'body', autoRefresh: true });
+      await auth.login('alice', PASSWORD);
+      const first = auth.accessToken;
+      await sleep(1700);
+      expect(s.refreshes).toEqual([200]);
+      expect(auth.accessToken).not.toBe(first);
+      expect(auth.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 1000);
+      await sleep(1500);
+      expect(s.refreshes).toEqual([200, 200]);
+      await auth.logout();
+      await sleep(1800);
+      expect(s.refreshes).toEqual([200, 200]); // no timer left behind
+    });
+
+    it('stops with stop(), keeping the session', async () => {
+      const s = await shortLived();
+      const auth = createAuthClient({ baseUrl: s.base, transport: 'body', autoRefresh: true });
+      await auth.login('alice', PASSWORD);
+      auth.stop();
+      await sleep(1800);
+      expect(s.refreshes).toEqual([]);
+      expect(await auth.refresh()).toBe(true);
+      expect(s.refreshes).toEqual([200]);
+    });
+
+    // Tabs sharing one timed refresh: test/e2e/browser.test.ts (the Web Locks API is the browser's).
+  });
+
+  describe('transport', () => {
+    it('refuses a mismatch before logging in: transport_mismatch, and no session on the server', async () => {
+      const { auth } = client(h, { transport: 'cookie' }); // the server sends the refresh token in the body
+      const error = await auth.login('alice', PASSWORD).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AuthClientError);
+      expect(error).toMatchObject({ code: 'transport_mismatch', status: 400 });
+      expect(auth.accessToken).toBeNull();
+      expect(await h.t.auth.listSessions('u-alice')).toEqual([]);
     });
   });
 
@@ -400,8 +465,9 @@ describe('createAuthClient (Node, against a real server)', () => {
       const sent: string[] = [];
       const record = (request: Request) => (sent.push(`${new URL(request.url).pathname} keepalive=${request.keepalive}`), fetch(request));
       const cookieClient = createAuthClient({ baseUrl: h.base, fetch: record });
-      await cookieClient.login('alice', PASSWORD);
-      await cookieClient.refresh(); // this server sends the token in the body: no cookie, refused
+      // This server sends the token in the body: the login is refused (transport_mismatch), and the refresh has no cookie.
+      await expect(cookieClient.login('alice', PASSWORD)).rejects.toMatchObject({ code: 'transport_mismatch' });
+      await cookieClient.refresh();
       const bodyClient = createAuthClient({ baseUrl: h.base, transport: 'body', fetch: record });
       await bodyClient.login('alice', PASSWORD);
       await bodyClient.refresh();

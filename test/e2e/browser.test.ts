@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, logIn, openDemo as openDemoAt, refreshCookie as refreshCookieAt, startHarness, type Harness, type PageAuth } from './chromium';
 
@@ -11,13 +9,24 @@ import { launchChromium, logIn, openDemo as openDemoAt, refreshCookie as refresh
  */
 
 const ACCESS_TOKEN_TTL = 3;
-const ARTIFACTS = join(__dirname, 'artifacts');
+/** Screenshots for a person to look at (not kept in the repository). */
+const SCREENSHOTS = '/tmp';
 
 declare const auth: PageAuth;
 // The few DOM names the page functions use (this project compiles without the DOM library).
-declare const document: { cookie: string; body: { dataset: Record<string, string | undefined> }; getElementById(id: string): { submit(): void } };
+declare const document: {
+  cookie: string;
+  body: { dataset: Record<string, string | undefined> };
+  getElementById(id: string): { submit(): void };
+  querySelector(selector: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): { length: number };
+};
+declare const location: { hash: string };
 declare const navigator: { locks?: unknown };
 declare const Navigator: { prototype: object };
+
+// Chromium on a shared, busy machine: a page's steps can take seconds.
+jest.setTimeout(60_000);
 
 let harness: Harness;
 let base: string;
@@ -46,7 +55,10 @@ async function newContext(init?: () => void): Promise<BrowserContext> {
   return context;
 }
 
-const openDemo = (context: BrowserContext) => openDemoAt(context, base);
+/** The page with automatic refresh off: its token expires when idle, and the next call refreshes it. */
+const openDemo = (context: BrowserContext) => openDemoAt(context, base, '/?autoRefresh=off');
+/** The page as it comes (automatic refresh on). */
+const openDefaultDemo = (context: BrowserContext) => openDemoAt(context, base);
 const refreshCookie = (context: BrowserContext) => refreshCookieAt(context, base);
 const refreshesSeen = () => harness.refreshes();
 
@@ -75,14 +87,13 @@ describe('the demo page in Chromium', () => {
   it('logs in through the form and calls a protected route with the Bearer token', async () => {
     const page = await openDemo(await newContext());
     await logIn(page);
-    await page.locator('#who', { hasText: 'user-1' }).waitFor();
+    // The name the user typed, and the user id beside it.
+    await page.locator('#who', { hasText: 'demo' }).waitFor();
+    expect(await page.textContent('#uid')).toBe('user-1');
+    expect(await page.textContent('#amr')).toBe('pwd');
     expect(await page.isVisible('#login')).toBe(false);
     expect(await callMe(page)).toEqual([{ status: 200, userId: 'user-1' }]);
-
-    // The screenshot, for a person to look at: the countdown, the session list, the log.
     await page.waitForSelector('#sessions tr button');
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, 'demo-after-login.png'), fullPage: true });
     expect(await page.locator('#sessions tr').count()).toBe(1);
     expect(await page.textContent('#countdown')).toMatch(/^expires in \d+\.\d s/);
   });
@@ -292,5 +303,123 @@ describe('the demo page in Chromium', () => {
     expect((await refreshCookie(context))!.value).toBe(cookieBefore);
     expect(await victim.evaluate(() => auth.refresh())).toBe(true);
     expect((await refreshCookie(context))!.value).not.toBe(cookieBefore);
+  });
+
+  describe('with its default automatic refresh', () => {
+    /** The refresh time of a 3-second token: a quarter of its lifetime before it expires. */
+    const DUE_MS = (ACCESS_TOKEN_TTL * 1000 * 3) / 4;
+
+    it('refreshes an idle page before its token expires, says so, and keeps "last used" current', async () => {
+      const page = await openDefaultDemo(await newContext());
+      await logIn(page);
+      const before = (await refreshesSeen()).length;
+      await page.waitForSelector('#sessions tr button');
+      await page.screenshot({ path: `${SCREENSHOTS}/demo-after-login.png`, fullPage: true });
+      // This page's row: sessions of other tests' pages are listed too.
+      const row = `#sessions tr[data-session="${await page.evaluate(() => auth.claims!.sid as string)}"] .last-used`;
+      const lastUsed = await page.textContent(row);
+
+      // No call from the page: the timer alone refreshes, before the token expires, again and again.
+      const countdowns: string[] = [];
+      while ((await refreshesSeen()).length < before + 2) {
+        countdowns.push((await page.textContent('#countdown'))!);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const seen = (await refreshesSeen()).slice(before);
+      expect(new Set(seen.map((refresh) => JSON.stringify(refresh)))).toEqual(new Set([JSON.stringify({ origin: base, site: 'same-origin', cookie: true, status: 200 })]));
+      expect(countdowns.length).toBeGreaterThan(0);
+      expect(countdowns.filter((text) => text.startsWith('expired'))).toEqual([]);
+      await page.waitForFunction((n) => Number(document.querySelector('#refreshes')?.textContent) >= n, seen.length);
+      // The page says when, and how long before expiry; the next refresh reads "now" while one is under way.
+      expect(await page.textContent('#last-refresh')).toMatch(/last at [\d:]+, \d+\.\d s before the old token expired/);
+      expect(await page.textContent('#log')).toMatch(/new access token: refreshed \d+\.\d s before expiry/);
+      expect(await page.textContent('#next-refresh')).toMatch(/^refreshed automatically (in \d+\.\d s|now) \(at [\d:]+\)$/);
+      // The sessions table was listed again after each refresh: "last used" moved on.
+      await page.waitForFunction(([selector, old]) => document.querySelector(selector!)?.textContent !== old, [row, lastUsed]);
+      await page.screenshot({ path: `${SCREENSHOTS}/demo-after-refresh.png`, fullPage: true });
+    });
+
+    it('makes one /refresh per token lifetime for three idle tabs, which all adopt the new token', async () => {
+      const context = await newContext();
+      const tabs = [await openDefaultDemo(context)];
+      await logIn(tabs[0]!);
+      tabs.push(await openDefaultDemo(context), await openDefaultDemo(context)); // each restores (one refresh each)
+      const tokens = () => Promise.all(tabs.map((tab) => tab.evaluate(() => auth.accessToken)));
+      await tabs[0]!.waitForFunction((token) => auth.accessToken === token, (await tokens())[2]);
+      const before = (await refreshesSeen()).length;
+      const shared = (await tokens())[0];
+      await new Promise((resolve) => setTimeout(resolve, DUE_MS + 1000));
+      expect((await refreshesSeen()).slice(before)).toEqual([{ origin: base, site: 'same-origin', cookie: true, status: 200 }]);
+      const after = await tokens();
+      expect(after[0]).not.toBe(shared);
+      expect(after).toEqual([after[0], after[0], after[0]]);
+    });
+
+    it('stops refreshing after logout: no timer left', async () => {
+      const page = await openDefaultDemo(await newContext());
+      await logIn(page);
+      await page.click('#logout');
+      await page.locator('#login').waitFor({ state: 'visible' });
+      const before = (await refreshesSeen()).length;
+      await new Promise((resolve) => setTimeout(resolve, DUE_MS + 1000));
+      expect((await refreshesSeen()).slice(before)).toEqual([]);
+    });
+  });
+
+  describe('the page', () => {
+    it("shows the server's message when the password is wrong", async () => {
+      const page = await openDefaultDemo(await newContext());
+      await page.fill('#login [name=password]', 'wrong');
+      await page.click('#login button');
+      await page.locator('#out', { hasText: 'login -> 401' }).waitFor();
+      expect(JSON.parse((await page.textContent('#out'))!.split('\n').slice(1).join('\n'))).toEqual({
+        error: 'invalid_credentials',
+        message: 'The username or password is wrong.',
+      });
+    });
+
+    it('tells the sessions of one user apart by the end of their ids', async () => {
+      const pages = [await openDefaultDemo(await newContext()), await openDefaultDemo(await newContext())];
+      for (const page of pages) await logIn(page);
+      const page = pages[1]!;
+      await page.click('#reload-sessions');
+      // Other tests' sessions of the same user are there too: every row tells itself apart.
+      await page.waitForFunction(() => document.querySelectorAll('#sessions tr').length >= 2);
+      const shown = await page.$$eval('#sessions tr', (rows) => rows.map((row) => [row.querySelector('td')!.textContent, row.querySelector('td')!.getAttribute('title')]));
+      const sid = await page.evaluate(() => auth.claims!.sid as string);
+      expect(shown.map(([text]) => text)).toEqual(shown.map(([, id]) => `…${id!.slice(-8)}`));
+      expect(new Set(shown.map(([text]) => text)).size).toBe(shown.length);
+      expect(new Set(shown.map(([, id]) => id!.slice(0, 8))).size).toBe(1); // what the ids share
+      expect(await page.textContent('#sid')).toBe(`…${sid.slice(-8)}`);
+    });
+
+    it('signs up a new user, who is then signed in with the name typed', async () => {
+      const page = await openDefaultDemo(await newContext());
+      const name = `user${Date.now()}`;
+      await page.fill('#signup [name=username]', name);
+      await page.fill('#signup [name=password]', 'a long password');
+      await page.click('#signup button');
+      await page.locator('#who', { hasText: name }).waitFor();
+      expect(await page.textContent('#amr')).toBe('pwd');
+      expect(await callMe(page)).toEqual([{ status: 200, userId: expect.stringMatching(/^user-\d+$/) }]);
+    });
+
+    it('signs in with a one-time link, once', async () => {
+      const page = await openDefaultDemo(await newContext());
+      await page.click('#magic button');
+      const link = await page.locator('#magic-link a').getAttribute('href');
+      expect(link).toMatch(/\/#magic-link=[\w-]{43}$/);
+      await page.click('#magic-link a');
+      await page.locator('#who', { hasText: 'demo' }).waitFor();
+      expect(await page.textContent('#amr')).toBe('otp');
+      expect(await page.evaluate(() => location.hash)).toBe(''); // off the address bar
+
+      // The same link, opened again in another browser: spent.
+      const other = await (await newContext()).newPage();
+      await other.goto(link!);
+      await other.locator('#out', { hasText: 'magic link -> 400' }).waitFor();
+      expect(await other.textContent('#out')).toContain('This sign-in link is unknown, used or expired');
+      expect(await other.evaluate(() => auth.accessToken)).toBeNull();
+    });
   });
 });

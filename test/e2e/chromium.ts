@@ -16,6 +16,7 @@ const root = join(__dirname, '..', '..');
 // What the page's script sees: `window.auth` is the demo's client.
 export type PageAuth = {
   accessToken: string | null;
+  claims: Record<string, unknown> | null;
   expiresAt: Date | null;
   fetch(input: string, init?: RequestInit): Promise<Response>;
   refresh(): Promise<boolean>;
@@ -106,10 +107,13 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** Opens the demo page and waits until it has tried to restore a session. */
-export async function openDemo(context: BrowserContext, base: string): Promise<Page> {
+/**
+ * Opens the demo page and waits until it has tried to restore a session. `path`: `'/?autoRefresh=off'`
+ * for a page whose token expires when idle, refreshed by the next call.
+ */
+export async function openDemo(context: BrowserContext, base: string, path = '/'): Promise<Page> {
   const page = await context.newPage();
-  await page.goto(`${base}/`);
+  await page.goto(base + path);
   await waitUntilReady(page);
   return page;
 }

@@ -55,6 +55,30 @@ describe('createAuthRouter', () => {
       expect(t.events[1]!.event).toEqual({ username: 'mallory' });
     });
 
+    describe('with the transport the client keeps the refresh token by', () => {
+      it('refuses another transport with 400 transport_mismatch before checking the password: no session, no cookie, no hook', async () => {
+        for (const [app, asked] of [[t, 'body'], [await makeApp({ refreshToken: { transport: 'body' } }), 'cookie']] as const) {
+          // A wrong password: had it been checked, onLoginFailed would have fired.
+          const res = await request(app.app).post('/auth/login').send({ username: 'alice', password: 'wrong', transport: asked });
+          expect(res.status).toBe(400);
+          expect(res.body.error).toBe('transport_mismatch');
+          expect(res.headers['set-cookie']).toBeUndefined();
+          expect(app.events).toEqual([]);
+          expect(await app.auth.listSessions('u-alice')).toEqual([]);
+        }
+      });
+
+      it('logs in when it matches, and refuses a value that names no transport with 400 invalid_request', async () => {
+        const ok = await request(t.app).post('/auth/login').send({ username: 'alice', password: PASSWORD, transport: 'cookie' });
+        expect(ok.status).toBe(200);
+        expect(refreshCookie(ok)).toBeDefined();
+        for (const transport of ['header', 1, null]) {
+          const res = await request(t.app).post('/auth/login').send({ username: 'alice', password: PASSWORD, transport });
+          expect([res.status, res.body.error]).toEqual([400, 'invalid_request']);
+        }
+      });
+    });
+
     it('calls onLogin with the user and the new session', async () => {
       const { refreshToken } = await login(t);
       expect(t.events).toEqual([
