@@ -50,7 +50,7 @@ async function fill(store, { sessions, users, inFlight = 256, withUserAgent = tr
         ip: `198.51.100.${i % 250}`,
         tokenHash: first,
         proofHash,
-        subject: JSON.stringify({ id: userId, roles: ['user'] }),
+        userRecord: JSON.stringify({ id: userId, roles: ['user'] }),
       },
       { maxSessionsPerUser: 100, now },
     );

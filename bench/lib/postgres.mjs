@@ -176,7 +176,7 @@ export async function statementsPerOperation(port, { PostgresTokenStore, shardKe
       ip: '127.0.0.1',
       tokenHash: hash('t0'),
       proofHash: hash('p'),
-      subject: JSON.stringify({ id: userId }),
+      userRecord: JSON.stringify({ id: userId }),
       successor: hash('t1'),
     };
   });

@@ -77,11 +77,11 @@ export class MemoryTokenStore implements RefreshTokenStore {
       family.sealedSuccessor = request.sealedSuccessor;
       family.lastUsedAt = request.now;
       family.expiresAt = Math.min(request.now + request.idleTtlMs, family.absoluteExpiresAt);
-      return { outcome: 'rotated', session: toSession(family), subject: family.subject };
+      return { outcome: 'rotated', session: toSession(family), userRecord: family.userRecord };
     }
     if (request.presentedHash === family.previousHash) {
       if (request.successorHash === family.tokenHash) {
-        return { outcome: 'rotated', session: toSession(family), subject: family.subject };
+        return { outcome: 'rotated', session: toSession(family), userRecord: family.userRecord };
       }
       if (
         request.graceMs > 0 &&
@@ -89,7 +89,7 @@ export class MemoryTokenStore implements RefreshTokenStore {
         family.rotatedAt !== undefined &&
         request.now - family.rotatedAt <= request.graceMs
       ) {
-        return { outcome: 'retried', session: toSession(family), subject: family.subject, sealedSuccessor: family.sealedSuccessor };
+        return { outcome: 'retried', session: toSession(family), userRecord: family.userRecord, sealedSuccessor: family.sealedSuccessor };
       }
     }
     this.delete(family);
@@ -101,7 +101,7 @@ export class MemoryTokenStore implements RefreshTokenStore {
     const family = this.live(familyId, conditions.now);
     if (!family) return { outcome: 'invalid', reason: 'unknown' };
     if (family.proofHash !== conditions.proofHash) return { outcome: 'invalid', reason: 'wrong_proof' };
-    return { outcome: 'found', session: toSession(family), subject: family.subject };
+    return { outcome: 'found', session: toSession(family), userRecord: family.userRecord };
   }
 
   async revokeFamily(familyId: string, conditions: { userId?: string; proofHash?: string; now: number }): Promise<{ userId: string } | null> {

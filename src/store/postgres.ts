@@ -87,7 +87,7 @@ export class PostgresTokenStore implements RefreshTokenStore {
       family.userId,
       family.tokenHash,
       family.proofHash,
-      family.subject,
+      family.userRecord, // the subject column
       family.createdAt,
       family.lastUsedAt,
       family.expiresAt,
@@ -116,9 +116,9 @@ export class PostgresTokenStore implements RefreshTokenStore {
     if (outcome === 'wrong_proof') return { outcome: 'invalid', reason: 'wrong_proof' };
     if (outcome === 'reused') return { outcome, userId: String(row!.user_id) };
     const session = toSession({ ...row!, family_id: request.familyId });
-    const subject = String(row!.subject);
-    if (outcome === 'rotated') return { outcome, session, subject };
-    if (outcome === 'retried') return { outcome, session, subject, sealedSuccessor: String(row!.sealed_successor) };
+    const userRecord = String(row!.subject);
+    if (outcome === 'rotated') return { outcome, session, userRecord };
+    if (outcome === 'retried') return { outcome, session, userRecord, sealedSuccessor: String(row!.sealed_successor) };
     throw new Error(`PostgresTokenStore: unexpected answer from the rotate function: ${String(outcome)}`);
   }
 
@@ -126,7 +126,7 @@ export class PostgresTokenStore implements RefreshTokenStore {
     const [row] = await this.run(this.sql.findFamily, [familyId, conditions.proofHash, conditions.now]);
     if (!row) return { outcome: 'invalid', reason: 'unknown' };
     if (row.proof_matches !== true) return { outcome: 'invalid', reason: 'wrong_proof' };
-    return { outcome: 'found', session: toSession(row), subject: String(row.subject) };
+    return { outcome: 'found', session: toSession(row), userRecord: String(row.subject) };
   }
 
   async revokeFamily(familyId: string, conditions: { userId?: string; proofHash?: string; now: number }): Promise<{ userId: string } | null> {

@@ -157,7 +157,7 @@ export class RedisTokenStore implements RefreshTokenStore {
       String(family.absoluteExpiresAt),
       family.tokenHash,
       family.proofHash,
-      family.subject,
+      family.userRecord,
       ...optional(family.userAgent),
       ...optional(family.ip),
       String(limits.now),
@@ -189,9 +189,9 @@ export class RedisTokenStore implements RefreshTokenStore {
     if (outcome === 'invalid') return { outcome, reason: invalidReason(reply) };
     if (outcome === 'reused') return { outcome, userId: reply[1]! };
     const session = toSession(request.familyId, reply, 1);
-    const subject = reply[8]!;
-    if (outcome === 'rotated') return { outcome, session, subject };
-    if (outcome === 'retried') return { outcome, session, subject, sealedSuccessor: reply[9]! };
+    const userRecord = reply[8]!;
+    if (outcome === 'rotated') return { outcome, session, userRecord };
+    if (outcome === 'retried') return { outcome, session, userRecord, sealedSuccessor: reply[9]! };
     throw new Error(`RedisTokenStore: unexpected reply from the rotate script: ${String(outcome)}`);
   }
 
@@ -200,7 +200,7 @@ export class RedisTokenStore implements RefreshTokenStore {
     if (base === undefined) return { outcome: 'invalid', reason: 'unknown' };
     const reply = values(await this.scripts.findFamily(`${base}f:${familyId}`, conditions.proofHash, String(conditions.now)));
     if (reply[0] === 'invalid') return { outcome: 'invalid', reason: invalidReason(reply) };
-    if (reply[0] === 'found') return { outcome: 'found', session: toSession(familyId, reply, 1), subject: reply[8]! };
+    if (reply[0] === 'found') return { outcome: 'found', session: toSession(familyId, reply, 1), userRecord: reply[8]! };
     throw new Error(`RedisTokenStore: unexpected reply from the findFamily script: ${String(reply[0])}`);
   }
 

@@ -105,7 +105,7 @@ export interface RefreshTokenStore {
    * Optional; needed for `refreshToken.resolveUser`, which reads the session before rotating it.
    * Reads a family without changing anything: the live family whose proof is `proofHash`, as
    * `rotate` would find it (`{ outcome: 'invalid' }` in its case 1, with the same optional
-   * `reason`), with its session record and its `subject`.
+   * `reason`), with its session record and its `userRecord`.
    */
   findFamily?(familyId: string, conditions: { proofHash: string; now: number }): Promise<FindFamilyResult>;
 
@@ -173,8 +173,14 @@ export interface NewFamily extends SessionRecord {
   tokenHash: string;
   /** base64url SHA-256 of the family's proof, a secret part shared by all its tokens. */
   proofHash: string;
-  /** Opaque to the store: what the token service needs to mint access tokens for this family. */
-  subject: string;
+  /**
+   * Opaque to the store (JSON today): the user (id, roles, scopes, claims) and how they signed in,
+   * what the token service needs to mint access tokens for this family. Persist it as given and
+   * hand it back unchanged. (The built-in stores keep it in a Redis hash field and a PostgreSQL
+   * column both named `subject`, the name this property had before: data already stored stays
+   * readable.)
+   */
+  userRecord: string;
 }
 
 export interface RotateRequest {
@@ -193,12 +199,12 @@ export interface RotateRequest {
 export type InvalidFamilyReason = 'unknown' | 'wrong_proof';
 
 export type RotateResult =
-  | { outcome: 'rotated'; session: SessionRecord; subject: string }
-  | { outcome: 'retried'; session: SessionRecord; subject: string; sealedSuccessor: string }
+  | { outcome: 'rotated'; session: SessionRecord; userRecord: string }
+  | { outcome: 'retried'; session: SessionRecord; userRecord: string; sealedSuccessor: string }
   | { outcome: 'reused'; userId: string }
   | { outcome: 'invalid'; reason?: InvalidFamilyReason };
 
-export type FindFamilyResult = { outcome: 'found'; session: SessionRecord; subject: string } | { outcome: 'invalid'; reason?: InvalidFamilyReason };
+export type FindFamilyResult = { outcome: 'found'; session: SessionRecord; userRecord: string } | { outcome: 'invalid'; reason?: InvalidFamilyReason };
 
 /** One counter of the login throttle: at most `limit` attempts per `windowMs`, counted from the first. */
 export interface LoginCounter {

@@ -79,7 +79,7 @@ export function testRefreshTokenStore(
         ip: '127.0.0.1',
         tokenHash: random(),
         proofHash: random(),
-        subject: JSON.stringify({ id: userId, roles: ['reader'] }),
+        userRecord: JSON.stringify({ id: userId, roles: ['reader'] }),
         ...overrides,
       };
       const result = await store.createFamily(family, { maxSessionsPerUser, now: clock });
@@ -126,14 +126,14 @@ export function testRefreshTokenStore(
         assert.deepEqual(sessions.map((s) => s.familyId), [first.familyId, second.familyId]);
       });
 
-      it('keeps long values byte for byte: a user agent, a subject and a sealed successor', async () => {
+      it('keeps long values byte for byte: a user agent, a user record and a sealed successor', async () => {
         const userAgent = `Mozilla/5.0 (X11; Linux x86_64) ${'é€😀'.repeat(20)} Chrome/131.0.0.0 ${'x'.repeat(64)}`;
-        const subject = JSON.stringify({ id: 'u', claims: { tenant: 'ü'.repeat(100) }, roles: ['a'.repeat(64)] });
-        const family = await login({ userAgent, subject });
+        const userRecord = JSON.stringify({ id: 'u', claims: { tenant: 'ü'.repeat(100) }, roles: ['a'.repeat(64)] });
+        const family = await login({ userAgent, userRecord });
         assert.equal((await store.listFamilies(family.userId, clock))[0]!.userAgent, userAgent);
         const sealedSuccessor = random(125);
         const first = await store.rotate(rotation(family, family.tokenHash, { sealedSuccessor, graceMs: 10_000 }));
-        assert.equal(first.outcome === 'rotated' && first.subject, subject);
+        assert.equal(first.outcome === 'rotated' && first.userRecord, userRecord);
         assert.equal(first.outcome === 'rotated' && first.session.userAgent, userAgent);
         const retry = await store.rotate(rotation(family, family.tokenHash, { graceMs: 10_000 }));
         assert.equal(retry.outcome === 'retried' && retry.sealedSuccessor, sealedSuccessor);
@@ -194,7 +194,7 @@ export function testRefreshTokenStore(
         const result = await store.rotate(rotation(family, family.tokenHash));
         assert.equal(result.outcome, 'rotated');
         if (result.outcome !== 'rotated') return;
-        assert.equal(result.subject, family.subject);
+        assert.equal(result.userRecord, family.userRecord);
         assert.equal(result.session.familyId, family.familyId);
         assert.equal(result.session.lastUsedAt, clock);
         assert.equal(result.session.expiresAt, clock + 14 * DAY);
@@ -263,7 +263,7 @@ export function testRefreshTokenStore(
           assert.equal(retry.outcome, 'retried');
           if (retry.outcome !== 'retried') return;
           assert.equal(retry.sealedSuccessor, first.sealedSuccessor);
-          assert.equal(retry.subject, family.subject);
+          assert.equal(retry.userRecord, family.userRecord);
           assert.equal((await store.rotate(rotation(family, first.successorHash, { graceMs }))).outcome, 'rotated');
         });
 
@@ -327,9 +327,9 @@ export function testRefreshTokenStore(
 
         it('finds a live family by its id and proof, as rotate would, and changes nothing', async () => {
           const family = await login();
-          const { familyId, userId, createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, userAgent, ip, subject } = family;
+          const { familyId, userId, createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, userAgent, ip, userRecord } = family;
           const session = { familyId, userId, createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, userAgent, ip };
-          assert.deepEqual(await find(family), { outcome: 'found', session, subject });
+          assert.deepEqual(await find(family), { outcome: 'found', session, userRecord });
           assert.equal((await store.rotate(rotation(family, family.tokenHash))).outcome, 'rotated');
         });
 

@@ -161,10 +161,10 @@ export class TokenService {
       absoluteExpiresAt,
       ...definedOnly(client),
     };
-    const subject = serializeGrant(user, signIn);
+    const userRecord = serializeGrant(user, signIn);
     const { evictedFamilyIds } = await this.call(() =>
       this.store.createFamily(
-        { ...session, tokenHash: first.hash, proofHash: family.proofHash, subject },
+        { ...session, tokenHash: first.hash, proofHash: family.proofHash, userRecord },
         { maxSessionsPerUser: this.policy.maxSessionsPerUser, now },
       ),
     );
@@ -204,7 +204,7 @@ export class TokenService {
 
     const refreshToken = result.outcome === 'rotated' ? successor.token : openSuccessor(result.sealedSuccessor, presented);
     if (refreshToken === null) return { kind: 'invalid', reason: 'unknown_session' };
-    const grant = parseGrant(result.subject, result.session.createdAt);
+    const grant = parseGrant(result.userRecord, result.session.createdAt);
     const access = this.accessTokens.sign(current ?? grant.user, presented.familyId, grant.signIn, now);
     return {
       kind: result.outcome,
@@ -270,7 +270,7 @@ export class TokenService {
     const found = await this.call(() => this.store.findFamily!(familyId, { proofHash, now: this.now() }));
     if (found.outcome === 'invalid') return { kind: 'invalid', reason: found.reason === 'wrong_proof' ? 'wrong_proof' : 'unknown_session' };
     const { session } = found;
-    const { user: signedIn, signIn } = parseGrant(found.subject, session.createdAt);
+    const { user: signedIn, signIn } = parseGrant(found.userRecord, session.createdAt);
     let user: unknown;
     try {
       user = await resolveUser(session.userId, {

@@ -28,7 +28,7 @@ function newFamily(now: number, overrides: Partial<NewFamily> = {}): NewFamily {
     absoluteExpiresAt: now + 90 * DAY,
     tokenHash: random(),
     proofHash: random(),
-    subject: JSON.stringify({ id: userId }),
+    userRecord: JSON.stringify({ id: userId }),
     ...overrides,
   };
 }

@@ -51,7 +51,7 @@ async function login(): Promise<NewFamily> {
     absoluteExpiresAt: now + 90 * DAY,
     tokenHash: random(),
     proofHash: random(),
-    subject: '{}',
+    userRecord: '{}',
   };
   await store.createFamily(family, { maxSessionsPerUser: 10, now });
   return family;

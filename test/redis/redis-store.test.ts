@@ -38,7 +38,7 @@ function newLogin(userId: string, now: number, overrides: Partial<NewFamily> = {
     ip: '203.0.113.7',
     tokenHash: sha256(refreshToken),
     proofHash: sha256(proof),
-    subject: JSON.stringify({ id: userId }),
+    userRecord: JSON.stringify({ id: userId }),
     ...overrides,
   };
   return { family, refreshToken, proof };
