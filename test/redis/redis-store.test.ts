@@ -211,6 +211,53 @@ describe.each(setups)('RedisTokenStore on %s', (_name, connect) => {
     expect((await store.listFamilies(family.userId, now))[0]!.userAgent).toBe(userAgent);
   });
 
+  it('reads and rotates a family written by the previous version (the hash layout is unchanged)', async () => {
+    // The hash exactly as the previous version wrote it: long values in 64-byte pieces `name`, `name#1`, ...
+    const user = `user-${random(4)}`;
+    const family = newLogin(user, now).family;
+    const userAgent = `Mozilla/5.0 ${'x'.repeat(130)}`; // 3 pieces
+    const userRecord = JSON.stringify({ id: user, roles: ['r'.repeat(70)] }); // 2 pieces
+    const sealed = 's'.repeat(150); // 3 pieces
+    const presented = sha256(random());
+    const base = `${prefix}{${shardKeyOf(user)}}:`;
+    const key = `${base}f:${family.familyId}`;
+    const pieces = (name: string, value: string) =>
+      Array.from({ length: Math.ceil(value.length / 64) }, (_, i) => [i === 0 ? name : `${name}#${i}`, value.slice(i * 64, (i + 1) * 64)]).flat();
+    await client.hset(
+      key,
+      ...['userId', user, 'tokenHash', family.tokenHash, 'previousHash', presented, 'proofHash', family.proofHash, 'rotatedAt', String(now - 1000)],
+      ...['createdAt', String(now - 5000), 'lastUsedAt', String(now - 1000), 'expiresAt', String(family.expiresAt)],
+      ...['absoluteExpiresAt', String(family.absoluteExpiresAt), 'ip', '203.0.113.9'],
+      ...pieces('userAgent', userAgent),
+      ...pieces('subject', userRecord),
+      ...pieces('sealedSuccessor', sealed),
+    );
+    await client.pexpire(key, DAY);
+    await client.zadd(`${base}u:${user}`, String(now - 5000), family.familyId);
+    await client.pexpire(`${base}u:${user}`, DAY);
+
+    const session = {
+      familyId: family.familyId,
+      userId: user,
+      createdAt: now - 5000,
+      lastUsedAt: now - 1000,
+      expiresAt: family.expiresAt,
+      absoluteExpiresAt: family.absoluteExpiresAt,
+      userAgent,
+      ip: '203.0.113.9',
+    };
+    expect(await store.listFamilies(user, now)).toEqual([session]);
+    expect(await store.findFamily!(family.familyId, { proofHash: family.proofHash, now })).toEqual({ outcome: 'found', session, userRecord });
+    const retry = rotationOf(family, presented, now, { graceMs: 10_000 }).request;
+    expect(await store.rotate(retry)).toEqual({ outcome: 'retried', session, userRecord, sealedSuccessor: sealed });
+
+    // A rotation without a sealed successor (grace turned off) removes every piece of the old one.
+    const { request } = rotationOf(family, family.tokenHash, now);
+    expect(await store.rotate(request)).toEqual({ outcome: 'rotated', session: { ...session, lastUsedAt: now, expiresAt: now + 14 * DAY }, userRecord });
+    expect(Object.keys(await client.hgetall(key)).filter((field) => field.startsWith('sealedSuccessor'))).toEqual([]);
+    expect(await client.hget(key, 'subject#1')).toBe(userRecord.slice(64));
+  });
+
   it('keeps the family alive when the same rotation request is sent twice', async () => {
     const { family } = newLogin(`user-${random(4)}`, now);
     await store.createFamily(family, { maxSessionsPerUser: 10, now });
