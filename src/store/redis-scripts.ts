@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient } from './redis.js';
+import type { FindFamilyResult, RotateResult, SessionRecord } from './types.js';
 
 /*
  * The Lua scripts of the Redis store: each store method is one of these scripts, run by Redis in
@@ -12,8 +13,7 @@ import type { RedisClient } from './redis.js';
  * through the client's own `keyPrefix` like every declared key, and all the keys it yields hash to
  * the declared slot.
  *
- *   <base>f:<familyId>  hash: userId, tokenHash, previousHash, proofHash, rotatedAt, sealedSuccessor,
- *                       createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, userAgent, ip, subject
+ *   <base>f:<familyId>  hash: the fields of FAMILY_FIELDS (below)
  *   <base>u:<userId>    sorted set of the user's family ids, scored by createdAt
  *   <base>d:<jti>       denylist entry: the access token's expiry in ms (written with SET PX)
  *
@@ -27,18 +27,52 @@ import type { RedisClient } from './redis.js';
  * - The user index outlives every family in it: whenever a family gets a TTL, the index TTL is
  *   raised to at least that TTL (and never lowered). A family whose hash is gone leaves a stale id
  *   in the index; readers skip it and ZREM it.
- * - Optional values are passed as a flag ('1' or '0') and a value, so an empty string stays
+ * - Arguments are named: each script declares its ARGV as a list of names (`script()` below), the
+ *   Lua reads them as `arg.<name>` from a table generated from that list, and the store encodes
+ *   them from an object with the same names (`encodeArgs`). Optional values follow the fixed ones
+ *   as name/value pairs, only when given: absent is `nil` in Lua, and an empty string stays
  *   distinct from "not given".
- * - Values that can be long (userAgent, subject, sealedSuccessor) are kept in 64-byte pieces
+ * - Values that can be long (LONG_FIELDS) are kept in 64-byte pieces
  *   (`name`, `name#1`, `name#2`, ...): a hash whose values all fit in 64 bytes stays in Redis's
  *   compact listpack encoding (`hash-max-listpack-value`, 64 by default), which halves the memory
  *   of a session with a browser's User-Agent. `get_long` joins them back, byte for byte.
  * - Replies are flat arrays of strings; a missing hash field is Lua `false` (null or false in JS).
- * - Every script that revokes something PUBLISHes it on the revocation channel (the last ARGV),
+ *   A family's values are replied in the order of a field list (SESSION_FIELDS, FAMILY_REPLY),
+ *   which `decodeFamilyReply` and `decodeSessions` read by the same list.
+ * - Every script that revokes something PUBLISHes it on the revocation channel (`arg.channel`),
  *   in the same atomic step, for `revocation: 'cached'`: `f <familyId> ...` for families,
  *   `t <jti> <expiresAt>` for a denylisted access token. A PUBLISH has no key, so it is allowed
  *   in a Cluster script whatever its slot, and is delivered to subscribers of every node.
  */
+
+/*
+ * The family hash's field names. They are the names the first version stored, and data already in
+ * Redis must stay readable: never rename one. (`subject` holds `NewFamily.userRecord`: the
+ * property was renamed, the field was not.)
+ */
+
+/** What a session record is read from, in the order replies carry them. */
+export const SESSION_FIELDS = ['userId', 'createdAt', 'lastUsedAt', 'expiresAt', 'absoluteExpiresAt', 'userAgent', 'ip'] as const;
+
+/** Every field of a family's hash (long ones by the name of their first piece). */
+export const FAMILY_FIELDS = [...SESSION_FIELDS, 'tokenHash', 'previousHash', 'proofHash', 'rotatedAt', 'sealedSuccessor', 'subject'] as const;
+
+/** Fields whose value may pass 64 bytes, hence kept in pieces (`name`, `name#1`, ...). */
+export const LONG_FIELDS = ['userAgent', 'subject', 'sealedSuccessor'] as const;
+
+/** The fields `createFamily` writes (the others arrive with the first rotation). */
+const NEW_FAMILY_FIELDS = ['userId', 'createdAt', 'lastUsedAt', 'expiresAt', 'absoluteExpiresAt', 'tokenHash', 'proofHash', 'subject', 'userAgent', 'ip'] as const;
+
+/** A rotation's or a find's reply after its outcome: the session, the user record, and (for a retry) the sealed successor. */
+export const FAMILY_REPLY = [...SESSION_FIELDS, 'subject', 'sealedSuccessor'] as const;
+
+const IDENTIFIER = /^[A-Za-z]+$/;
+
+/** A list of names as a Lua table literal. The names are ours and checked, so quoting is safe. */
+function luaList(names: readonly string[]): string {
+  for (const name of names) if (!IDENTIFIER.test(name)) throw new Error(`redis-scripts: not a plain name: ${name}`);
+  return `{${names.map((name) => `'${name}'`).join(', ')}}`;
+}
 
 const PRELUDE = `
 local function fmt(n)
@@ -46,15 +80,25 @@ local function fmt(n)
 end
 
 local PIECE = 64
+local SESSION = ${luaList(SESSION_FIELDS)}
+local FAMILY = ${luaList(FAMILY_FIELDS)}
+local NEW_FAMILY = ${luaList(NEW_FAMILY_FIELDS)}
+local REPLY = ${luaList(FAMILY_REPLY)}
+local LONG = {}
+for _, name in ipairs(${luaList(LONG_FIELDS)}) do LONG[name] = true end
 
--- Tells the app processes that watch revocations (the channel is the script's last ARGV).
+-- Tells the app processes that watch revocations.
 local function publish_families(channel, ids)
   if #ids > 0 then redis.call('PUBLISH', channel, 'f ' .. table.concat(ids, ' ')) end
 end
 
--- Appends name/value pairs to fields: value in pieces of at most PIECE bytes.
-local function put_long(fields, name, value)
+-- Appends the name/value pair to fields, a long field's value in pieces of at most PIECE bytes.
+local function put(fields, name, value)
   fields[#fields + 1] = name
+  if not LONG[name] then
+    fields[#fields + 1] = value
+    return
+  end
   fields[#fields + 1] = string.sub(value, 1, PIECE)
   local i = 1
   while #value > i * PIECE do
@@ -64,19 +108,46 @@ local function put_long(fields, name, value)
   end
 end
 
+-- The pieces of the long value whose first piece is first: their field names and values. A
+-- piece shorter than PIECE is the last one, so the count is read from the data, never assumed.
+local function pieces(key, name, first)
+  local names, values = { name }, { first }
+  local piece, i = first, 1
+  while #piece >= PIECE do
+    piece = redis.call('HGET', key, name .. '#' .. i)
+    if not piece then break end
+    names[#names + 1] = name .. '#' .. i
+    values[#values + 1] = piece
+    i = i + 1
+  end
+  return names, values
+end
+
 -- The whole value whose first piece is first (false when there is none).
 local function get_long(key, name, first)
   if not first or #first < PIECE then return first end
-  local parts = { first }
-  local i = 1
-  while true do
-    local piece = redis.call('HGET', key, name .. '#' .. i)
-    if not piece then break end
-    parts[#parts + 1] = piece
-    if #piece < PIECE then break end
-    i = i + 1
-  end
-  return table.concat(parts)
+  local _, values = pieces(key, name, first)
+  return table.concat(values)
+end
+
+-- Deletes every piece of the long value whose first piece is first.
+local function del_long(key, name, first)
+  if not first then return end
+  redis.call('HDEL', key, unpack((pieces(key, name, first))))
+end
+
+-- The named fields of the hash at key, by name (false when missing; a long one's first piece).
+local function read(key, names)
+  local values = redis.call('HMGET', key, unpack(names))
+  local record = {}
+  for i, name in ipairs(names) do record[name] = values[i] end
+  return record
+end
+
+-- Appends the record's values of names to out, in order (false for a missing one).
+local function append(out, record, names)
+  for _, name in ipairs(names) do out[#out + 1] = record[name] or false end
+  return out
 end
 
 -- Raises the TTL of the user index to at least ttl ms (the index must outlive its families).
@@ -87,19 +158,17 @@ local function extend_index(index_key, ttl)
   end
 end
 
--- The user's live families, oldest first, as a list of HMGET replies (userId, createdAt,
--- lastUsedAt, expiresAt, absoluteExpiresAt, userAgent, ip) each with .id set. Ids whose hash is
--- gone (expired) or belongs to someone else are removed from the index.
+-- The user's live families, oldest first: records of SESSION (userAgent whole) with familyId
+-- set. Ids whose hash is gone (expired) or belongs to someone else are removed from the index.
 local function live_families(index_key, base, user_id, now)
   local live = {}
   for _, id in ipairs(redis.call('ZRANGE', index_key, 0, -1)) do
-    local family = redis.call('HMGET', base .. 'f:' .. id,
-      'userId', 'createdAt', 'lastUsedAt', 'expiresAt', 'absoluteExpiresAt', 'userAgent', 'ip')
-    if not family[1] or family[1] ~= user_id or not family[4] then
+    local family = read(base .. 'f:' .. id, SESSION)
+    if not family.userId or family.userId ~= user_id or not family.expiresAt then
       redis.call('ZREM', index_key, id)
-    elseif now < tonumber(family[4]) then
-      family[6] = get_long(base .. 'f:' .. id, 'userAgent', family[6])
-      family.id = id
+    elseif now < tonumber(family.expiresAt) then
+      family.userAgent = get_long(base .. 'f:' .. id, 'userAgent', family.userAgent)
+      family.familyId = id
       live[#live + 1] = family
     end
   end
@@ -107,216 +176,258 @@ local function live_families(index_key, base, user_id, now)
 end
 `;
 
+/** A script and its named arguments. */
+interface Script<A extends string, O extends string> {
+  lua: string;
+  /** Declared keys; undefined: any number, counted in front of each call. */
+  numberOfKeys: number | undefined;
+  /** ARGV, in order. */
+  args: readonly A[];
+  /** Optional arguments, sent after `args` as name/value pairs when given. */
+  optional: readonly O[];
+  /** Values after the named ones, for a script that takes one group per key. */
+  variadic: boolean;
+}
+
 /**
- * createFamily. KEYS: family hash, user index, key base.
- * ARGV: familyId, userId, createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, tokenHash,
- * proofHash, subject, hasUserAgent, userAgent, hasIp, ip, now, maxSessionsPerUser, channel.
- * Reply: the evicted family ids.
+ * Defines a script: its body, after the prelude (when `prelude`) and the line that names its
+ * ARGV, `local arg = { <name> = ARGV[1], ... }`.
+ */
+function script<const A extends string, const O extends string = never>(
+  definition: { numberOfKeys: number | undefined; args: readonly A[]; optional?: readonly O[]; variadic?: boolean; prelude?: boolean },
+  body: string,
+): Script<A, O> {
+  const { numberOfKeys, args, optional = [], variadic = false, prelude = true } = definition;
+  luaList([...args, ...optional]);
+  let names = `local arg = { ${args.map((name, i) => `${name} = ARGV[${i + 1}]`).join(', ')} }\n`;
+  if (optional.length > 0) names += `for i = ${args.length + 1}, #ARGV, 2 do arg[ARGV[i]] = ARGV[i + 1] end\n`;
+  return { lua: `${prelude ? PRELUDE : ''}${names}${body}`, numberOfKeys, args, optional, variadic };
+}
+
+/**
+ * createFamily. KEYS: family hash, user index, key base. Reply: the evicted family ids.
  *
  * The per-user cap is exact even on Cluster: every family of the user is in this slot.
  */
-export const CREATE_FAMILY_SCRIPT = `${PRELUDE}
+const CREATE_FAMILY = script(
+  {
+    numberOfKeys: 3,
+    args: ['familyId', 'now', 'maxSessionsPerUser', 'channel', 'userId', 'createdAt', 'lastUsedAt', 'expiresAt', 'absoluteExpiresAt', 'tokenHash', 'proofHash', 'subject'],
+    optional: ['userAgent', 'ip'],
+  },
+  `
 local family_key, index_key, base = KEYS[1], KEYS[2], KEYS[3]
-local now = tonumber(ARGV[14])
-local fields = {
-  'userId', ARGV[2], 'createdAt', ARGV[3], 'lastUsedAt', ARGV[4], 'expiresAt', ARGV[5],
-  'absoluteExpiresAt', ARGV[6], 'tokenHash', ARGV[7], 'proofHash', ARGV[8],
-}
-put_long(fields, 'subject', ARGV[9])
-if ARGV[10] == '1' then
-  put_long(fields, 'userAgent', ARGV[11])
-end
-if ARGV[12] == '1' then
-  fields[#fields + 1] = 'ip'
-  fields[#fields + 1] = ARGV[13]
+local now = tonumber(arg.now)
+local fields = {}
+for _, name in ipairs(NEW_FAMILY) do
+  if arg[name] then put(fields, name, arg[name]) end
 end
 -- HSET is the first write on purpose: out of memory (noeviction) it is refused before anything is
 -- written, while a script that has written once is let through to stay atomic. (A family id is
 -- new and random: there is no older hash to clear.)
 redis.call('HSET', family_key, unpack(fields))
-local ttl = math.max(tonumber(ARGV[5]) - now, 1)
+local ttl = math.max(tonumber(arg.expiresAt) - now, 1)
 redis.call('PEXPIRE', family_key, fmt(ttl))
-redis.call('ZADD', index_key, ARGV[3], ARGV[1])
+redis.call('ZADD', index_key, arg.createdAt, arg.familyId)
 extend_index(index_key, ttl)
 
 -- Oldest first, and equal createdAt scores in byte order of the id (ZRANGE's order), skipping the
 -- family being created: a login never evicts its own session, whatever its createdAt.
-local live = live_families(index_key, base, ARGV[2], now)
-local excess = #live - tonumber(ARGV[15])
+local live = live_families(index_key, base, arg.userId, now)
+local excess = #live - tonumber(arg.maxSessionsPerUser)
 local evicted = {}
 for _, family in ipairs(live) do
   if #evicted >= excess then break end
-  if family.id ~= ARGV[1] then
-    redis.call('DEL', base .. 'f:' .. family.id)
-    redis.call('ZREM', index_key, family.id)
-    evicted[#evicted + 1] = family.id
+  if family.familyId ~= arg.familyId then
+    redis.call('DEL', base .. 'f:' .. family.familyId)
+    redis.call('ZREM', index_key, family.familyId)
+    evicted[#evicted + 1] = family.familyId
   end
 end
-publish_families(ARGV[16], evicted)
+publish_families(arg.channel, evicted)
 return evicted
-`;
+`,
+);
 
 /**
- * rotate. KEYS: family hash, key base.
- * ARGV: familyId, presentedHash, proofHash, successorHash, hasSealedSuccessor, sealedSuccessor,
- * now, idleExpiresAt (now + idleTtlMs), graceMs, channel.
+ * rotate. KEYS: family hash, key base. `idleExpiresAt` is now + idleTtlMs.
  * Reply: {'invalid', 'unknown' | 'wrong_proof'} | {'reused', userId} |
- *   {'rotated', userId, createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, userAgent, ip, subject} |
- *   {'retried', <the same 8 values>, sealedSuccessor}.
+ *   {'rotated' | 'retried', <the values of FAMILY_REPLY>} (the sealed successor only in 'retried').
  * The five cases of RefreshTokenStore.rotate, in its order.
  */
-export const ROTATE_SCRIPT = `${PRELUDE}
+const ROTATE = script(
+  {
+    numberOfKeys: 2,
+    args: ['familyId', 'presentedHash', 'proofHash', 'successorHash', 'now', 'idleExpiresAt', 'graceMs', 'channel'],
+    optional: ['sealedSuccessor'],
+  },
+  `
 local family_key, base = KEYS[1], KEYS[2]
-local now = tonumber(ARGV[7])
-local f = redis.call('HMGET', family_key,
-  'userId', 'tokenHash', 'previousHash', 'proofHash', 'rotatedAt', 'sealedSuccessor',
-  'createdAt', 'lastUsedAt', 'expiresAt', 'absoluteExpiresAt', 'userAgent', 'ip', 'subject')
-local user_id, token_hash, previous_hash, proof_hash, rotated_at, sealed =
-  f[1], f[2], f[3], f[4], f[5], f[6]
-local created_at, last_used_at, expires_at, absolute_expires_at = f[7], f[8], f[9], f[10]
+local now = tonumber(arg.now)
+local f = read(family_key, FAMILY)
 
 -- 1. Not live, or a wrong family proof: a guess, not reuse. Nothing changes.
-if not user_id or not expires_at or now >= tonumber(expires_at) then
+if not f.userId or not f.expiresAt or now >= tonumber(f.expiresAt) then
   return {'invalid', 'unknown'}
 end
-if proof_hash ~= ARGV[3] then
+if f.proofHash ~= arg.proofHash then
   return {'invalid', 'wrong_proof'}
 end
 
-local user_agent, subject = get_long(family_key, 'userAgent', f[11]), get_long(family_key, 'subject', f[13])
+f.userAgent = get_long(family_key, 'userAgent', f.userAgent)
+f.subject = get_long(family_key, 'subject', f.subject)
+-- Replied by a retry only, and read whole only then.
+local sealed = f.sealedSuccessor
+f.sealedSuccessor = false
 
 -- 2. The current token: the successor becomes current, the idle expiry slides.
-if ARGV[2] == token_hash then
-  local new_expires_at = ARGV[8]
-  if tonumber(absolute_expires_at) < tonumber(new_expires_at) then
-    new_expires_at = absolute_expires_at
+if arg.presentedHash == f.tokenHash then
+  local expires_at = arg.idleExpiresAt
+  if tonumber(f.absoluteExpiresAt) < tonumber(expires_at) then
+    expires_at = f.absoluteExpiresAt
   end
-  redis.call('HSET', family_key, 'tokenHash', ARGV[4], 'previousHash', ARGV[2],
-    'rotatedAt', ARGV[7], 'lastUsedAt', ARGV[7], 'expiresAt', new_expires_at)
-  -- A sealed successor always has the same length, so its pieces overwrite the last ones.
-  if ARGV[5] == '1' then
-    local pieces = {}
-    put_long(pieces, 'sealedSuccessor', ARGV[6])
-    redis.call('HSET', family_key, unpack(pieces))
+  local fields = {'tokenHash', arg.successorHash, 'previousHash', arg.presentedHash,
+    'rotatedAt', arg.now, 'lastUsedAt', arg.now, 'expiresAt', expires_at}
+  if arg.sealedSuccessor then
+    -- A sealed successor always has the same length, so its pieces overwrite the last ones.
+    put(fields, 'sealedSuccessor', arg.sealedSuccessor)
   else
-    redis.call('HDEL', family_key, 'sealedSuccessor', 'sealedSuccessor#1', 'sealedSuccessor#2', 'sealedSuccessor#3')
+    del_long(family_key, 'sealedSuccessor', sealed)
   end
-  local ttl = math.max(tonumber(new_expires_at) - now, 1)
+  redis.call('HSET', family_key, unpack(fields))
+  local ttl = math.max(tonumber(expires_at) - now, 1)
   redis.call('PEXPIRE', family_key, fmt(ttl))
-  extend_index(base .. 'u:' .. user_id, ttl)
-  return {'rotated', user_id, created_at, ARGV[7], new_expires_at, absolute_expires_at, user_agent, f[12], subject}
+  extend_index(base .. 'u:' .. f.userId, ttl)
+  f.lastUsedAt, f.expiresAt = arg.now, expires_at
+  return append({'rotated'}, f, REPLY)
 end
 
-if ARGV[2] == previous_hash then
+if arg.presentedHash == f.previousHash then
   -- 3. The same rotation arriving twice (a re-sent command): nothing changes.
-  if ARGV[4] == token_hash then
-    return {'rotated', user_id, created_at, last_used_at, expires_at, absolute_expires_at, user_agent, f[12], subject}
+  if arg.successorHash == f.tokenHash then
+    return append({'rotated'}, f, REPLY)
   end
   -- 4. The previous token within the grace window: hand back the kept successor.
-  local grace = tonumber(ARGV[9])
-  if grace > 0 and sealed and rotated_at and now - tonumber(rotated_at) <= grace then
-    return {'retried', user_id, created_at, last_used_at, expires_at, absolute_expires_at, user_agent, f[12], subject,
-      get_long(family_key, 'sealedSuccessor', sealed)}
+  local grace = tonumber(arg.graceMs)
+  if grace > 0 and sealed and f.rotatedAt and now - tonumber(f.rotatedAt) <= grace then
+    f.sealedSuccessor = get_long(family_key, 'sealedSuccessor', sealed)
+    return append({'retried'}, f, REPLY)
   end
 end
 
 -- 5. Reuse: the family is revoked in the same step.
 redis.call('DEL', family_key)
-redis.call('ZREM', base .. 'u:' .. user_id, ARGV[1])
-publish_families(ARGV[10], {ARGV[1]})
-return {'reused', user_id}
-`;
+redis.call('ZREM', base .. 'u:' .. f.userId, arg.familyId)
+publish_families(arg.channel, {arg.familyId})
+return {'reused', f.userId}
+`,
+);
 
 /**
- * findFamily. KEYS: family hash. ARGV: proofHash, now.
- * Reply: {'invalid', 'unknown' | 'wrong_proof'} |
- *   {'found', userId, createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, userAgent, ip, subject}
- * (the values of rotate's reply). Changes nothing; not declared read-only, for the same reason as
+ * findFamily. KEYS: family hash.
+ * Reply: {'invalid', 'unknown' | 'wrong_proof'} | {'found', <the values of FAMILY_REPLY>} (no
+ * sealed successor). Changes nothing; not declared read-only, for the same reason as
  * isAccessTokenRevoked.
  */
-export const FIND_FAMILY_SCRIPT = `${PRELUDE}
+const FIND_FAMILY = script(
+  { numberOfKeys: 1, args: ['proofHash', 'now'] },
+  `
 local family_key = KEYS[1]
-local f = redis.call('HMGET', family_key,
-  'userId', 'proofHash', 'createdAt', 'lastUsedAt', 'expiresAt', 'absoluteExpiresAt', 'userAgent', 'ip', 'subject')
-if not f[1] or not f[5] or tonumber(ARGV[2]) >= tonumber(f[5]) then
+local f = read(family_key, FAMILY)
+if not f.userId or not f.expiresAt or tonumber(arg.now) >= tonumber(f.expiresAt) then
   return {'invalid', 'unknown'}
 end
-if f[2] ~= ARGV[1] then
+if f.proofHash ~= arg.proofHash then
   return {'invalid', 'wrong_proof'}
 end
-return {'found', f[1], f[3], f[4], f[5], f[6], get_long(family_key, 'userAgent', f[7]), f[8], get_long(family_key, 'subject', f[9])}
-`;
+f.userAgent = get_long(family_key, 'userAgent', f.userAgent)
+f.subject = get_long(family_key, 'subject', f.subject)
+f.sealedSuccessor = false
+return append({'found'}, f, REPLY)
+`,
+);
 
 /**
- * revokeFamily. KEYS: family hash, key base.
- * ARGV: familyId, now, hasUserId, userId, hasProofHash, proofHash, channel.
+ * revokeFamily. KEYS: family hash, key base. The conditions `userId` and `proofHash` are optional.
  * Reply: the revoked family's userId, or false when nothing matched.
  */
-export const REVOKE_FAMILY_SCRIPT = `${PRELUDE}
+const REVOKE_FAMILY = script(
+  { numberOfKeys: 2, args: ['familyId', 'now', 'channel'], optional: ['userId', 'proofHash'] },
+  `
 local family_key, base = KEYS[1], KEYS[2]
-local f = redis.call('HMGET', family_key, 'userId', 'expiresAt', 'proofHash')
-if not f[1] or not f[2] or tonumber(ARGV[2]) >= tonumber(f[2]) then return false end
-if ARGV[3] == '1' and f[1] ~= ARGV[4] then return false end
-if ARGV[5] == '1' and f[3] ~= ARGV[6] then return false end
+local f = read(family_key, {'userId', 'expiresAt', 'proofHash'})
+if not f.userId or not f.expiresAt or tonumber(arg.now) >= tonumber(f.expiresAt) then return false end
+if arg.userId and f.userId ~= arg.userId then return false end
+if arg.proofHash and f.proofHash ~= arg.proofHash then return false end
 redis.call('DEL', family_key)
-redis.call('ZREM', base .. 'u:' .. f[1], ARGV[1])
-publish_families(ARGV[7], {ARGV[1]})
-return f[1]
-`;
+redis.call('ZREM', base .. 'u:' .. f.userId, arg.familyId)
+publish_families(arg.channel, {arg.familyId})
+return f.userId
+`,
+);
 
 /**
- * revokeUser. KEYS: user index, key base. ARGV: userId, now, channel.
+ * revokeUser. KEYS: user index, key base.
  * Reply: the ids of the families that were live. Every family in the index is deleted, live or
  * not, and the index with them. Atomic with createFamily and rotate even on Cluster: they all
  * run in this one slot.
  */
-export const REVOKE_USER_SCRIPT = `${PRELUDE}
+const REVOKE_USER = script(
+  { numberOfKeys: 2, args: ['userId', 'now', 'channel'] },
+  `
 local index_key, base = KEYS[1], KEYS[2]
 local revoked = {}
-for _, family in ipairs(live_families(index_key, base, ARGV[1], tonumber(ARGV[2]))) do
-  revoked[#revoked + 1] = family.id
+for _, family in ipairs(live_families(index_key, base, arg.userId, tonumber(arg.now))) do
+  revoked[#revoked + 1] = family.familyId
 end
 local all = redis.call('ZRANGE', index_key, 0, -1)
 for _, id in ipairs(all) do
   redis.call('DEL', base .. 'f:' .. id)
 end
 redis.call('DEL', index_key)
-publish_families(ARGV[3], all)
+publish_families(arg.channel, all)
 return revoked
-`;
+`,
+);
 
 /**
- * listFamilies. KEYS: user index, key base. ARGV: userId, now.
- * Reply: flat, 8 values per live family, oldest first: familyId, userId, createdAt, lastUsedAt,
- * expiresAt, absoluteExpiresAt, userAgent, ip.
+ * listFamilies. KEYS: user index, key base.
+ * Reply: flat, per live family oldest first: its id, then the values of SESSION_FIELDS.
  */
-export const LIST_FAMILIES_SCRIPT = `${PRELUDE}
+const LIST_FAMILIES = script(
+  { numberOfKeys: 2, args: ['userId', 'now'] },
+  `
 local out = {}
-for _, family in ipairs(live_families(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))) do
-  out[#out + 1] = family.id
-  for i = 1, 7 do out[#out + 1] = family[i] end
+for _, family in ipairs(live_families(KEYS[1], KEYS[2], arg.userId, tonumber(arg.now))) do
+  out[#out + 1] = family.familyId
+  append(out, family, SESSION)
 end
 return out
-`;
+`,
+);
 
 /**
- * isAccessTokenRevoked. KEYS: denylist entry, family hash. ARGV: userId, now.
+ * isAccessTokenRevoked. KEYS: denylist entry, family hash.
  * Reply: 1 when revoked (denylisted, family not live, or another user's), else 0.
  * Not declared read-only on purpose: with `scaleReads` a read-only script could be answered by a
- * replica that has not seen a revocation yet.
+ * replica that has not seen a revocation yet. No prelude: it runs on every checked request.
  */
-export const IS_ACCESS_TOKEN_REVOKED_SCRIPT = `
-local now = tonumber(ARGV[2])
+const IS_ACCESS_TOKEN_REVOKED = script(
+  { numberOfKeys: 2, args: ['userId', 'now'], prelude: false },
+  `
+local now = tonumber(arg.now)
 local denied_until = redis.call('GET', KEYS[1])
 if denied_until and now < tonumber(denied_until) then return 1 end
-local f = redis.call('HMGET', KEYS[2], 'userId', 'expiresAt')
-if not f[1] or not f[2] or now >= tonumber(f[2]) or f[1] ~= ARGV[1] then return 1 end
+local user_id, expires_at = unpack(redis.call('HMGET', KEYS[2], 'userId', 'expiresAt'))
+if not user_id or not expires_at or now >= tonumber(expires_at) or user_id ~= arg.userId then return 1 end
 return 0
-`;
+`,
+);
 
 /**
  * hitLoginAttempt. KEYS: the counters, each a hash { c: count, e: expiresAt }, all with the
- * attempt's hash tag. ARGV: now, then limit and windowMs of each counter in KEYS order.
+ * attempt's hash tag. ARGV: now, then limit and windowMs of each counter in KEYS order (key i's
+ * at ARGV[2i] and ARGV[2i + 1]).
  * Reply: {1} when allowed (every counter raised), {0, retryAfterMs, index of the limiting
  * counter (1-based)} when refused (nothing written).
  *
@@ -324,8 +435,10 @@ return 0
  * N parallel attempts see N different counts, so no more than the limit can pass. A counter that
  * starts gets the window as its TTL: every key expires by itself.
  */
-export const HIT_LOGIN_ATTEMPT_SCRIPT = `${PRELUDE}
-local now = tonumber(ARGV[1])
+const HIT_LOGIN_ATTEMPT = script(
+  { numberOfKeys: undefined, args: ['now'], variadic: true },
+  `
+local now = tonumber(arg.now)
 local counts = {}
 local wait, which = 0, 0
 for i, key in ipairs(KEYS) do
@@ -351,14 +464,17 @@ for i, key in ipairs(KEYS) do
   end
 end
 return { 1 }
-`;
+`,
+);
 
 /**
- * resetLoginAttempts. KEYS: the counters to clear, then those to lower by one.
- * ARGV: now, number of counters to clear. Reply: 1.
+ * resetLoginAttempts. KEYS: the counters to clear (the first `clearCount`), then those to lower
+ * by one. Reply: 1.
  */
-export const RESET_LOGIN_ATTEMPTS_SCRIPT = `
-local now, clear = tonumber(ARGV[1]), tonumber(ARGV[2])
+const RESET_LOGIN_ATTEMPTS = script(
+  { numberOfKeys: undefined, args: ['now', 'clearCount'], prelude: false },
+  `
+local now, clear = tonumber(arg.now), tonumber(arg.clearCount)
 for i, key in ipairs(KEYS) do
   if i <= clear then
     redis.call('DEL', key)
@@ -371,34 +487,58 @@ for i, key in ipairs(KEYS) do
   end
 end
 return 1
-`;
+`,
+);
 
 /**
- * denylistAccessToken. KEYS: denylist entry. ARGV: expiresAt, ttl (ms), jti, channel.
+ * denylistAccessToken. KEYS: denylist entry. `ttl` in ms.
  * SET first: out of memory it is refused before anything is published.
  */
-export const DENYLIST_SCRIPT = `
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('PUBLISH', ARGV[4], 't ' .. ARGV[3] .. ' ' .. ARGV[1])
+const DENYLIST = script(
+  { numberOfKeys: 1, args: ['expiresAt', 'ttl', 'jti', 'channel'], prelude: false },
+  `
+redis.call('SET', KEYS[1], arg.expiresAt, 'PX', arg.ttl)
+redis.call('PUBLISH', arg.channel, 't ' .. arg.jti .. ' ' .. arg.expiresAt)
 return 1
-`;
+`,
+);
 
-/** The scripts by store method, with their number of declared keys (undefined: given with each call). */
+/** The scripts by store method. */
 const SCRIPTS = {
-  createFamily: { lua: CREATE_FAMILY_SCRIPT, numberOfKeys: 3 },
-  rotate: { lua: ROTATE_SCRIPT, numberOfKeys: 2 },
-  findFamily: { lua: FIND_FAMILY_SCRIPT, numberOfKeys: 1 },
-  revokeFamily: { lua: REVOKE_FAMILY_SCRIPT, numberOfKeys: 2 },
-  revokeUser: { lua: REVOKE_USER_SCRIPT, numberOfKeys: 2 },
-  listFamilies: { lua: LIST_FAMILIES_SCRIPT, numberOfKeys: 2 },
-  isAccessTokenRevoked: { lua: IS_ACCESS_TOKEN_REVOKED_SCRIPT, numberOfKeys: 2 },
-  // Any number of keys: the command is given their count first.
-  hitLoginAttempt: { lua: HIT_LOGIN_ATTEMPT_SCRIPT, numberOfKeys: undefined },
-  resetLoginAttempts: { lua: RESET_LOGIN_ATTEMPTS_SCRIPT, numberOfKeys: undefined },
-  denylistAccessToken: { lua: DENYLIST_SCRIPT, numberOfKeys: 1 },
-} as const;
+  createFamily: CREATE_FAMILY,
+  rotate: ROTATE,
+  findFamily: FIND_FAMILY,
+  revokeFamily: REVOKE_FAMILY,
+  revokeUser: REVOKE_USER,
+  listFamilies: LIST_FAMILIES,
+  isAccessTokenRevoked: IS_ACCESS_TOKEN_REVOKED,
+  hitLoginAttempt: HIT_LOGIN_ATTEMPT,
+  resetLoginAttempts: RESET_LOGIN_ATTEMPTS,
+  denylistAccessToken: DENYLIST,
+};
 
 export type ScriptName = keyof typeof SCRIPTS;
+
+/** The Lua text of the rotate script, as Redis receives it (for tests that look for it in the script cache). */
+export const ROTATE_SCRIPT = ROTATE.lua;
+
+/** A script's arguments by name: every fixed one, and the optional ones that are given. */
+export type ScriptArgs<S extends ScriptName> =
+  (typeof SCRIPTS)[S] extends Script<infer A, infer O> ? { [K in A]: string } & { [K in O]?: string | undefined } : never;
+
+/** Calls one script: its keys, its named arguments, and (a variadic script) the values after them. */
+export type ScriptCall<S extends ScriptName> = (keys: string[], args: ScriptArgs<S>, rest?: string[]) => Promise<unknown>;
+
+/** A script's ARGV: the fixed arguments in its order, then each optional one given as a name/value pair. */
+function encodeArgs(script: Script<string, string>, args: Record<string, string | undefined>, rest: string[] = []): string[] {
+  const argv = script.args.map((name) => args[name]!);
+  for (const name of script.optional) {
+    const value = args[name];
+    if (value !== undefined) argv.push(name, value);
+  }
+  if (rest.length > 0 && !script.variadic) throw new TypeError('redis-scripts: this script takes no values after its arguments');
+  return [...argv, ...rest];
+}
 
 /**
  * The ioredis command name of each script. It carries the start of the script's SHA-1, so two
@@ -413,8 +553,10 @@ export const SCRIPT_COMMANDS: Readonly<Record<ScriptName, string>> = Object.free
   ) as Record<ScriptName, string>,
 );
 
-/** A script command as ioredis defines it: keys first, then arguments. */
-export type ScriptCommand = (...keysAndArgs: string[]) => Promise<unknown>;
+/** A script command as ioredis defines it: keys first (their count first when not declared), then arguments. */
+type ScriptCommand = (...keysAndArgs: string[]) => Promise<unknown>;
+
+export type Scripts = { [S in ScriptName]: ScriptCall<S> };
 
 const registered = new WeakSet<object>();
 
@@ -423,7 +565,7 @@ const registered = new WeakSet<object>();
  * sends EVALSHA (EVAL the first time on each connection) and, on NOSCRIPT (after a `SCRIPT FLUSH`
  * or a restart), sends the script again with EVAL: the store keeps working with no help.
  */
-export function registerScripts(client: RedisClient): Record<ScriptName, ScriptCommand> {
+export function registerScripts(client: RedisClient): Scripts {
   const commands = client as unknown as Record<string, ScriptCommand | undefined>;
   if (!registered.has(client)) {
     for (const [name, { lua, numberOfKeys }] of Object.entries(SCRIPTS)) {
@@ -433,10 +575,75 @@ export function registerScripts(client: RedisClient): Record<ScriptName, ScriptC
     }
     registered.add(client);
   }
-  const bound = {} as Record<ScriptName, ScriptCommand>;
-  for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
+  const bound: Partial<Record<ScriptName, ScriptCall<ScriptName>>> = {};
+  for (const [name, script] of Object.entries(SCRIPTS) as [ScriptName, Script<string, string>][]) {
     const command = commands[SCRIPT_COMMANDS[name]]!;
-    bound[name] = (...keysAndArgs) => command.apply(client, keysAndArgs);
+    const count = script.numberOfKeys === undefined ? (keys: string[]) => [String(keys.length)] : () => [];
+    bound[name] = (keys, args, rest) =>
+      command.apply(client, [...count(keys), ...keys, ...encodeArgs(script, args as Record<string, string | undefined>, rest)]);
   }
-  return bound;
+  return bound as Scripts;
+}
+
+/** A script's array reply as strings; a missing hash field (Lua false: null, or false over RESP3) is undefined. */
+function values(reply: unknown): (string | undefined)[] {
+  if (!Array.isArray(reply)) throw new Error('RedisTokenStore: unexpected reply from a script');
+  return reply.map((value) => (value === null || value === false || value === undefined ? undefined : String(value)));
+}
+
+/** A script's reply that is a list of strings (family ids). */
+export function decodeIds(reply: unknown): string[] {
+  return values(reply).filter((id): id is string => id !== undefined);
+}
+
+/** The values of `names` that start at `at` in a reply, by name. */
+function fieldsAt<N extends string>(reply: (string | undefined)[], at: number, names: readonly N[]): Record<N, string | undefined> {
+  return Object.fromEntries(names.map((name, i) => [name, reply[at + i]])) as Record<N, string | undefined>;
+}
+
+function toSession(familyId: string, fields: Record<(typeof SESSION_FIELDS)[number], string | undefined>): SessionRecord {
+  const session: SessionRecord = {
+    familyId,
+    userId: fields.userId!,
+    createdAt: Number(fields.createdAt),
+    lastUsedAt: Number(fields.lastUsedAt),
+    expiresAt: Number(fields.expiresAt),
+    absoluteExpiresAt: Number(fields.absoluteExpiresAt),
+  };
+  if (fields.userAgent !== undefined) session.userAgent = fields.userAgent;
+  if (fields.ip !== undefined) session.ip = fields.ip;
+  return session;
+}
+
+/** What the rotate and findFamily scripts answer, decoded. */
+export type FamilyReply = RotateResult | FindFamilyResult;
+
+/** Decodes a reply of the rotate or findFamily script: an outcome, then what FAMILY_REPLY names. */
+export function decodeFamilyReply(familyId: string, reply: unknown): FamilyReply {
+  const [outcome, ...rest] = values(reply);
+  if (outcome === 'invalid') return { outcome, reason: rest[0] === 'wrong_proof' ? 'wrong_proof' : 'unknown' };
+  if (outcome === 'reused') return { outcome, userId: rest[0]! };
+  const fields = fieldsAt(rest, 0, FAMILY_REPLY);
+  const found = { session: toSession(familyId, fields), userRecord: fields.subject! };
+  if (outcome === 'rotated') return { outcome, ...found };
+  if (outcome === 'found') return { outcome, ...found };
+  if (outcome === 'retried') return { outcome, ...found, sealedSuccessor: fields.sealedSuccessor! };
+  throw new Error(`RedisTokenStore: unexpected reply from a script: ${String(outcome)}`);
+}
+
+/** Decodes the listFamilies script's reply: per family its id, then what SESSION_FIELDS names. */
+export function decodeSessions(reply: unknown): SessionRecord[] {
+  const flat = values(reply);
+  const stride = 1 + SESSION_FIELDS.length;
+  const sessions: SessionRecord[] = [];
+  for (let at = 0; at < flat.length; at += stride) sessions.push(toSession(flat[at]!, fieldsAt(flat, at + 1, SESSION_FIELDS)));
+  return sessions;
+}
+
+/** Decodes the hitLoginAttempt script's reply: allowed, or the wait and the 1-based index of the limiting counter. */
+export function decodeLoginAttempt(reply: unknown): { allowed: true } | { allowed: false; retryAfterMs: number; counter: number } {
+  const [allowed, wait, counter] = values(reply);
+  if (allowed === '1') return { allowed: true };
+  if (allowed === '0') return { allowed: false, retryAfterMs: Number(wait), counter: Number(counter) };
+  throw new Error(`RedisTokenStore: unexpected reply from the hitLoginAttempt script: ${String(allowed)}`);
 }

@@ -1,12 +1,11 @@
 import { DEFAULTS } from '../config/defaults.js';
 import { groupOption } from '../config/values.js';
 import { ConfigurationError } from '../errors.js';
-import { registerScripts, type ScriptCommand, type ScriptName } from './redis-scripts.js';
+import { decodeFamilyReply, decodeIds, decodeLoginAttempt, decodeSessions, registerScripts, type Scripts } from './redis-scripts.js';
 import { shardKeyOf, shardKeyOfFamily, SHARD_KEY_LENGTH } from './shard.js';
 import { RedisRevocationFeed } from './redis-revocations.js';
 import type {
   FindFamilyResult,
-  InvalidFamilyReason,
   LoginAttempt,
   LoginAttemptResult,
   NewFamily,
@@ -119,7 +118,7 @@ const SHARD_KEY = new RegExp(`^[A-Za-z0-9_-]{${SHARD_KEY_LENGTH}}`);
 export class RedisTokenStore implements RefreshTokenStore {
   private readonly client: RedisClient;
   private readonly keyPrefix: string;
-  private readonly scripts: Record<ScriptName, ScriptCommand>;
+  private readonly scripts: Scripts;
   /** Where the scripts PUBLISH what they revoke (README "Revocation checks from memory"). */
   private readonly channel: string;
   private feed: RedisRevocationFeed | undefined;
@@ -145,91 +144,75 @@ export class RedisTokenStore implements RefreshTokenStore {
       throw new TypeError('RedisTokenStore: a family id must begin with shardKeyOf(userId)');
     }
     const base = this.base(shard);
-    const reply = await this.scripts.createFamily(
-      `${base}f:${family.familyId}`,
-      `${base}u:${family.userId}`,
-      base,
-      family.familyId,
-      family.userId,
-      String(family.createdAt),
-      String(family.lastUsedAt),
-      String(family.expiresAt),
-      String(family.absoluteExpiresAt),
-      family.tokenHash,
-      family.proofHash,
-      family.userRecord,
-      ...optional(family.userAgent),
-      ...optional(family.ip),
-      String(limits.now),
-      String(limits.maxSessionsPerUser),
-      this.channel,
-    );
-    return { evictedFamilyIds: ids(reply) };
+    const reply = await this.scripts.createFamily([`${base}f:${family.familyId}`, `${base}u:${family.userId}`, base], {
+      familyId: family.familyId,
+      now: String(limits.now),
+      maxSessionsPerUser: String(limits.maxSessionsPerUser),
+      channel: this.channel,
+      userId: family.userId,
+      createdAt: String(family.createdAt),
+      lastUsedAt: String(family.lastUsedAt),
+      expiresAt: String(family.expiresAt),
+      absoluteExpiresAt: String(family.absoluteExpiresAt),
+      tokenHash: family.tokenHash,
+      proofHash: family.proofHash,
+      subject: family.userRecord,
+      userAgent: family.userAgent,
+      ip: family.ip,
+    });
+    return { evictedFamilyIds: decodeIds(reply) };
   }
 
   async rotate(request: RotateRequest): Promise<RotateResult> {
     const base = this.familyBase(request.familyId);
     if (base === undefined) return { outcome: 'invalid' };
-    const reply = values(
-      await this.scripts.rotate(
-        `${base}f:${request.familyId}`,
-        base,
-        request.familyId,
-        request.presentedHash,
-        request.proofHash,
-        request.successorHash,
-        ...optional(request.sealedSuccessor),
-        String(request.now),
-        String(request.now + request.idleTtlMs),
-        String(request.graceMs),
-        this.channel,
-      ),
+    const reply = decodeFamilyReply(
+      request.familyId,
+      await this.scripts.rotate([`${base}f:${request.familyId}`, base], {
+        familyId: request.familyId,
+        presentedHash: request.presentedHash,
+        proofHash: request.proofHash,
+        successorHash: request.successorHash,
+        now: String(request.now),
+        idleExpiresAt: String(request.now + request.idleTtlMs),
+        graceMs: String(request.graceMs),
+        channel: this.channel,
+        sealedSuccessor: request.sealedSuccessor,
+      }),
     );
-    const outcome = reply[0];
-    if (outcome === 'invalid') return { outcome, reason: invalidReason(reply) };
-    if (outcome === 'reused') return { outcome, userId: reply[1]! };
-    const session = toSession(request.familyId, reply, 1);
-    const userRecord = reply[8]!;
-    if (outcome === 'rotated') return { outcome, session, userRecord };
-    if (outcome === 'retried') return { outcome, session, userRecord, sealedSuccessor: reply[9]! };
-    throw new Error(`RedisTokenStore: unexpected reply from the rotate script: ${String(outcome)}`);
+    if (reply.outcome === 'found') throw new Error('RedisTokenStore: unexpected reply from the rotate script: found');
+    return reply;
   }
 
   async findFamily(familyId: string, conditions: { proofHash: string; now: number }): Promise<FindFamilyResult> {
     const base = this.familyBase(familyId);
     if (base === undefined) return { outcome: 'invalid', reason: 'unknown' };
-    const reply = values(await this.scripts.findFamily(`${base}f:${familyId}`, conditions.proofHash, String(conditions.now)));
-    if (reply[0] === 'invalid') return { outcome: 'invalid', reason: invalidReason(reply) };
-    if (reply[0] === 'found') return { outcome: 'found', session: toSession(familyId, reply, 1), userRecord: reply[8]! };
-    throw new Error(`RedisTokenStore: unexpected reply from the findFamily script: ${String(reply[0])}`);
+    const reply = decodeFamilyReply(familyId, await this.scripts.findFamily([`${base}f:${familyId}`], { proofHash: conditions.proofHash, now: String(conditions.now) }));
+    if (reply.outcome === 'invalid' || reply.outcome === 'found') return reply;
+    throw new Error(`RedisTokenStore: unexpected reply from the findFamily script: ${reply.outcome}`);
   }
 
   async revokeFamily(familyId: string, conditions: { userId?: string; proofHash?: string; now: number }): Promise<{ userId: string } | null> {
     const base = this.familyBase(familyId);
     if (base === undefined) return null;
-    const reply = await this.scripts.revokeFamily(
-      `${base}f:${familyId}`,
-      base,
+    const reply = await this.scripts.revokeFamily([`${base}f:${familyId}`, base], {
       familyId,
-      String(conditions.now),
-      ...optional(conditions.userId),
-      ...optional(conditions.proofHash),
-      this.channel,
-    );
+      now: String(conditions.now),
+      channel: this.channel,
+      userId: conditions.userId,
+      proofHash: conditions.proofHash,
+    });
     return typeof reply === 'string' ? { userId: reply } : null;
   }
 
   async revokeUser(userId: string, now: number): Promise<string[]> {
     const base = this.base(shardKeyOf(userId));
-    return ids(await this.scripts.revokeUser(`${base}u:${userId}`, base, userId, String(now), this.channel));
+    return decodeIds(await this.scripts.revokeUser([`${base}u:${userId}`, base], { userId, now: String(now), channel: this.channel }));
   }
 
   async listFamilies(userId: string, now: number): Promise<SessionRecord[]> {
     const base = this.base(shardKeyOf(userId));
-    const reply = values(await this.scripts.listFamilies(`${base}u:${userId}`, base, userId, String(now)));
-    const sessions: SessionRecord[] = [];
-    for (let i = 0; i < reply.length; i += 8) sessions.push(toSession(reply[i]!, reply, i + 1));
-    return sessions;
+    return decodeSessions(await this.scripts.listFamilies([`${base}u:${userId}`, base], { userId, now: String(now) }));
   }
 
   async denylistAccessToken(entry: { familyId: string; jti: string; expiresAt: number; now: number }): Promise<void> {
@@ -238,7 +221,12 @@ export class RedisTokenStore implements RefreshTokenStore {
     // check refuses it anyway, since its family can never be live).
     if (base === undefined || entry.expiresAt <= entry.now) return;
     // A script, to publish the entry in the same atomic step as the SET.
-    await this.scripts.denylistAccessToken(`${base}d:${entry.jti}`, String(entry.expiresAt), String(Math.ceil(entry.expiresAt - entry.now)), entry.jti, this.channel);
+    await this.scripts.denylistAccessToken([`${base}d:${entry.jti}`], {
+      expiresAt: String(entry.expiresAt),
+      ttl: String(Math.ceil(entry.expiresAt - entry.now)),
+      jti: entry.jti,
+      channel: this.channel,
+    });
   }
 
   /**
@@ -254,7 +242,7 @@ export class RedisTokenStore implements RefreshTokenStore {
   async isAccessTokenRevoked(query: { familyId: string; jti: string; userId: string; now: number }): Promise<boolean> {
     const base = this.familyBase(query.familyId);
     if (base === undefined) return true;
-    const reply = await this.scripts.isAccessTokenRevoked(`${base}d:${query.jti}`, `${base}f:${query.familyId}`, query.userId, String(query.now));
+    const reply = await this.scripts.isAccessTokenRevoked([`${base}d:${query.jti}`, `${base}f:${query.familyId}`], { userId: query.userId, now: String(query.now) });
     return Number(reply) !== 0;
   }
 
@@ -266,16 +254,16 @@ export class RedisTokenStore implements RefreshTokenStore {
   async hitLoginAttempt(attempt: LoginAttempt): Promise<LoginAttemptResult> {
     const keys = attempt.counters.map(({ key }) => this.loginKey(attempt.group, key));
     const limits = attempt.counters.flatMap(({ limit, windowMs }) => [String(limit), String(windowMs)]);
-    const reply = values(await this.scripts.hitLoginAttempt(String(keys.length), ...keys, String(attempt.now), ...limits));
-    if (reply[0] === '1') return { allowed: true };
-    const counter = attempt.counters[Number(reply[2]) - 1];
-    if (reply[0] !== '0' || counter === undefined) throw new Error(`RedisTokenStore: unexpected reply from the hitLoginAttempt script: ${String(reply[0])}`);
-    return { allowed: false, retryAfterMs: Number(reply[1]), key: counter.key };
+    const reply = decodeLoginAttempt(await this.scripts.hitLoginAttempt(keys, { now: String(attempt.now) }, limits));
+    if (reply.allowed) return reply;
+    const counter = attempt.counters[reply.counter - 1];
+    if (counter === undefined) throw new Error('RedisTokenStore: unexpected reply from the hitLoginAttempt script: no such counter');
+    return { allowed: false, retryAfterMs: reply.retryAfterMs, key: counter.key };
   }
 
   async resetLoginAttempts(reset: { group: string; clear: string[]; decrement: string[]; now: number }): Promise<void> {
     const keys = [...reset.clear, ...reset.decrement].map((key) => this.loginKey(reset.group, key));
-    await this.scripts.resetLoginAttempts(String(keys.length), ...keys, String(reset.now), String(reset.clear.length));
+    await this.scripts.resetLoginAttempts(keys, { now: String(reset.now), clearCount: String(reset.clear.length) });
   }
 
   /** Closes the connections of `watchRevocations`, if any; the client belongs to the caller, who quits it. */
@@ -297,42 +285,4 @@ export class RedisTokenStore implements RefreshTokenStore {
   private familyBase(familyId: string): string | undefined {
     return typeof familyId === 'string' && SHARD_KEY.test(familyId) ? this.base(shardKeyOfFamily(familyId)) : undefined;
   }
-}
-
-/** An optional string as the flag + value pair the scripts expect. */
-function optional(value: string | undefined): [string, string] {
-  return value === undefined ? ['0', ''] : ['1', value];
-}
-
-/** A script's array reply as strings; a missing hash field (Lua false: null, or false over RESP3) is undefined. */
-function values(reply: unknown): (string | undefined)[] {
-  if (!Array.isArray(reply)) throw new Error('RedisTokenStore: unexpected reply from a script');
-  return reply.map((value) => (value === null || value === false || value === undefined ? undefined : String(value)));
-}
-
-/** The reason of an `{'invalid', reason}` reply. */
-function invalidReason(reply: (string | undefined)[]): InvalidFamilyReason {
-  return reply[1] === 'wrong_proof' ? 'wrong_proof' : 'unknown';
-}
-
-/** A script's reply that is a list of family ids. */
-function ids(reply: unknown): string[] {
-  return values(reply).filter((id): id is string => id !== undefined);
-}
-
-/** Decodes userId, createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, userAgent, ip at `at`. */
-function toSession(familyId: string, reply: (string | undefined)[], at: number): SessionRecord {
-  const session: SessionRecord = {
-    familyId,
-    userId: reply[at]!,
-    createdAt: Number(reply[at + 1]),
-    lastUsedAt: Number(reply[at + 2]),
-    expiresAt: Number(reply[at + 3]),
-    absoluteExpiresAt: Number(reply[at + 4]),
-  };
-  const userAgent = reply[at + 5];
-  const ip = reply[at + 6];
-  if (userAgent !== undefined) session.userAgent = userAgent;
-  if (ip !== undefined) session.ip = ip;
-  return session;
 }
