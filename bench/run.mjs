@@ -718,121 +718,166 @@ function skippedRow(label, reason, columns) {
   return [label, `(${reason})`, ...Array(columns - 2).fill('')];
 }
 
-function render(results) {
+/** The middleware table, with its round-trip and statement notes. */
+function renderMiddleware(middleware) {
   const out = [];
-  const { middleware, connections, propagation, refresh, login, throttle, memory, postgres } = results;
-  if (middleware) {
-    out.push(`### Middleware: GET /me, ${CONNECTIONS} connections (req/s, median of ${ROUNDS} rounds x ${SECONDS} s)`, '');
-    out.push(
-      table(
-        ['variant', 'req/s', 'min..max', 'vs bare', 'server CPU µs / req', 'vs bare', 'p50 ms', 'p99 ms', 'store round trips / request', 'errors'],
-        middleware.map((row) =>
-          row.skipped
-            ? skippedRow(row.label, row.skipped, 10)
-            : [row.label, fmtInt(row.rps.median), fmtRange(row.rps), fmtRatio(row.ratio), fmt(row.cpu.micros, 1), fmtRatio(row.cpu.ratio), fmt(row.p50Ms), fmt(row.p99Ms), row.roundTripsPerRequest === undefined ? '' : fmt(row.roundTripsPerRequest), row.errors],
-        ),
+  out.push(`### Middleware: GET /me, ${CONNECTIONS} connections (req/s, median of ${ROUNDS} rounds x ${SECONDS} s)`, '');
+  out.push(
+    table(
+      ['variant', 'req/s', 'min..max', 'vs bare', 'server CPU µs / req', 'vs bare', 'p50 ms', 'p99 ms', 'store round trips / request', 'errors'],
+      middleware.map((row) =>
+        row.skipped
+          ? skippedRow(row.label, row.skipped, 10)
+          : [row.label, fmtInt(row.rps.median), fmtRange(row.rps), fmtRatio(row.ratio), fmt(row.cpu.micros, 1), fmtRatio(row.cpu.ratio), fmt(row.p50Ms), fmt(row.p99Ms), row.roundTripsPerRequest === undefined ? '' : fmt(row.roundTripsPerRequest), row.errors],
       ),
-      '',
-    );
-    for (const row of middleware.filter((r) => r.roundTrips)) out.push(tripsNote(row, 'request'), '');
-    for (const row of middleware.filter((r) => r.statements)) out.push(statementsNote(row, 'request'), '');
-  }
-  if (connections) {
-    out.push(`### Connections: GET /me at 1, 10 and 100 connections (req/s, median of ${ROUNDS} rounds x ${SECONDS} s; ratio to bare at the same count)`, '');
-    out.push(
-      table(
-        ['variant', '1 conn', 'vs bare', '10 conns', 'vs bare', '100 conns', 'vs bare', 'p99 ms @100', 'errors'],
-        connections.map((row) => [
-          row.label,
-          fmtInt(row[1].rps.median),
-          fmtRatio(row[1].ratio),
-          fmtInt(row[10].rps.median),
-          fmtRatio(row[10].ratio),
-          fmtInt(row[100].rps.median),
-          fmtRatio(row[100].ratio),
-          fmt(row[100].p99Ms),
-          row[1].errors + row[10].errors + row[100].errors,
-        ]),
+    ),
+    '',
+  );
+  for (const row of middleware.filter((r) => r.roundTrips)) out.push(tripsNote(row, 'request'), '');
+  for (const row of middleware.filter((r) => r.statements)) out.push(statementsNote(row, 'request'), '');
+  return out;
+}
+
+/** The table of GET /me at 1, 10 and 100 connections. */
+function renderConnections(connections) {
+  const out = [];
+  out.push(`### Connections: GET /me at 1, 10 and 100 connections (req/s, median of ${ROUNDS} rounds x ${SECONDS} s; ratio to bare at the same count)`, '');
+  out.push(
+    table(
+      ['variant', '1 conn', 'vs bare', '10 conns', 'vs bare', '100 conns', 'vs bare', 'p99 ms @100', 'errors'],
+      connections.map((row) => [
+        row.label,
+        fmtInt(row[1].rps.median),
+        fmtRatio(row[1].ratio),
+        fmtInt(row[10].rps.median),
+        fmtRatio(row[10].ratio),
+        fmtInt(row[100].rps.median),
+        fmtRatio(row[100].ratio),
+        fmt(row[100].p99Ms),
+        row[1].errors + row[10].errors + row[100].errors,
+      ]),
+    ),
+    '',
+  );
+  return out;
+}
+
+/** How long a revocation takes to reach another process. */
+function renderPropagation(propagation) {
+  const out = [];
+  out.push(`### Revocation propagation: logout-all through one process, until another process (revocation: 'cached') refuses the token`, '');
+  const label = { direct: 'verifyAccessToken in another process, polled in a loop', http: 'GET /me on another server process, polled over HTTP' };
+  out.push(
+    table(
+      ['measured by', 'samples', 'left out (logout-all got 503)', 'p50 ms', 'p99 ms', 'max ms', 'checks still accepted meanwhile'],
+      ['direct', 'http'].map((way) => {
+        const row = propagation[way];
+        return [label[way], row.samples, row.skipped, fmt(row.p50Ms), fmt(row.p99Ms), fmt(row.maxMs), row.acceptedAfterRevocation];
+      }),
+    ),
+    '',
+    "Times run from logout-all's 204 to the first refusal; over HTTP they include one request's latency to the other process.",
+    '',
+  );
+  return out;
+}
+
+/** The refresh table, with its round-trip and statement notes. */
+function renderRefresh(refresh) {
+  const out = [];
+  out.push(`### Refresh: POST /auth/refresh, every request a real rotation, ${CONNECTIONS} connections (median of ${ROUNDS} rounds x ${SECONDS} s)`, '');
+  out.push(
+    table(
+      ['variant', 'ops/s', 'min..max', 'vs EVALSHA', 'p50 ms', 'p99 ms', 'store round trips / refresh', 'errors'],
+      refresh.map((row) =>
+        row.skipped
+          ? skippedRow(row.label, row.skipped, 8)
+          : [row.label, fmtInt(row.rps.median), fmtRange(row.rps), fmtRatio(row.ratio), fmt(row.p50Ms), fmt(row.p99Ms), row.roundTripsPerRefresh === undefined ? '' : fmt(row.roundTripsPerRefresh), row.errors],
       ),
-      '',
-    );
-  }
-  if (propagation) {
-    out.push(`### Revocation propagation: logout-all through one process, until another process (revocation: 'cached') refuses the token`, '');
-    const label = { direct: 'verifyAccessToken in another process, polled in a loop', http: 'GET /me on another server process, polled over HTTP' };
-    out.push(
-      table(
-        ['measured by', 'samples', 'left out (logout-all got 503)', 'p50 ms', 'p99 ms', 'max ms', 'checks still accepted meanwhile'],
-        ['direct', 'http'].map((way) => {
-          const row = propagation[way];
-          return [label[way], row.samples, row.skipped, fmt(row.p50Ms), fmt(row.p99Ms), fmt(row.maxMs), row.acceptedAfterRevocation];
-        }),
-      ),
-      '',
-      "Times run from logout-all's 204 to the first refusal; over HTTP they include one request's latency to the other process.",
-      '',
-    );
-  }
-  if (refresh) {
-    out.push(`### Refresh: POST /auth/refresh, every request a real rotation, ${CONNECTIONS} connections (median of ${ROUNDS} rounds x ${SECONDS} s)`, '');
-    out.push(
-      table(
-        ['variant', 'ops/s', 'min..max', 'vs EVALSHA', 'p50 ms', 'p99 ms', 'store round trips / refresh', 'errors'],
-        refresh.map((row) =>
-          row.skipped
-            ? skippedRow(row.label, row.skipped, 8)
-            : [row.label, fmtInt(row.rps.median), fmtRange(row.rps), fmtRatio(row.ratio), fmt(row.p50Ms), fmt(row.p99Ms), row.roundTripsPerRefresh === undefined ? '' : fmt(row.roundTripsPerRefresh), row.errors],
-        ),
-      ),
-      '',
-    );
-    for (const row of refresh.filter((r) => r.roundTrips)) out.push(tripsNote(row, 'refresh'), '');
-    for (const row of refresh.filter((r) => r.statements)) out.push(statementsNote(row, 'refresh'), '');
-  }
-  if (login) {
-    out.push(`### Login: POST /auth/login with bcrypt, 20 connections (median of ${ROUNDS} rounds x ${LOGIN_SECONDS} s)`, '');
-    out.push(
-      table(
-        ['variant', 'logins/s', 'min..max', 'p50 ms', 'p99 ms', 'event-loop delay p99 ms', 'min..max', 'errors'],
-        login.map((row) => [row.label, fmt(row.rps.median, 1), fmtRange(row.rps, (v) => fmt(v, 1)), fmtInt(row.p50Ms), fmtInt(row.p99Ms), fmt(row.eventLoopP99Ms.median), fmtRange(row.eventLoopP99Ms, (v) => fmt(v)), row.errors]),
-      ),
-      '',
-    );
-  }
-  if (throttle) {
-    out.push(`### Login throttle: POST /auth/login without bcrypt, ${CONNECTIONS} connections (median of ${ROUNDS} rounds x ${SECONDS} s; every answer counts)`, '');
-    const trips = (row) => Object.entries(row.roundTripsPerLogin ?? {}).map(([kind, value]) => `${fmt(value, 2)} ${kind}`).join(', ');
-    out.push(
-      table(
-        ['variant', 'answers/s', 'min..max', 'x reference', 'p50 ms', 'p99 ms', 'store round trips per login', 'errors'],
-        throttle.map((row) => [row.label, fmtInt(row.answeredRps.median), fmtRange(row.answeredRps, fmtInt), fmtRatio(row.ratio), fmt(row.p50Ms, 1), fmt(row.p99Ms, 1), trips(row), row.errors]),
-      ),
-      '',
-      'Round trips: Redis commands sent by the app (MONITOR) or PostgreSQL top-level statements (pg_stat_statements) per answered login. A failed or throttled login makes one (the throttle\'s check-and-count); a successful one adds the reset and the session write.',
-      '',
-    );
-  }
-  if (memory) {
-    out.push(`### Memory per live session (${SESSIONS.toLocaleString('en-US')} sessions, 2 per user, each logged in and refreshed once, with a 111-byte User-Agent unless said)`, '');
-    out.push(
-      table(
-        ['store', 'bytes / session', 'total', 'keys'],
-        memory.map((row) => (row.skipped ? skippedRow(row.label, row.skipped, 4) : [row.label, fmtInt(row.bytesPerSession), `${fmt((row.usedMemoryBytes ?? row.heapBytes) / 2 ** 20, 1)} MiB`, row.keys === undefined ? '' : fmtInt(row.keys)])),
-      ),
-      '',
-    );
-  }
-  if (postgres) {
-    out.push('### PostgreSQL: statements per store call (each method called 200 times, one after the other)', '');
-    out.push(
-      table(
-        ['PostgresTokenStore method', 'query() calls (round trips)', 'top-level statements', 'statements inside functions'],
-        postgres.map((row) => (row.skipped ? skippedRow('every method', row.skipped, 4) : [row.name, fmt(row.roundTrips), fmt(row.topLevel), fmt(row.nested)])),
-      ),
-      '',
-    );
-  }
-  return out.join('\n');
+    ),
+    '',
+  );
+  for (const row of refresh.filter((r) => r.roundTrips)) out.push(tripsNote(row, 'refresh'), '');
+  for (const row of refresh.filter((r) => r.statements)) out.push(statementsNote(row, 'refresh'), '');
+  return out;
+}
+
+/** The login table (bcrypt). */
+function renderLogin(login) {
+  const out = [];
+  out.push(`### Login: POST /auth/login with bcrypt, 20 connections (median of ${ROUNDS} rounds x ${LOGIN_SECONDS} s)`, '');
+  out.push(
+    table(
+      ['variant', 'logins/s', 'min..max', 'p50 ms', 'p99 ms', 'event-loop delay p99 ms', 'min..max', 'errors'],
+      login.map((row) => [row.label, fmt(row.rps.median, 1), fmtRange(row.rps, (v) => fmt(v, 1)), fmtInt(row.p50Ms), fmtInt(row.p99Ms), fmt(row.eventLoopP99Ms.median), fmtRange(row.eventLoopP99Ms, (v) => fmt(v)), row.errors]),
+    ),
+    '',
+  );
+  return out;
+}
+
+/** The login-throttle table. */
+function renderThrottle(throttle) {
+  const out = [];
+  out.push(`### Login throttle: POST /auth/login without bcrypt, ${CONNECTIONS} connections (median of ${ROUNDS} rounds x ${SECONDS} s; every answer counts)`, '');
+  const trips = (row) => Object.entries(row.roundTripsPerLogin ?? {}).map(([kind, value]) => `${fmt(value, 2)} ${kind}`).join(', ');
+  out.push(
+    table(
+      ['variant', 'answers/s', 'min..max', 'x reference', 'p50 ms', 'p99 ms', 'store round trips per login', 'errors'],
+      throttle.map((row) => [row.label, fmtInt(row.answeredRps.median), fmtRange(row.answeredRps, fmtInt), fmtRatio(row.ratio), fmt(row.p50Ms, 1), fmt(row.p99Ms, 1), trips(row), row.errors]),
+    ),
+    '',
+    'Round trips: Redis commands sent by the app (MONITOR) or PostgreSQL top-level statements (pg_stat_statements) per answered login. A failed or throttled login makes one (the throttle\'s check-and-count); a successful one adds the reset and the session write.',
+    '',
+  );
+  return out;
+}
+
+/** Memory per live session, per store. */
+function renderMemory(memory) {
+  const out = [];
+  out.push(`### Memory per live session (${SESSIONS.toLocaleString('en-US')} sessions, 2 per user, each logged in and refreshed once, with a 111-byte User-Agent unless said)`, '');
+  out.push(
+    table(
+      ['store', 'bytes / session', 'total', 'keys'],
+      memory.map((row) => (row.skipped ? skippedRow(row.label, row.skipped, 4) : [row.label, fmtInt(row.bytesPerSession), `${fmt((row.usedMemoryBytes ?? row.heapBytes) / 2 ** 20, 1)} MiB`, row.keys === undefined ? '' : fmtInt(row.keys)])),
+    ),
+    '',
+  );
+  return out;
+}
+
+/** PostgreSQL statements per store call. */
+function renderPostgres(postgres) {
+  const out = [];
+  out.push('### PostgreSQL: statements per store call (each method called 200 times, one after the other)', '');
+  out.push(
+    table(
+      ['PostgresTokenStore method', 'query() calls (round trips)', 'top-level statements', 'statements inside functions'],
+      postgres.map((row) => (row.skipped ? skippedRow('every method', row.skipped, 4) : [row.name, fmt(row.roundTrips), fmt(row.topLevel), fmt(row.nested)])),
+    ),
+    '',
+  );
+  return out;
+}
+
+/** Each table's Markdown lines, in the order the results file shows them. */
+const RENDER = {
+  middleware: renderMiddleware,
+  connections: renderConnections,
+  propagation: renderPropagation,
+  refresh: renderRefresh,
+  login: renderLogin,
+  throttle: renderThrottle,
+  memory: renderMemory,
+  postgres: renderPostgres,
+};
+
+function render(results) {
+  return Object.entries(RENDER)
+    .filter(([name]) => results[name])
+    .flatMap(([name, renderTable]) => renderTable(results[name]))
+    .join('\n');
 }
 
 /** req/s of one middleware row over another's, both as ratios to the bare route of the same rounds. */

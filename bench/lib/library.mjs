@@ -1,7 +1,8 @@
 /*
  * The library under test: the built package in ../dist (root `npm run build`), or another build
  * named by BENCH_LIB (a dist directory), which is how a "before" build is measured beside the
- * current one.
+ * current one. Only the package's public entry points are loaded (the root and `/postgres`), as
+ * an app would: never a module inside the build.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -33,10 +34,20 @@ export async function loadPostgresStore(dir = distDir()) {
   return existsSync(entry) ? import(pathToFileURL(entry).href) : undefined;
 }
 
-/** The rotate script's Lua source (an internal module), for a reference script of the same size; undefined if not built. */
+/**
+ * The rotate script's Lua source, for a reference script of the same size; undefined in a build
+ * without the Redis store. Read through the public `RedisTokenStore`: a stand-in client records the
+ * scripts the store defines on it (command `ert_rotate_<sha>`), and nothing connects anywhere.
+ */
 export async function rotateScriptSource(dir = distDir()) {
-  const file = join(dir, 'esm', 'store', 'redis-scripts.js');
-  if (!existsSync(file)) return undefined;
-  const module = await import(pathToFileURL(file).href);
-  return typeof module.ROTATE_SCRIPT === 'string' ? module.ROTATE_SCRIPT : undefined;
+  const redis = await loadRedisStore(dir);
+  if (!redis) return undefined;
+  let source;
+  const client = {
+    defineCommand(name, { lua }) {
+      if (name.startsWith('ert_rotate_')) source = lua;
+    },
+  };
+  new redis.RedisTokenStore({ client });
+  return source;
 }
