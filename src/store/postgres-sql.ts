@@ -29,8 +29,6 @@ import { ConfigurationError } from '../errors.js';
  * whatever the database's collation.
  */
 
-/** The default `tableName`. */
-
 /** Dead rows a login (families) or a denylisting (denylist entries) deletes, at most. */
 export const CLEANUP_BATCH = 16;
 

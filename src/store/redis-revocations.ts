@@ -25,7 +25,7 @@ import type { RevocationEvent, RevocationFeed, RevocationListener } from './type
  */
 
 /** How often each subscriber connection proves it is current. */
-export const HEARTBEAT_MS = 100;
+const HEARTBEAT_MS = 100;
 
 /** The ioredis surface the feed uses, on a `Redis` (standalone or a Cluster's node) or a `Cluster`. */
 interface Connection {
@@ -187,7 +187,7 @@ export class RedisRevocationFeed implements RevocationFeed {
 }
 
 /** `f <familyId> ...` or `t <jti> <expiresAt>`, as the scripts publish them. */
-export function parse(message: string): RevocationEvent | undefined {
+function parse(message: string): RevocationEvent | undefined {
   const parts = message.split(' ');
   if (parts[0] === 'f' && parts.length > 1) return { kind: 'families', familyIds: parts.slice(1) };
   if (parts[0] === 't' && parts.length === 3) {

@@ -52,19 +52,19 @@ import type { FindFamilyResult, RotateResult, SessionRecord } from './types.js';
  */
 
 /** What a session record is read from, in the order replies carry them. */
-export const SESSION_FIELDS = ['userId', 'createdAt', 'lastUsedAt', 'expiresAt', 'absoluteExpiresAt', 'userAgent', 'ip'] as const;
+const SESSION_FIELDS = ['userId', 'createdAt', 'lastUsedAt', 'expiresAt', 'absoluteExpiresAt', 'userAgent', 'ip'] as const;
 
 /** Every field of a family's hash (long ones by the name of their first piece). */
-export const FAMILY_FIELDS = [...SESSION_FIELDS, 'tokenHash', 'previousHash', 'proofHash', 'rotatedAt', 'sealedSuccessor', 'subject'] as const;
+const FAMILY_FIELDS = [...SESSION_FIELDS, 'tokenHash', 'previousHash', 'proofHash', 'rotatedAt', 'sealedSuccessor', 'subject'] as const;
 
 /** Fields whose value may pass 64 bytes, hence kept in pieces (`name`, `name#1`, ...). */
-export const LONG_FIELDS = ['userAgent', 'subject', 'sealedSuccessor'] as const;
+const LONG_FIELDS = ['userAgent', 'subject', 'sealedSuccessor'] as const;
 
 /** The fields `createFamily` writes (the others arrive with the first rotation). */
 const NEW_FAMILY_FIELDS = ['userId', 'createdAt', 'lastUsedAt', 'expiresAt', 'absoluteExpiresAt', 'tokenHash', 'proofHash', 'subject', 'userAgent', 'ip'] as const;
 
 /** A rotation's or a find's reply after its outcome: the session, the user record, and (for a retry) the sealed successor. */
-export const FAMILY_REPLY = [...SESSION_FIELDS, 'subject', 'sealedSuccessor'] as const;
+const FAMILY_REPLY = [...SESSION_FIELDS, 'subject', 'sealedSuccessor'] as const;
 
 const IDENTIFIER = /^[A-Za-z]+$/;
 
@@ -615,11 +615,8 @@ function toSession(familyId: string, fields: Record<(typeof SESSION_FIELDS)[numb
   return session;
 }
 
-/** What the rotate and findFamily scripts answer, decoded. */
-export type FamilyReply = RotateResult | FindFamilyResult;
-
 /** Decodes a reply of the rotate or findFamily script: an outcome, then what FAMILY_REPLY names. */
-export function decodeFamilyReply(familyId: string, reply: unknown): FamilyReply {
+export function decodeFamilyReply(familyId: string, reply: unknown): RotateResult | FindFamilyResult {
   const [outcome, ...rest] = values(reply);
   if (outcome === 'invalid') return { outcome, reason: rest[0] === 'wrong_proof' ? 'wrong_proof' : 'unknown' };
   if (outcome === 'reused') return { outcome, userId: rest[0]! };

@@ -165,7 +165,7 @@ export class RedisTokenStore implements RefreshTokenStore {
 
   async rotate(request: RotateRequest): Promise<RotateResult> {
     const base = this.familyBase(request.familyId);
-    if (base === undefined) return { outcome: 'invalid' };
+    if (base === undefined) return { outcome: 'invalid', reason: 'unknown' };
     const reply = decodeFamilyReply(
       request.familyId,
       await this.scripts.rotate([`${base}f:${request.familyId}`, base], {

@@ -433,7 +433,7 @@ describe('RedisTokenStore construction', () => {
     const now = Date.now();
     const bad = { familyId: '{x}:u:', userId: 'u', jti: 'j', now };
     const sendCommand = jest.spyOn(client, 'sendCommand');
-    expect(await store.rotate({ familyId: bad.familyId, presentedHash: 'a', proofHash: 'b', successorHash: 'c', now, idleTtlMs: DAY, graceMs: 0 })).toEqual({ outcome: 'invalid' });
+    expect(await store.rotate({ familyId: bad.familyId, presentedHash: 'a', proofHash: 'b', successorHash: 'c', now, idleTtlMs: DAY, graceMs: 0 })).toEqual({ outcome: 'invalid', reason: 'unknown' });
     expect(await store.revokeFamily(bad.familyId, { now })).toBeNull();
     expect(await store.isAccessTokenRevoked(bad)).toBe(true);
     await store.denylistAccessToken({ ...bad, expiresAt: now + MINUTE });
