@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { serveIpc } from './procs.mjs';
 
-const BODY = "return {'rotated', ARGV[1], ARGV[7], ARGV[7], ARGV[8], ARGV[8], false, false, '{\"id\":\"user-0-0\"}'}\n";
+// The rotate script's 'rotated' reply: the session's seven values, the user record, no sealed successor.
+const BODY = "return {'rotated', ARGV[1], ARGV[5], ARGV[5], ARGV[6], ARGV[6], false, false, '{\"id\":\"user-0-0\"}', false}\n";
 
 function percentile(sorted, p) {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
@@ -27,7 +28,8 @@ serveIpc({
       const b64 = (bytes) => randomBytes(bytes).toString('base64url');
       const familyId = b64(6).slice(0, 8) + b64(16);
       const base = `bench:{${familyId.slice(0, 8)}}:`;
-      const args = [`${base}f:${familyId}`, base, familyId, b64(32), b64(32), b64(32), '0', '', String(Date.now()), String(Date.now() + 14 * 86400e3), '0'];
+      // The rotate script's: familyId, presentedHash, proofHash, successorHash, now, idleExpiresAt, graceMs, channel.
+      const args = [`${base}f:${familyId}`, base, familyId, b64(32), b64(32), b64(32), String(Date.now()), String(Date.now() + 14 * 86400e3), '0', 'bench:revocations'];
       await client.evalsha(sha, 2, ...args); // warm the connection
       const latencies = [];
       const end = performance.now() + duration * 1000;
