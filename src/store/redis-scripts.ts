@@ -57,21 +57,28 @@ const SESSION_FIELDS = ['userId', 'createdAt', 'lastUsedAt', 'expiresAt', 'absol
 /** Every field of a family's hash (long ones by the name of their first piece). */
 const FAMILY_FIELDS = [...SESSION_FIELDS, 'tokenHash', 'previousHash', 'proofHash', 'rotatedAt', 'sealedSuccessor', 'subject'] as const;
 
-/** Fields whose value may pass 64 bytes, hence kept in pieces (`name`, `name#1`, ...). */
-const LONG_FIELDS = ['userAgent', 'subject', 'sealedSuccessor'] as const;
+type FamilyField = (typeof FAMILY_FIELDS)[number];
 
-/** The fields `createFamily` writes (the others arrive with the first rotation). */
-const NEW_FAMILY_FIELDS = ['userId', 'createdAt', 'lastUsedAt', 'expiresAt', 'absoluteExpiresAt', 'tokenHash', 'proofHash', 'subject', 'userAgent', 'ip'] as const;
+/** Fields whose value may pass 64 bytes, hence kept in pieces (`name`, `name#1`, ...). */
+const LONG_FIELDS = ['userAgent', 'subject', 'sealedSuccessor'] as const satisfies readonly FamilyField[];
+
+/** The fields `createFamily` writes, always (the others arrive with the first rotation) ... */
+const NEW_FAMILY_FIELDS = ['userId', 'createdAt', 'lastUsedAt', 'expiresAt', 'absoluteExpiresAt', 'tokenHash', 'proofHash', 'subject'] as const satisfies readonly FamilyField[];
+/** ... and when given. */
+const NEW_FAMILY_OPTIONAL_FIELDS = ['userAgent', 'ip'] as const satisfies readonly FamilyField[];
 
 /** A rotation's or a find's reply after its outcome: the session, the user record, and (for a retry) the sealed successor. */
-const FAMILY_REPLY = [...SESSION_FIELDS, 'subject', 'sealedSuccessor'] as const;
+const FAMILY_REPLY = [...SESSION_FIELDS, 'subject', 'sealedSuccessor'] as const satisfies readonly FamilyField[];
 
-const IDENTIFIER = /^[A-Za-z]+$/;
+/** Field and argument names are spliced into the Lua: plain letters only, so quoting them is safe. */
+function checkNames(names: readonly string[]): readonly string[] {
+  for (const name of names) if (!/^[A-Za-z]+$/.test(name)) throw new Error(`redis-scripts: not a plain name: ${name}`);
+  return names;
+}
 
-/** A list of names as a Lua table literal. The names are ours and checked, so quoting is safe. */
+/** A list of names as a Lua table literal. */
 function luaList(names: readonly string[]): string {
-  for (const name of names) if (!IDENTIFIER.test(name)) throw new Error(`redis-scripts: not a plain name: ${name}`);
-  return `{${names.map((name) => `'${name}'`).join(', ')}}`;
+  return `{${checkNames(names).map((name) => `'${name}'`).join(', ')}}`;
 }
 
 const PRELUDE = `
@@ -82,7 +89,7 @@ end
 local PIECE = 64
 local SESSION = ${luaList(SESSION_FIELDS)}
 local FAMILY = ${luaList(FAMILY_FIELDS)}
-local NEW_FAMILY = ${luaList(NEW_FAMILY_FIELDS)}
+local NEW_FAMILY = ${luaList([...NEW_FAMILY_FIELDS, ...NEW_FAMILY_OPTIONAL_FIELDS])}
 local REPLY = ${luaList(FAMILY_REPLY)}
 local LONG = {}
 for _, name in ipairs(${luaList(LONG_FIELDS)}) do LONG[name] = true end
@@ -198,7 +205,7 @@ function script<const A extends string, const O extends string = never>(
   body: string,
 ): Script<A, O> {
   const { numberOfKeys, args, optional = [], variadic = false, prelude = true } = definition;
-  luaList([...args, ...optional]);
+  checkNames([...args, ...optional]);
   let names = `local arg = { ${args.map((name, i) => `${name} = ARGV[${i + 1}]`).join(', ')} }\n`;
   if (optional.length > 0) names += `for i = ${args.length + 1}, #ARGV, 2 do arg[ARGV[i]] = ARGV[i + 1] end\n`;
   return { lua: `${prelude ? PRELUDE : ''}${names}${body}`, numberOfKeys, args, optional, variadic };
@@ -212,8 +219,8 @@ function script<const A extends string, const O extends string = never>(
 const CREATE_FAMILY = script(
   {
     numberOfKeys: 3,
-    args: ['familyId', 'now', 'maxSessionsPerUser', 'channel', 'userId', 'createdAt', 'lastUsedAt', 'expiresAt', 'absoluteExpiresAt', 'tokenHash', 'proofHash', 'subject'],
-    optional: ['userAgent', 'ip'],
+    args: ['familyId', 'now', 'maxSessionsPerUser', 'channel', ...NEW_FAMILY_FIELDS],
+    optional: NEW_FAMILY_OPTIONAL_FIELDS,
   },
   `
 local family_key, index_key, base = KEYS[1], KEYS[2], KEYS[3]
