@@ -231,6 +231,67 @@ function errorsOf(rounds) {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The access tokens of the middleware rows: one HS256 token for every HS256 row, a token of its own
+ * for the rows whose server keeps its own keys or families, and 2,000 distinct ones for the
+ * `-many` rows.
+ */
+async function issueTokens(loader, servers) {
+  // One HS256 token for every HS256 row: from the Redis variant (its family lives in Redis, so
+  // the revocation check finds it live) when there is one.
+  const login = async (name) => (await loader.request({ type: 'login', baseUrl: servers[name].baseUrl, usernames: ['u_000001'] })).tokens[0].accessToken;
+  const hs256 = await login(['ours-hs256-redis', 'ours-hs256-cached', 'ours-hs256'].find((name) => servers[name]));
+  const tokens = {};
+  // PostgreSQL keeps its own families: its token must be one of them.
+  for (const name of ['ours-rs256', 'ours-es256', 'ours-hs256-keyset', 'ours-es256-keyset', 'ours-es256-verifier', 'ours-hs256-postgres']) if (servers[name]) tokens[name] = await login(name);
+  // Many distinct tokens: the memory store's for the stateless row, Redis families (one set,
+  // for both Redis rows) for the per-request and cached rows.
+  for (const [rows, from] of [[['ours-hs256-many'], 'ours-hs256-many'], [['ours-hs256-redis-many', 'ours-hs256-cached-many'], 'ours-hs256-redis-many']]) {
+    if (!servers[from]) continue;
+    const usernames = Array.from({ length: MANY_TOKENS }, (_, i) => `u_${String(i).padStart(6, '0')}`);
+    usernames[0] = 'u_000001';
+    const issued = [];
+    for (let i = 0; i < usernames.length; i += 200) {
+      issued.push(...(await loader.request({ type: 'login', baseUrl: servers[from].baseUrl, usernames: usernames.slice(i, i + 200) })).tokens);
+    }
+    for (const row of rows) if (servers[row]) tokens[row] = issued.map((issue) => issue.accessToken);
+  }
+  return { hs256, tokens };
+}
+
+/** What one checked request costs the store: Redis round trips (per request, and with 'cached') and PostgreSQL statements. */
+async function revocationCosts(ctx, servers, entries) {
+  const { loader, redis, postgres } = ctx;
+  /** One second of GET /me with the token, at the table's connection count. */
+  const getMe = (server, token) => () =>
+    loader.request({ type: 'get', url: `${server.baseUrl}/me`, connections: CONNECTIONS, duration: 1, headers: { authorization: `Bearer ${token}` } });
+  let revocationTrips;
+  if (servers['ours-hs256-redis']) {
+    const [, server, token] = entries.find(([name]) => name === 'ours-hs256-redis');
+    log('middleware: counting Redis round trips of the revocation check (MONITOR)');
+    revocationTrips = await roundTripCheck(server, [redis.port], getMe(server, token));
+  }
+
+  let cachedTrips;
+  if (servers['ours-hs256-cached']) {
+    const [, server, token] = entries.find(([name]) => name === 'ours-hs256-cached');
+    log("middleware: counting Redis round trips of revocation: 'cached' (MONITOR; the heartbeat PINGs count too)");
+    cachedTrips = await roundTripCheck(server, [redis.port], getMe(server, token));
+    // The subscribers' heartbeat PINGs are round trips too: MONITOR sees those of every cached
+    // server running (each sends its own, 10 a second per master), so each is charged its share.
+    const cachedServers = ['ours-hs256-cached', 'ours-hs256-cached-many'].filter((name) => servers[name]).length;
+    cachedTrips.perRequest = (cachedTrips.roundTrips + (cachedTrips.housekeeping.ping ?? 0) / cachedServers) / cachedTrips.served;
+  }
+
+  let revocationStatements;
+  if (servers['ours-hs256-postgres']) {
+    const [, server, token] = entries.find(([name]) => name === 'ours-hs256-postgres');
+    log('middleware: counting PostgreSQL statements of the revocation check (pg_stat_statements)');
+    revocationStatements = await statementCheck(server, postgres.port, getMe(server, token));
+  }
+  return { revocationTrips, cachedTrips, revocationStatements };
+}
+
 async function middlewareTables(ctx) {
   const { place, loader, config, redis, postgres } = ctx;
   const rows = MIDDLEWARE.filter(
@@ -249,25 +310,7 @@ async function middlewareTables(ctx) {
       const env = other ? { BENCH_LIB: other.dir } : {};
       servers[name] = await startServer(place, variant, { ...config, redisPort: redis.port, postgresPort: postgres.port }, env);
     }
-    // One HS256 token for every HS256 row: from the Redis variant (its family lives in Redis, so
-    // the revocation check finds it live) when there is one.
-    const login = async (name) => (await loader.request({ type: 'login', baseUrl: servers[name].baseUrl, usernames: ['u_000001'] })).tokens[0].accessToken;
-    const hs256 = await login(['ours-hs256-redis', 'ours-hs256-cached', 'ours-hs256'].find((name) => servers[name]));
-    const tokens = {};
-    // PostgreSQL keeps its own families: its token must be one of them.
-    for (const name of ['ours-rs256', 'ours-es256', 'ours-hs256-keyset', 'ours-es256-keyset', 'ours-es256-verifier', 'ours-hs256-postgres']) if (servers[name]) tokens[name] = await login(name);
-    // Many distinct tokens: the memory store's for the stateless row, Redis families (one set,
-    // for both Redis rows) for the per-request and cached rows.
-    for (const [rows, from] of [[['ours-hs256-many'], 'ours-hs256-many'], [['ours-hs256-redis-many', 'ours-hs256-cached-many'], 'ours-hs256-redis-many']]) {
-      if (!servers[from]) continue;
-      const usernames = Array.from({ length: MANY_TOKENS }, (_, i) => `u_${String(i).padStart(6, '0')}`);
-      usernames[0] = 'u_000001';
-      const issued = [];
-      for (let i = 0; i < usernames.length; i += 200) {
-        issued.push(...(await loader.request({ type: 'login', baseUrl: servers[from].baseUrl, usernames: usernames.slice(i, i + 200) })).tokens);
-      }
-      for (const row of rows) if (servers[row]) tokens[row] = issued.map((issue) => issue.accessToken);
-    }
+    const { hs256, tokens } = await issueTokens(loader, servers);
     const entries = rows.map(([name]) => [name, servers[name], tokens[name] ?? hs256]);
     for (const [name, server, token] of entries) await sanityCheck(name, server, Array.isArray(token) ? token[0] : token);
 
@@ -275,36 +318,7 @@ async function middlewareTables(ctx) {
     await getRounds(loader, entries, { connections: CONNECTIONS, seconds: WARMUP_SECONDS, rounds: 1 });
     log(`middleware: ${ROUNDS} rounds x ${SECONDS} s x ${entries.length} variants at ${CONNECTIONS} connections`);
     const at10 = await getRounds(loader, entries, { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS });
-    let revocationTrips;
-    if (servers['ours-hs256-redis']) {
-      const [, server, token] = entries.find(([name]) => name === 'ours-hs256-redis');
-      log('middleware: counting Redis round trips of the revocation check (MONITOR)');
-      revocationTrips = await roundTripCheck(server, [redis.port], () =>
-        loader.request({ type: 'get', url: `${server.baseUrl}/me`, connections: CONNECTIONS, duration: 1, headers: { authorization: `Bearer ${token}` } }),
-      );
-    }
-
-    let cachedTrips;
-    if (servers['ours-hs256-cached']) {
-      const [, server, token] = entries.find(([name]) => name === 'ours-hs256-cached');
-      log("middleware: counting Redis round trips of revocation: 'cached' (MONITOR; the heartbeat PINGs count too)");
-      cachedTrips = await roundTripCheck(server, [redis.port], () =>
-        loader.request({ type: 'get', url: `${server.baseUrl}/me`, connections: CONNECTIONS, duration: 1, headers: { authorization: `Bearer ${token}` } }),
-      );
-      // The subscribers' heartbeat PINGs are round trips too: MONITOR sees those of every cached
-      // server running (each sends its own, 10 a second per master), so each is charged its share.
-      const cachedServers = ['ours-hs256-cached', 'ours-hs256-cached-many'].filter((name) => servers[name]).length;
-      cachedTrips.perRequest = (cachedTrips.roundTrips + (cachedTrips.housekeeping.ping ?? 0) / cachedServers) / cachedTrips.served;
-    }
-
-    let revocationStatements;
-    if (servers['ours-hs256-postgres']) {
-      const [, server, token] = entries.find(([name]) => name === 'ours-hs256-postgres');
-      log('middleware: counting PostgreSQL statements of the revocation check (pg_stat_statements)');
-      revocationStatements = await statementCheck(server, postgres.port, () =>
-        loader.request({ type: 'get', url: `${server.baseUrl}/me`, connections: CONNECTIONS, duration: 1, headers: { authorization: `Bearer ${token}` } }),
-      );
-    }
+    const { revocationTrips, cachedTrips, revocationStatements } = await revocationCosts(ctx, servers, entries);
 
     const middleware = rows.map(([name, label, kind]) => {
       const rounds = at10[name];
