@@ -157,6 +157,18 @@ local function append(out, record, names)
   return out
 end
 
+-- The family at key when it is live at now and its proof is proof_hash, with its user agent and
+-- user record whole (the sealed successor stays its first piece). Otherwise nil and why:
+-- 'unknown' (not live) or 'wrong_proof'.
+local function find_family(key, now, proof_hash)
+  local f = read(key, FAMILY)
+  if not f.userId or not f.expiresAt or now >= tonumber(f.expiresAt) then return nil, 'unknown' end
+  if f.proofHash ~= proof_hash then return nil, 'wrong_proof' end
+  f.userAgent = get_long(key, 'userAgent', f.userAgent)
+  f.subject = get_long(key, 'subject', f.subject)
+  return f
+end
+
 -- Raises the TTL of the user index to at least ttl ms (the index must outlive its families).
 local function extend_index(index_key, ttl)
   local current = redis.call('PTTL', index_key)
@@ -271,18 +283,13 @@ const ROTATE = script(
   `
 local family_key, base = KEYS[1], KEYS[2]
 local now = tonumber(arg.now)
-local f = read(family_key, FAMILY)
+local f, why = find_family(family_key, now, arg.proofHash)
 
 -- 1. Not live, or a wrong family proof: a guess, not reuse. Nothing changes.
-if not f.userId or not f.expiresAt or now >= tonumber(f.expiresAt) then
-  return {'invalid', 'unknown'}
-end
-if f.proofHash ~= arg.proofHash then
-  return {'invalid', 'wrong_proof'}
+if not f then
+  return {'invalid', why}
 end
 
-f.userAgent = get_long(family_key, 'userAgent', f.userAgent)
-f.subject = get_long(family_key, 'subject', f.subject)
 -- Replied by a retry only, and read whole only then.
 local sealed = f.sealedSuccessor
 f.sealedSuccessor = false
@@ -339,16 +346,10 @@ return {'reused', f.userId}
 const FIND_FAMILY = script(
   { numberOfKeys: 1, args: ['proofHash', 'now'] },
   `
-local family_key = KEYS[1]
-local f = read(family_key, FAMILY)
-if not f.userId or not f.expiresAt or tonumber(arg.now) >= tonumber(f.expiresAt) then
-  return {'invalid', 'unknown'}
+local f, why = find_family(KEYS[1], tonumber(arg.now), arg.proofHash)
+if not f then
+  return {'invalid', why}
 end
-if f.proofHash ~= arg.proofHash then
-  return {'invalid', 'wrong_proof'}
-end
-f.userAgent = get_long(family_key, 'userAgent', f.userAgent)
-f.subject = get_long(family_key, 'subject', f.subject)
 f.sealedSuccessor = false
 return append({'found'}, f, REPLY)
 `,
