@@ -732,6 +732,14 @@ function skippedRow(label, reason, columns) {
   return [label, `(${reason})`, ...Array(columns - 2).fill('')];
 }
 
+/** The round-trip and statement notes under a table, for the rows that measured them. */
+function costNotes(rows, what) {
+  return [
+    ...rows.filter((row) => row.roundTrips).flatMap((row) => [tripsNote(row, what), '']),
+    ...rows.filter((row) => row.statements).flatMap((row) => [statementsNote(row, what), '']),
+  ];
+}
+
 /** The middleware table, with its round-trip and statement notes. */
 function renderMiddleware(middleware) {
   const out = [];
@@ -747,8 +755,7 @@ function renderMiddleware(middleware) {
     ),
     '',
   );
-  for (const row of middleware.filter((r) => r.roundTrips)) out.push(tripsNote(row, 'request'), '');
-  for (const row of middleware.filter((r) => r.statements)) out.push(statementsNote(row, 'request'), '');
+  out.push(...costNotes(middleware, 'request'));
   return out;
 }
 
@@ -811,8 +818,7 @@ function renderRefresh(refresh) {
     ),
     '',
   );
-  for (const row of refresh.filter((r) => r.roundTrips)) out.push(tripsNote(row, 'refresh'), '');
-  for (const row of refresh.filter((r) => r.statements)) out.push(statementsNote(row, 'refresh'), '');
+  out.push(...costNotes(refresh, 'refresh'));
   return out;
 }
 
