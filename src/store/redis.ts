@@ -105,8 +105,9 @@ export const recommendedClusterOptions = Object.freeze({
 const SHARD_KEY = new RegExp(`^[A-Za-z0-9_-]{${SHARD_KEY_LENGTH}}`);
 
 /**
- * The Redis store (ioredis, standalone or Cluster). Every method is one Lua script (or, for the
- * denylist, one `SET ... PX`): one round trip, all-or-nothing.
+ * The Redis store (ioredis, standalone or Cluster). Every method is one Lua script (the denylist's
+ * is a `SET ... PX` and its PUBLISH): one round trip, all-or-nothing. This class builds the keys;
+ * the scripts, their named arguments and the decoding of their replies are in redis-scripts.ts.
  *
  * Keys (see redis-scripts.ts): `<prefix>{<shard>}:f:<familyId>` (a hash per family),
  * `<prefix>{<shard>}:u:<userId>` (the user's family ids, a sorted set by createdAt) and
