@@ -16,6 +16,7 @@ import type { AccessClaims, SignIn } from '../tokens/access-token.js';
 import { publicJwks } from '../tokens/jwks.js';
 import type { ClientContext, IssuedTokens, TokenService } from '../tokens/token-service.js';
 import { assertAmr, assertAuthUser } from '../tokens/user.js';
+import { ownField } from '../json.js';
 import type { AuthUser, RevokeEvent, StartSessionOptions, TokenResponse } from '../types.js';
 import { bearerToken } from './bearer.js';
 import { assertNotCrossSite, SAFE_METHODS } from './csrf.js';
@@ -23,7 +24,7 @@ import type { HookRunner } from './hooks.js';
 import { serveJwks } from './jwks.js';
 import { learnMountPath } from './mount-path.js';
 import { errorMiddleware, failRequest, handle as handleAsync, sendJson, type ErrorObserver } from './respond.js';
-import { assertClientTransport, clearRefreshCookie, hasCookie, objectBody, ownField, readRefreshToken, refreshCookie, setRefreshCookie } from './transport.js';
+import { assertClientTransport, clearRefreshCookie, hasCookie, objectBody, readRefreshToken, refreshCookie, setRefreshCookie } from './transport.js';
 
 const MAX_USERNAME_LENGTH = 256;
 const MAX_PASSWORD_BYTES = 1024;
@@ -142,14 +143,14 @@ export function createEndpoints(
     const result = await service.refresh(presented.token);
     if (!('tokens' in result)) {
       if (presented.fromCookie) clearRefreshCookie(res, cookie);
-      if (result.kind === 'invalid') throw new InvalidGrantError(result.reason);
+      if (result.outcome === 'invalid') throw new InvalidGrantError(result.reason);
       const { userId, sessionId } = result;
-      if (result.kind === 'reused') await runHook('onReuseDetected', { userId, sessionId, req });
-      await revoked({ userId, sessionIds: [sessionId], reason: result.kind, req });
-      throw new InvalidGrantError(result.kind);
+      if (result.outcome === 'reused') await runHook('onReuseDetected', { userId, sessionId, req });
+      await revoked({ userId, sessionIds: [sessionId], reason: result.outcome, req });
+      throw new InvalidGrantError(result.outcome);
     }
     const { session } = result.tokens;
-    await runHook('onRefresh', { userId: session.userId, sessionId: session.familyId, retried: result.kind === 'retried', req });
+    await runHook('onRefresh', { userId: session.userId, sessionId: session.familyId, retried: result.outcome === 'retried', req });
     sendJson(res, 200, tokenResponse(res, result.tokens));
   }));
 

@@ -1,5 +1,6 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { ASYMMETRIC, keyMisfit, MAX_KID_LENGTH, type ResolvedKey, type ResolvedKeys } from '../config/access-token.js';
+import { isObject } from '../json.js';
 
 /** A public key as a JWKS publishes it (RFC 7517), with what a verifier needs to pin it. */
 export interface PublicJwk extends JsonWebKey {
@@ -77,8 +78,4 @@ function publicMembers(jwk: Record<string, unknown>): JsonWebKey {
   const { kty, n, e, crv, x, y } = jwk;
   if (kty === 'RSA') return { kty, n, e } as JsonWebKey;
   return (kty === 'OKP' ? { kty, crv, x } : { kty, crv, x, y }) as JsonWebKey;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

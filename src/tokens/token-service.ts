@@ -29,9 +29,9 @@ export interface IssuedTokens {
  * knows the user, or the token is not a live one of ours.
  */
 export type RefreshResult =
-  | { kind: 'rotated' | 'retried'; tokens: IssuedTokens }
-  | { kind: 'reused' | 'user_removed'; userId: string; sessionId: string }
-  | { kind: 'invalid'; reason: 'malformed' | 'unknown_session' | 'wrong_proof' };
+  | { outcome: 'rotated' | 'retried'; tokens: IssuedTokens }
+  | { outcome: 'reused' | 'user_removed'; userId: string; sessionId: string }
+  | { outcome: 'invalid'; reason: 'malformed' | 'unknown_session' | 'wrong_proof' };
 
 type Refusal = Exclude<RefreshResult, { tokens: IssuedTokens }>;
 
@@ -178,11 +178,11 @@ export class TokenService {
    */
   async refresh(token: string): Promise<RefreshResult> {
     const presented = parseRefreshToken(token);
-    if (!presented) return { kind: 'invalid', reason: 'malformed' };
+    if (!presented) return { outcome: 'invalid', reason: 'malformed' };
     let current: AuthUser | undefined;
     if (this.policy.resolveUser) {
       const resolved = await this.resolveUser(presented, this.policy.resolveUser);
-      if ('kind' in resolved) return resolved;
+      if ('outcome' in resolved) return resolved;
       current = resolved.user;
     }
     const now = this.now();
@@ -199,15 +199,15 @@ export class TokenService {
         graceMs: this.policy.graceMs,
       }),
     );
-    if (result.outcome === 'invalid') return { kind: 'invalid', reason: result.reason === 'wrong_proof' ? 'wrong_proof' : 'unknown_session' };
-    if (result.outcome === 'reused') return { kind: 'reused', userId: result.userId, sessionId: presented.familyId };
+    if (result.outcome === 'invalid') return { outcome: 'invalid', reason: result.reason === 'wrong_proof' ? 'wrong_proof' : 'unknown_session' };
+    if (result.outcome === 'reused') return { outcome: 'reused', userId: result.userId, sessionId: presented.familyId };
 
     const refreshToken = result.outcome === 'rotated' ? successor.token : openSuccessor(result.sealedSuccessor, presented);
-    if (refreshToken === null) return { kind: 'invalid', reason: 'unknown_session' };
+    if (refreshToken === null) return { outcome: 'invalid', reason: 'unknown_session' };
     const grant = parseGrant(result.subject, result.session.createdAt);
     const access = this.accessTokens.sign(current ?? grant.user, presented.familyId, grant.signIn, now);
     return {
-      kind: result.outcome,
+      outcome: result.outcome,
       tokens: { accessToken: access.token, expiresIn: access.expiresIn, refreshToken, session: result.session },
     };
   }
@@ -268,7 +268,7 @@ export class TokenService {
   private async resolveUser(presented: PresentedRefreshToken, resolveUser: NonNullable<RefreshPolicy['resolveUser']>): Promise<{ user: AuthUser } | Refusal> {
     const { familyId, proofHash } = presented;
     const found = await this.call(() => this.store.findFamily!(familyId, { proofHash, now: this.now() }));
-    if (found.outcome === 'invalid') return { kind: 'invalid', reason: found.reason === 'wrong_proof' ? 'wrong_proof' : 'unknown_session' };
+    if (found.outcome === 'invalid') return { outcome: 'invalid', reason: found.reason === 'wrong_proof' ? 'wrong_proof' : 'unknown_session' };
     const { session } = found;
     const { user: signedIn, signIn } = parseGrant(found.subject, session.createdAt);
     let user: unknown;
@@ -290,7 +290,7 @@ export class TokenService {
     }
     if (user === null || user === undefined) {
       await this.call(() => this.store.revokeFamily(familyId, { proofHash, now: this.now() }));
-      return { kind: 'user_removed', userId: session.userId, sessionId: familyId };
+      return { outcome: 'user_removed', userId: session.userId, sessionId: familyId };
     }
     return { user: user as AuthUser };
   }
