@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { ResolvedLoginThrottle } from '../config/index.js';
-import { MemoryLoginCounters } from '../store/login-counters.js';
 import type { LoginAttempt, LoginAttemptResult, RefreshTokenStore } from '../store/types.js';
 import { callStore } from './token-service.js';
 
@@ -38,25 +37,42 @@ export type ThrottleDecision =
 
 const IP_KEY = 'ip';
 
+/** What `resetLoginAttempts` is given. */
+type LoginReset = Parameters<NonNullable<RefreshTokenStore['resetLoginAttempts']>>[0];
+
 /** Where the counters live: the store's own (shared by every instance), or this process's memory. */
 interface Counters {
   hit(attempt: LoginAttempt): Promise<LoginAttemptResult>;
-  reset(reset: { group: string; clear: string[]; decrement: string[]; now: number }): Promise<void>;
+  reset(reset: LoginReset): Promise<void>;
+}
+
+/**
+ * Counters in the memory of this process (the store's `MemoryLoginCounters`, which `createAuth`
+ * hands in): synchronous, each method one atomic step.
+ */
+export interface ProcessCounters {
+  hit(attempt: LoginAttempt): LoginAttemptResult;
+  reset(reset: LoginReset): void;
+  /** Drops every counter that has expired at `now`. */
+  sweep(now: number): void;
 }
 
 /** How often the in-process fallback drops expired counters. */
 const SWEEP_INTERVAL_MS = 60_000;
 
+/** The throttle of `POST /login`: decides, and keeps its counters in the store when it can. */
 export class LoginThrottle {
   private readonly counters: Counters;
 
+  /** @param inProcess makes the counters of a store without `hitLoginAttempt`/`resetLoginAttempts` (with a warning). */
   constructor(
     private readonly config: ResolvedLoginThrottle,
     store: RefreshTokenStore,
     private readonly storeTimeoutMs: number,
     private readonly now: () => number,
+    inProcess: () => ProcessCounters,
   ) {
-    this.counters = storeCounters(store) ?? memoryCounters();
+    this.counters = storeCounters(store) ?? memoryCounters(inProcess());
   }
 
   /**
@@ -105,12 +121,11 @@ function storeCounters(store: RefreshTokenStore): Counters | undefined {
  * A custom store without the throttle's methods still gets a throttle, in this process's memory:
  * weaker when several instances serve the app (each counts alone), so the app is told at start-up.
  */
-function memoryCounters(): Counters {
+function memoryCounters(counters: ProcessCounters): Counters {
   process.emitWarning(
     'express-refresh-tokens: the store has no hitLoginAttempt/resetLoginAttempts, so the login throttle counts in the memory of each process (README "Password guessing")',
     { code: 'ERT_LOGIN_THROTTLE_IN_MEMORY' },
   );
-  const counters = new MemoryLoginCounters();
   let sweptAt = 0;
   return {
     async hit(attempt) {
