@@ -76,7 +76,7 @@ export function createEndpoints(
    * cross-site request carries no SameSite cookie, yet its response could set or clear one. With
    * body transport, to those that send the cookie anyway.
    */
-  const refuseCrossSite = (when: 'always' | 'cookie-borne'): express.RequestHandler => (req, res, next) => {
+  const refuseCrossSite = (when: 'always' | 'cookie-borne'): express.RequestHandler => (req, _res, next) => {
     if (when === 'always' || transport === 'cookie' || hasCookie(req, cookie.name)) assertNotCrossSite(req, trustedOrigins);
     next();
   };
