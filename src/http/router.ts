@@ -126,9 +126,9 @@ async function startSession(context: EndpointContext, req: Request, res: Respons
   // callback, a magic link) arrive cross-site by design and carry their own proof (`state`,
   // a one-time token), as does a cross-site POST the app vouches for with `allowCrossSite`.
   if (transport === 'cookie' && !SAFE_METHODS.has(req.method) && options.allowCrossSite !== true) assertNotCrossSite(req, trustedOrigins);
-  const { tokens, evictedFamilyIds } = await service.startSession(user, clientOf(req), signIn);
-  await runHook('onLogin', { user, sessionId: tokens.session.familyId, amr: signIn.amr, evictedSessionIds: evictedFamilyIds, req });
-  await revoked(context, { userId: user.id, sessionIds: evictedFamilyIds, reason: 'session_limit', req });
+  const { tokens, evictedSessionIds } = await service.startSession(user, clientOf(req), signIn);
+  await runHook('onLogin', { user, sessionId: tokens.session.familyId, amr: signIn.amr, evictedSessionIds, req });
+  await revoked(context, { userId: user.id, sessionIds: evictedSessionIds, reason: 'session_limit', req });
   res.set('Cache-Control', 'no-store');
   return tokenResponse(context, res, tokens);
 }
