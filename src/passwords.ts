@@ -6,9 +6,9 @@ import { ConfigurationError } from './errors.js';
 import type { AuthUser, VerifyCredentials } from './types.js';
 
 /** bcrypt reads at most 72 bytes; anything after would be silently ignored. */
-export const MAX_BCRYPT_PASSWORD_BYTES = 72;
+const MAX_BCRYPT_PASSWORD_BYTES = 72;
 /** The lowest bcrypt cost hashed or accepted: faster hashes are too cheap to guess against. */
-export const MIN_BCRYPT_COST = 10;
+const MIN_BCRYPT_COST = 10;
 
 /**
  * Why a password cannot be hashed faithfully by bcrypt, or `undefined` when it can: over 72 bytes

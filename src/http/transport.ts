@@ -23,7 +23,7 @@ export function refreshCookie(options: ResolvedCookie, mountPath: () => string |
 }
 
 /** Every value the raw `Cookie` header gives `name`: duplicates matter, so no parser that keeps one. */
-export function cookieValues(req: Request, name: string): string[] {
+function cookieValues(req: Request, name: string): string[] {
   const header = req.headers.cookie;
   if (!header) return [];
   const values: string[] = [];

@@ -8,7 +8,7 @@ import type { AuthUser } from '../types.js';
 import { isInFuture, timeClaimFailure } from './time-claims.js';
 
 /** The JOSE `typ` of our access tokens (RFC 9068): no other JWT signed with the same key passes. */
-export const ACCESS_TOKEN_TYPE = 'at+jwt';
+const ACCESS_TOKEN_TYPE = 'at+jwt';
 
 /** Claims that belong to the library; custom claims never override them (nor the payload's prototype). */
 const RESERVED_CLAIMS = new Set(['sub', 'jti', 'sid', 'iat', 'exp', 'iss', 'aud', 'nbf', 'roles', 'scope', 'auth_time', 'amr', '__proto__']);

@@ -31,7 +31,7 @@ export interface PresentedRefreshToken {
   proofHash: string;
 }
 
-export function hashOf(value: string): string {
+function hashOf(value: string): string {
   return createHash('sha256').update(value).digest('base64url');
 }
 

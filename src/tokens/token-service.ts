@@ -64,7 +64,7 @@ export class AccessTokenAuthenticator {
   private view: RevocationView | undefined;
 
   constructor(
-    readonly accessTokens: AccessTokens,
+    private readonly accessTokens: AccessTokens,
     private readonly store: RefreshTokenStore | undefined,
     private readonly storeTimeoutMs: number,
     private readonly now: () => number,
