@@ -65,6 +65,10 @@ async function startServer(): Promise<Harness> {
   app.post('/echo', t.auth.requireAccessToken(), express.text({ type: '*/*' }), (req, res) => {
     res.json({ body: req.body, userId: req.auth!.userId });
   });
+  // Step-up (README "Step-up for sensitive routes"): a sign-in older than 5 minutes is refused.
+  app.get('/recent-sign-in', t.auth.requireAccessToken({ maxAuthAge: '5m' }), (req, res) => {
+    res.json({ userId: req.auth!.userId });
+  });
   app.use(t.app);
   const { base } = await listen(app);
   stores.push(memory);
@@ -263,6 +267,24 @@ describe('createAuthClient (Node, against a real server)', () => {
       expect(h.hits['GET /other-401']).toBe(1);
       expect(h.hits['GET /admin']).toBe(1);
       expect(h.refreshes).toEqual([]);
+    });
+
+    it('hands back a 401 insufficient_user_authentication (step-up) without refreshing: a new login() passes', async () => {
+      const { auth, expired } = client(h);
+      await auth.login('alice', PASSWORD);
+      expect((await auth.fetch('/recent-sign-in')).status).toBe(200);
+      h.t.clock.now += 6 * MINUTE; // the sign-in is 6 minutes old; the access token lives 15
+      const res = await auth.fetch('/recent-sign-in');
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer error="insufficient_user_authentication", max_age=300');
+      expect(await json(res)).toMatchObject({ error: 'insufficient_user_authentication' });
+      expect(h.hits['GET /recent-sign-in']).toBe(2);
+      expect(h.hits['POST /auth/refresh']).toBeUndefined();
+      expect(expired).not.toHaveBeenCalled();
+      expect(auth.accessToken).not.toBeNull(); // the session goes on for every other route
+      await auth.login('alice', PASSWORD);
+      expect((await auth.fetch('/recent-sign-in')).status).toBe(200);
+      expect(h.hits['POST /auth/refresh']).toBeUndefined();
     });
 
     it('replays a request whose body is a stream, with the same body', async () => {
