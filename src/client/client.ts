@@ -1,13 +1,9 @@
-import { AuthClientError } from './errors.js';
+import { errorCodeOf, errorOf } from './errors.js';
 import { connectTabs, type TabMessage } from './tabs.js';
-import type { AccessTokenClaims, AuthClient, AuthClientOptions, SessionInfo } from './types.js';
+// Type-only: the server's own type for the answer of `/login` and `/refresh` (erased from the bundle).
+import type { TokenResponse } from '../types.js';
+import type { AccessTokenClaims, AuthClient, AuthClientOptions, SessionsResponse } from './types.js';
 
-/** The token response of `/login` and `/refresh`. */
-interface TokenResponse {
-  accessToken: string;
-  expiresIn: number;
-  refreshToken?: string;
-}
 
 /**
  * Session state: `undefined` until the client knows (a fresh page may still have the cookie),
@@ -237,7 +233,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     const replay = request.clone();
     request.headers.set('authorization', `Bearer ${used}`);
     const res = await send(request);
-    if (res.status !== 401 || (await errorCode(res)) !== 'invalid_token') return res;
+    if (res.status !== 401 || (await errorCodeOf(res)) !== 'invalid_token') return res;
     if (token === used) {
       try {
         await refreshShared();
@@ -286,7 +282,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
 
     async sessions() {
       const res = await call('GET', '/sessions');
-      return ((await res.json()) as { sessions: SessionInfo[] }).sessions;
+      return ((await res.json()) as SessionsResponse).sessions;
     },
 
     async revokeSession(id) {
@@ -315,27 +311,6 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       return token ? decode(token) : null;
     },
   };
-}
-
-/** The `error` code of an error response, read from a copy so the caller still gets the body. */
-async function errorCode(res: Response): Promise<unknown> {
-  try {
-    return ((await res.clone().json()) as { error?: unknown }).error;
-  } catch {
-    return undefined;
-  }
-}
-
-async function errorOf(res: Response): Promise<AuthClientError> {
-  let body: { error?: unknown; message?: unknown } = {};
-  try {
-    body = (await res.json()) as typeof body;
-  } catch {
-    // not JSON: keep the status
-  }
-  // The server sends whole seconds; the HTTP-date form of Retry-After is not ours and is ignored.
-  const retryAfter = /^\d+$/.test(res.headers.get('retry-after') ?? '') ? Number(res.headers.get('retry-after')) : undefined;
-  return new AuthClientError(typeof body.error === 'string' ? body.error : 'http_error', res.status, typeof body.message === 'string' ? body.message : undefined, retryAfter);
 }
 
 /** The payload of a JWT (base64url JSON), UTF-8 aware. */

@@ -76,7 +76,10 @@ export interface AccessTokenClaims {
   [claim: string]: unknown;
 }
 
-/** One entry of `sessions()`, as `GET /sessions` answers it. */
+/**
+ * One entry of `sessions()`, as `GET /sessions` answers it: one type for both halves (the
+ * server's `auth.listSessions` gives the same without `current`).
+ */
 export interface SessionInfo {
   id: string;
   /** ISO 8601 times. */
@@ -87,6 +90,11 @@ export interface SessionInfo {
   ip: string | null;
   /** The session of this client's access token. */
   current: boolean;
+}
+
+/** The body of `GET /sessions`, which `sessions()` unwraps. */
+export interface SessionsResponse {
+  sessions: SessionInfo[];
 }
 
 export interface AuthClient {

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
 import express from 'express';
-import { AuthClientError, createAuthClient, type AuthClientOptions, type TokenStorage } from '../../src/client/index.js';
-import { MemoryTokenStore, type RefreshTokenStore } from '../../src/index.js';
+import { AuthClientError, createAuthClient, type AuthClientErrorCode, type AuthClientOptions, type SessionInfo, type SessionsResponse, type TokenStorage } from '../../src/client/index.js';
+import { MemoryTokenStore, type AuthErrorCode, type RefreshTokenStore, type SessionInfo as ServerSessionInfo } from '../../src/index.js';
 import { makeApp, PASSWORD, SECRET, type TestApp } from '../helpers/app.js';
 
 /**
@@ -408,6 +408,10 @@ describe('createAuthClient (Node, against a real server)', () => {
       const mine = await a.auth.login('alice', PASSWORD);
       const other = await b.auth.login('alice', PASSWORD);
       const sessions = await a.auth.sessions();
+      // The raw GET /sessions answer has the shape sessions() unwraps, field for field.
+      const raw = (await (await a.auth.fetch('/auth/sessions')).json()) as SessionsResponse;
+      expect(raw.sessions.map((s) => Object.keys(s).sort())).toEqual(sessions.map((s) => Object.keys(s).sort()));
+      expect(Object.keys(sessions[0]!).sort()).toEqual(['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent']);
       expect(sessions.map((s) => [s.id, s.current]).sort()).toEqual([[mine.sid, true], [other.sid, false]].sort());
 
       await a.auth.revokeSession(other.sid);
@@ -527,6 +531,23 @@ describe('createAuthClient (Node, against a real server)', () => {
       } finally {
         channel.close();
       }
+    });
+  });
+
+  describe('types shared with the server', () => {
+    it("types AuthClientError.code with the server's codes plus http_error: a misspelt code does not compile", () => {
+      const server: AuthErrorCode = 'insufficient_user_authentication';
+      const codes: AuthClientErrorCode[] = [server, 'http_error'];
+      const error = new AuthClientError(codes[0]!, 401);
+      // @ts-expect-error not a code the server sends
+      expect(error.code === 'invalid_credential').toBe(false);
+      expect(error.code).toBe('insufficient_user_authentication');
+    });
+
+    it("types a session as the server's, with current", () => {
+      const listed: ServerSessionInfo = { id: 's', createdAt: '', lastUsedAt: '', expiresAt: '', userAgent: null, ip: null };
+      const answered: SessionInfo = { ...listed, current: true };
+      expect(answered).toMatchObject(listed);
     });
   });
 });
