@@ -10,6 +10,7 @@ export interface TokenStorage {
   delete(): void | Promise<void>;
 }
 
+/** The options of `createAuthClient` (README "Client" > "What it does"). */
 export interface AuthClientOptions {
   /**
    * The API's origin, optionally with a path prefix (`'https://api.example.com'`). Relative
@@ -97,6 +98,10 @@ export interface SessionsResponse {
   sessions: SessionInfo[];
 }
 
+/**
+ * What `createAuthClient` returns: the router's calls, a drop-in `fetch`, and the current token.
+ * One client holds one session.
+ */
 export interface AuthClient {
   /**
    * `POST /login`. Resolves to the new access token's claims; rejects with an `AuthClientError`
