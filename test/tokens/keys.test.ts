@@ -2,12 +2,12 @@
  * Key sets (`accessToken.keys`), the JWKS they publish, and createAccessTokenVerifier, below
  * HTTP: which key signs, which key verifies, what is refused and why, and how the verifier
  * fetches a JWKS from a real HTTP server on a loopback port (counting its requests). The HTTP
- * side (routes, middleware, interop with other libraries, rotation) is in http/keys.test.ts.
+ * side (routes, middleware, interop with other libraries, rotation) is in test/http/keys.test.ts.
  */
 import { createHmac, createPrivateKey, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import * as jose from 'jose';
 import jwt from 'jsonwebtoken';
-import { resolveAccessTokenOptions } from '../src/config/access-token.js';
+import { resolveAccessTokenOptions } from '../../src/config/access-token.js';
 import {
   ConfigurationError,
   createAccessTokenVerifier,
@@ -19,9 +19,9 @@ import {
   type AccessTokenOptions,
   type AccessTokenVerifierOptions,
   type AuthError,
-} from '../src/index.js';
-import { AccessTokens } from '../src/tokens/access-token.js';
-import { ecKeyPair, json, rsaKeyPair, startJwksHost, type JwksHost } from './helpers/keys.js';
+} from '../../src/index.js';
+import { AccessTokens } from '../../src/tokens/access-token.js';
+import { ecKeyPair, json, rsaKeyPair, startJwksHost, type JwksHost } from '../helpers/keys.js';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-bytes!!';
 const OTHER_SECRET = 'another-secret-of-at-least-32-bytes!!!';

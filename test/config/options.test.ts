@@ -9,7 +9,7 @@ import {
   RedisTokenStore,
   requireAccessToken,
   type AuthOptions,
-} from '../src/index.js';
+} from '../../src/index.js';
 
 const SECRET = 's'.repeat(32);
 const store = new MemoryTokenStore();

@@ -1,5 +1,5 @@
 /* The login throttle's counting rules on their own (README "Password guessing"); over HTTP: test/http/login-throttle.test.ts. */
-import { networkOf, normalizeUsername } from '../src/tokens/login-throttle.js';
+import { networkOf, normalizeUsername } from '../../src/tokens/login-throttle.js';
 
 describe('networkOf(ip, ipv6Prefix): the network a client is counted as', () => {
   it.each([

@@ -13,10 +13,10 @@ import {
   type RefreshTokenStore,
   type RevocationFeed,
   type RevocationListener,
-} from '../src/index.js';
-import { RevocationView } from '../src/tokens/revocation-view.js';
-import { cookieHeader, login, makeApp, SECRET, type TestApp } from './helpers/app.js';
-import { claimsOf } from './helpers/jwt.js';
+} from '../../src/index.js';
+import { RevocationView } from '../../src/tokens/revocation-view.js';
+import { cookieHeader, login, makeApp, SECRET, type TestApp } from '../helpers/app.js';
+import { claimsOf } from '../helpers/jwt.js';
 
 /** Counts the store round trips of the revocation check on a real store. */
 function countChecks(store: RefreshTokenStore): { count: number } {

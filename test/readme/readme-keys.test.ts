@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo, Server } from 'node:net';
 import express from 'express';
 import request from 'supertest';
-import * as library from '../src/index.js';
-import { DEFAULTS } from '../src/config/defaults.js';
-import { ecKeyPair } from './helpers/keys.js';
-import { README_PATH, readmeBlock, runBlock } from './helpers/readme.js';
+import * as library from '../../src/index.js';
+import { DEFAULTS } from '../../src/config/defaults.js';
+import { ecKeyPair } from '../helpers/keys.js';
+import { README_PATH, readmeBlock, runBlock } from '../helpers/readme.js';
 
 const readme = readFileSync(README_PATH, 'utf8');
 const section = readme.slice(readme.indexOf('\n## Keys and other services\n'), readme.indexOf('\n## Errors\n'));

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { DEFAULTS } from '../src/config/defaults.js';
-import { errorCodes } from '../src/index.js';
+import { DEFAULTS } from '../../src/config/defaults.js';
+import { errorCodes } from '../../src/index.js';
+import { README_PATH } from '../helpers/readme.js';
 
-const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+const readme = readFileSync(README_PATH, 'utf8');
 
 /** The text from a heading to the next heading of the same level or above. */
 function section(heading: string): string {
