@@ -6,7 +6,6 @@
 import express from 'express';
 import request from 'supertest';
 import {
-  ConfigurationError,
   createAuth,
   MemoryTokenStore,
   requireAccessToken,
@@ -17,6 +16,7 @@ import {
 import { RevocationView } from '../../src/tokens/revocation-view.js';
 import { cookieHeader, login, makeApp, SECRET, type TestApp } from '../helpers/app.js';
 import { claimsOf } from '../helpers/jwt.js';
+import { optionError } from '../helpers/options.js';
 
 /** Counts the store round trips of the revocation check on a real store. */
 function countChecks(store: RefreshTokenStore): { count: number } {
@@ -182,15 +182,6 @@ describe('the revocation view', () => {
 
 describe("revocation: 'cached' options", () => {
   const accessToken = { secret: SECRET };
-  function optionError(make: () => unknown): ConfigurationError {
-    try {
-      make();
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigurationError);
-      return error as ConfigurationError;
-    }
-    throw new Error('expected a ConfigurationError');
-  }
   /** A third-party store with every required method and no watchRevocations. */
   function plainStore(): RefreshTokenStore {
     const memory = new MemoryTokenStore();

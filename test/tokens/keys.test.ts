@@ -9,7 +9,6 @@ import * as jose from 'jose';
 import jwt from 'jsonwebtoken';
 import { resolveAccessTokenOptions } from '../../src/config/access-token.js';
 import {
-  ConfigurationError,
   createAccessTokenVerifier,
   createAuth,
   InvalidTokenError,
@@ -21,7 +20,9 @@ import {
   type AuthError,
 } from '../../src/index.js';
 import { AccessTokens } from '../../src/tokens/access-token.js';
+import { headerOf } from '../helpers/jwt.js';
 import { ecKeyPair, json, rsaKeyPair, startJwksHost, type JwksHost } from '../helpers/keys.js';
+import { optionError } from '../helpers/options.js';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-bytes!!';
 const OTHER_SECRET = 'another-secret-of-at-least-32-bytes!!!';
@@ -35,7 +36,6 @@ const signIn = { authTime: NOW, amr: ['pwd'] };
 
 const tokensOf = (options: AccessTokenOptions, purpose: 'sign' | 'verify' = 'sign') => new AccessTokens(resolveAccessTokenOptions(options, purpose, 'accessToken'));
 const signWith = (options: AccessTokenOptions, now = NOW) => tokensOf(options).sign(user, 'family-1', signIn, now).token;
-const headerOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as Record<string, unknown>;
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const claims = (extra: Record<string, unknown> = {}) => ({ sub: 'u-alice', sid: 'family-1', jti: 'j-1', iat: NOW / 1000, exp: NOW / 1000 + 900, ...extra });
 
@@ -59,15 +59,8 @@ function refusal(verify: () => unknown): string | undefined {
   throw new Error('expected the token to be refused');
 }
 
-function optionError(make: () => unknown): string {
-  try {
-    make();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    return (error as ConfigurationError).option;
-  }
-  throw new Error('expected a ConfigurationError');
-}
+/** The option a start-up error names. */
+const optionOf = (make: () => unknown): string => optionError(make).option;
 
 /** A set of three: an ES256 key that signs, an older ES256 key that only verifies, an HMAC key. */
 const mixedSet: AccessTokenOptions = {
@@ -100,7 +93,7 @@ describe('accessToken.keys: validation at start-up, naming the option', () => {
     ['a key pair without algorithm', { keys: [{ kid: 'a', privateKey: ec.privateKey }] }, 'accessToken.keys[0].algorithm'],
     ['public keys only, to sign', { keys: [{ kid: 'a', publicKey: ec.publicKey, algorithm: 'ES256' }] }, 'accessToken.keys'],
   ])('refuses %s', (_name, accessToken, option) => {
-    expect(optionError(auth(accessToken))).toBe(option);
+    expect(optionOf(auth(accessToken))).toBe(option);
   });
 
   it("takes the set's algorithm for keys that name none, and their own over it", () => {
@@ -109,14 +102,14 @@ describe('accessToken.keys: validation at start-up, naming the option', () => {
   });
 
   it('names the standalone middleware in its errors, and a public-key set verifies there', () => {
-    expect(optionError(() => requireAccessToken({ keys: [{ kid: '', secret: SECRET }] } as never))).toBe('requireAccessToken.keys[0].kid');
+    expect(optionOf(() => requireAccessToken({ keys: [{ kid: '', secret: SECRET }] } as never))).toBe('requireAccessToken.keys[0].kid');
     expect(typeof requireAccessToken({ keys: [{ kid: 'a', publicKey: ec.publicKey, algorithm: 'ES256' }] })).toBe('function');
   });
 
   it('refuses a getToken that is not a function, on every requireAccessToken', () => {
-    expect(optionError(() => requireAccessToken({ secret: SECRET, getToken: 'x-token' } as never))).toBe('requireAccessToken.getToken');
+    expect(optionOf(() => requireAccessToken({ secret: SECRET, getToken: 'x-token' } as never))).toBe('requireAccessToken.getToken');
     const a = createAuth({ accessToken: { secret: SECRET }, store });
-    expect(optionError(() => a.requireAccessToken({ getToken: 1 } as never))).toBe('requireAccessToken.getToken');
+    expect(optionOf(() => a.requireAccessToken({ getToken: 1 } as never))).toBe('requireAccessToken.getToken');
   });
 });
 
@@ -251,9 +244,9 @@ describe('the JWKS of a configuration', () => {
   });
 
   it('jwksHandler checks its options as accessToken does, naming itself', () => {
-    expect(optionError(() => jwksHandler({ secret: SECRET, jwksUri: 'https://x' } as never))).toBe('jwksHandler.jwksUri');
-    expect(optionError(() => jwksHandler({ keys: [{ kid: 'a' }] } as never))).toBe('jwksHandler.keys[0].secret');
-    expect(optionError(() => jwksHandler(undefined as never))).toBe('jwksHandler');
+    expect(optionOf(() => jwksHandler({ secret: SECRET, jwksUri: 'https://x' } as never))).toBe('jwksHandler.jwksUri');
+    expect(optionOf(() => jwksHandler({ keys: [{ kid: 'a' }] } as never))).toBe('jwksHandler.keys[0].secret');
+    expect(optionOf(() => jwksHandler(undefined as never))).toBe('jwksHandler');
   });
 
   it('is empty with HMAC keys only, and names no kid for the one-key options', () => {
@@ -297,7 +290,7 @@ describe('createAccessTokenVerifier', () => {
       ['an unknown option', { jwksUri: 'https://auth.example/jwks.json', jwksURL: 'x' }, 'createAccessTokenVerifier.jwksURL'],
       ['a cooldown of nothing', { jwksUri: 'https://auth.example/jwks.json', jwksCooldown: 0 }, 'createAccessTokenVerifier.jwksCooldown'],
     ])('refuses %s', (_name, options, option) => {
-      expect(optionError(() => createAccessTokenVerifier(options as AccessTokenVerifierOptions))).toBe(option);
+      expect(optionOf(() => createAccessTokenVerifier(options as AccessTokenVerifierOptions))).toBe(option);
     });
   });
 
@@ -470,8 +463,8 @@ describe('EdDSA (Ed25519), with Node crypto', () => {
   });
 
   it('refuses a key that is not Ed25519', () => {
-    expect(optionError(() => tokensOf({ keys: [{ kid: 'ed', privateKey: ec.privateKey, algorithm: 'EdDSA' }] }))).toBe('accessToken.keys[0].privateKey');
-    expect(optionError(() => tokensOf({ algorithm: 'ES256', privateKey: ed.privateKey }))).toBe('accessToken.privateKey');
+    expect(optionOf(() => tokensOf({ keys: [{ kid: 'ed', privateKey: ec.privateKey, algorithm: 'EdDSA' }] }))).toBe('accessToken.keys[0].privateKey');
+    expect(optionOf(() => tokensOf({ algorithm: 'ES256', privateKey: ed.privateKey }))).toBe('accessToken.privateKey');
   });
 
   it('refuses a wrong, altered or non-canonical signature', () => {
