@@ -265,7 +265,10 @@ describe('### In a browser app', () => {
   const saved = { location: (globalThis as { location?: unknown }).location, fetch: globalThis.fetch };
 
   beforeAll(async () => {
-    auth = createAuth({ accessToken: { secret: SECRET }, store: new MemoryTokenStore(), verifyCredentials: await verifyingAda(), refreshToken: { cookie: { secure: false } } });
+    // The server's clock stands still (at the real time, which the client compares expiry with), so
+    // that Retry-After is exactly the window however slow the machine.
+    const startedAt = Date.now();
+    auth = createAuth({ accessToken: { secret: SECRET }, store: new MemoryTokenStore(), verifyCredentials: await verifyingAda(), refreshToken: { cookie: { secure: false } }, now: () => startedAt });
     const app = express();
     app.use('/auth', auth.router);
     app.post('/api/orders', auth.requireAccessToken(), express.json(), (req, res) => {

@@ -85,6 +85,9 @@ describe('accessToken.keys: validation at start-up, naming the option', () => {
     ['an empty kid', { keys: [{ kid: '', secret: SECRET }] }, 'accessToken.keys[0].kid'],
     ['a kid that is not a string', { keys: [{ kid: 7, secret: SECRET }] }, 'accessToken.keys[0].kid'],
     ['a kid of 257 characters', { keys: [{ kid: 'k'.repeat(257), secret: SECRET }] }, 'accessToken.keys[0].kid'],
+    // Headers are read as latin1: a kid outside ASCII would match our tokens only, not another encoder's.
+    ['a kid outside printable ASCII', { keys: [{ kid: 'clé-2026', secret: SECRET }] }, 'accessToken.keys[0].kid'],
+    ['a kid with a control character', { keys: [{ kid: 'a\nb', secret: SECRET }] }, 'accessToken.keys[0].kid'],
     ['a repeated kid', { keys: [{ kid: 'a', secret: SECRET }, { kid: 'a', secret: OTHER_SECRET }] }, 'accessToken.keys[1].kid'],
     ['an unknown option in a key', { keys: [{ kid: 'a', secret: SECRET, jku: 'https://x' }] }, 'accessToken.keys[0].jku'],
     ['a short secret', { keys: [{ kid: 'a', secret: 'short' }] }, 'accessToken.keys[0].secret'],
@@ -349,11 +352,41 @@ describe('createAccessTokenVerifier', () => {
     const verifier = verifierOf({ jwksUri: host.url });
     await verifier.verify(token());
     await host.close();
-    clock.now += 60 * 60_000; // past the cache's max age: the background refetch fails, the cache stays
+    clock.now += 30 * 60_000; // past the cache's max age: the background refetch fails, the cache stays
     expect((await verifier.verify(signWith(signer, clock.now))).userId).toBe('u-alice');
     expect(await failure(verifier.verify(hmacToken({ alg: 'HS256', typ: 'at+jwt', kid: 'random' }, claims())))).toMatchObject({ reason: 'unknown_key' });
     const cold = verifierOf({ jwksUri: host.url });
     expect(await failure(cold.verify(token()))).toEqual({ code: 'store_unavailable', reason: undefined });
+  });
+
+  it('drops a set older than jwksMaxStale that no fetch could renew: 503, not a retired key passing for ever', async () => {
+    const verifier = verifierOf({ jwksUri: host.url, jwksMaxStale: '1h' });
+    await verifier.verify(token());
+    const answer = host.answer;
+    host.answer = (_req, res) => void res.writeHead(503).end();
+    clock.now += 61 * 60_000;
+    expect(await failure(verifier.verify(signWith(signer, clock.now)))).toEqual({ code: 'store_unavailable', reason: undefined });
+    // The host answers again: the set is fetched anew and tokens pass.
+    host.answer = answer;
+    clock.now += 1_000;
+    expect((await verifier.verify(signWith(signer, clock.now))).userId).toBe('u-alice');
+  });
+
+  it('without keys, fetches at most once a second while the host fails, and never for a token that is no JWS', async () => {
+    host.answer = (_req, res) => void res.writeHead(503).end();
+    const verifier = verifierOf({ jwksUri: host.url });
+    for (let i = 0; i < 20; i += 1) expect(await failure(verifier.verify(token()))).toEqual({ code: 'store_unavailable', reason: undefined });
+    expect(host.requests).toBe(1);
+    expect(await failure(verifier.verify('garbage'))).toEqual({ code: 'invalid_token', reason: 'malformed' });
+    clock.now += 1_000;
+    await failure(verifier.verify(token()));
+    expect(host.requests).toBe(2);
+  });
+
+  it('refuses a jwksMaxStale shorter than jwksCacheMaxAge', () => {
+    expect(() => verifierOf({ jwksUri: host.url, jwksCacheMaxAge: '10m', jwksMaxStale: '5m' })).toThrow(
+      expect.objectContaining({ name: 'ConfigurationError', option: 'createAccessTokenVerifier.jwksMaxStale' }),
+    );
   });
 
   it('fetches a stale set again in the background, once per cooldown, and takes the new set', async () => {
@@ -366,6 +399,14 @@ describe('createAccessTokenVerifier', () => {
     expect(host.requests).toBe(2);
     expect(await failure(verifier.verify(signWith(signer, clock.now)))).toMatchObject({ reason: 'unknown_key' });
     expect(host.requests).toBe(2); // within the cooldown of that fetch
+  });
+
+  it('leaves out a JWK whose kid is not printable ASCII, as configuration refuses it', async () => {
+    host.answer = json({ keys: [{ ...publicSet.keys[0], kid: 'clé' }, publicSet.keys[0]] });
+    const verifier = verifierOf({ jwksUri: host.url });
+    expect((await verifier.verify(token())).userId).toBe('u-alice');
+    const accented = jwt.sign(claims({ iss: 'https://auth.example', aud: 'api' }), ec.privateKey, { algorithm: 'ES256', header: { alg: 'ES256', typ: 'at+jwt', kid: 'clé' } });
+    expect(await failure(verifier.verify(accented))).toMatchObject({ reason: 'unknown_key' });
   });
 
   describe('a JWKS host that misbehaves: 503 with no cached keys, never a crash nor a wait past the deadline', () => {
