@@ -18,7 +18,7 @@ import type { ClientContext, IssuedTokens, TokenService } from '../tokens/token-
 import { assertAmr, assertAuthUser } from '../tokens/user.js';
 import type { AuthUser, RevokeEvent, StartSessionOptions, TokenResponse } from '../types.js';
 import { bearerToken } from './bearer.js';
-import { assertNotCrossSite, SAFE_METHODS } from './csrf.js';
+import { assertNotCrossSite, isSafeMethod } from './csrf.js';
 import type { HookRunner } from './hooks.js';
 import { serveJwks } from './jwks.js';
 import { learnMountPath } from './mount-path.js';
@@ -74,7 +74,7 @@ export function createEndpoints(
     // browser in to an account the attacker owns, as /login would. GET sign-ins (an OAuth
     // callback, a magic link) arrive cross-site by design and carry their own proof (`state`,
     // a one-time token), as does a cross-site POST the app vouches for with `allowCrossSite`.
-    if (transport === 'cookie' && !SAFE_METHODS.has(req.method) && options.allowCrossSite !== true) assertNotCrossSite(req, trustedOrigins);
+    if (transport === 'cookie' && !isSafeMethod(req) && options.allowCrossSite !== true) assertNotCrossSite(req, trustedOrigins);
     const { tokens, evictedFamilyIds } = await service.startSession(user, clientOf(req), signIn);
     await runHook('onLogin', { user, sessionId: tokens.session.familyId, amr: signIn.amr, evictedSessionIds: evictedFamilyIds, req });
     await revoked({ userId: user.id, sessionIds: evictedFamilyIds, reason: 'session_limit', req });
