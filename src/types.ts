@@ -465,8 +465,17 @@ export interface AccessTokenVerifierOptions {
   jwksMaxBytes?: number;
   /** At most one fetch per this long for a `kid` the cached set lacks. Default `'30s'`. */
   jwksCooldown?: Duration;
-  /** A set cached this long is fetched again, in the background. Default `'10m'`. */
+  /**
+   * A set cached this long is fetched again, in the background: a key the signer retired stops
+   * verifying here within this long. Default `'5m'`, the max-age of the JWKS this package serves.
+   */
   jwksCacheMaxAge?: Duration;
+  /**
+   * A cached set this old is dropped when no fetch could renew it (the JWKS host is down):
+   * requests answer 503 until a fetch succeeds, since an old set cannot tell a retired key from a
+   * live one. Not shorter than `jwksCacheMaxAge`. Default `'1h'`.
+   */
+  jwksMaxStale?: Duration;
   /** The clock, in ms since the epoch. Default `Date.now`. */
   now?: () => number;
 }

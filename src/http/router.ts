@@ -19,7 +19,7 @@ import { assertAmr, assertAuthUser } from '../tokens/user.js';
 import { ownField } from '../json.js';
 import type { AuthUser, RevokeEvent, StartSessionOptions, TokenResponse, VerifyCredentials } from '../types.js';
 import { bearerToken } from './bearer.js';
-import { assertNotCrossSite, SAFE_METHODS } from './csrf.js';
+import { assertNotCrossSite, isSafeMethod } from './csrf.js';
 import type { HookRunner } from './hooks.js';
 import { serveJwks } from './jwks.js';
 import { learnMountPath } from './mount-path.js';
@@ -123,9 +123,9 @@ async function startSession(context: EndpointContext, req: Request, res: Respons
   const signIn = signInOf(options, now());
   // Login CSRF: a cross-site form posted to the app's sign-up route would sign the victim's
   // browser in to an account the attacker owns, as /login would. GET sign-ins (an OAuth
-  // callback, a magic link) arrive cross-site by design and carry their own proof (`state`,
-  // a one-time token), as does a cross-site POST the app vouches for with `allowCrossSite`.
-  if (transport === 'cookie' && !SAFE_METHODS.has(req.method) && options.allowCrossSite !== true) assertNotCrossSite(req, trustedOrigins);
+  // callback) arrive cross-site by design and carry their own proof that this browser began
+  // them (`state`), as does a cross-site POST the app vouches for with `allowCrossSite`.
+  if (transport === 'cookie' && !isSafeMethod(req) && options.allowCrossSite !== true) assertNotCrossSite(req, trustedOrigins);
   const { tokens, evictedSessionIds } = await service.startSession(user, clientOf(req), signIn);
   await runHook('onLogin', { user, sessionId: tokens.session.familyId, amr: signIn.amr, evictedSessionIds, req });
   await revoked(context, { userId: user.id, sessionIds: evictedSessionIds, reason: 'session_limit', req });

@@ -24,6 +24,11 @@ const HMAC_HASHES: Readonly<Record<string, string>> = { HS256: 'sha256', HS384: 
  */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
+/** Whether a token has the compact JWS form, three base64url segments (as jws requires). */
+export function isCompactJws(token: unknown): token is string {
+  return typeof token === 'string' && COMPACT_JWS.test(token);
+}
+
 /** The largest `clockToleranceSeconds` accepted: a token may pass this long after its `exp`. */
 export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
 
@@ -145,7 +150,7 @@ export class AccessTokens {
     const nowSeconds = Math.floor(nowMs / 1000);
     const cached = this.verified?.get(token);
     if (cached !== undefined) return this.reuse(token, cached, nowSeconds);
-    if (typeof token !== 'string' || !COMPACT_JWS.test(token)) throw invalid('malformed', 'not a compact JWS of three base64url segments');
+    if (!isCompactJws(token)) throw invalid('malformed', 'not a compact JWS of three base64url segments');
     const verifier = this.verifierOf(token);
     const payload = verifier.check === undefined ? this.verifyWithJsonwebtoken(verifier.key, token, nowSeconds) : this.verifyOwn(verifier.check, token, nowSeconds);
     const { sub, sid, jti, iat, exp, roles, scope, auth_time: authTime, amr } = payload;

@@ -8,6 +8,7 @@ import { createHmac, sign as cryptoSign } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
 import { createAccessTokenVerifier, createAuth, MemoryTokenStore, type AccessTokenOptions } from '../../src/index.js';
+import { expectInvalidToken } from '../helpers/app.js';
 import { ecKeyPair, json, startJwksHost, type JwksHost } from '../helpers/keys.js';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-bytes!!';
@@ -23,14 +24,6 @@ const es256 = (header: Record<string, unknown>, key = es.privateKey) => {
   const input = `${b64(header)}.${b64(claims())}`;
   return `${input}.${cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
 };
-
-function expectInvalidToken(res: request.Response) {
-  expect({ status: res.status, error: res.body.error, challenge: res.headers['www-authenticate'] }).toEqual({
-    status: 401,
-    error: 'invalid_token',
-    challenge: 'Bearer error="invalid_token"',
-  });
-}
 
 describe('a key set mixing an HMAC secret and an EC key, behind auth.requireAccessToken', () => {
   const store = new MemoryTokenStore();
