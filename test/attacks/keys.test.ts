@@ -82,13 +82,18 @@ describe('createAccessTokenVerifier against a hostile or failing JWKS host', () 
     host.answer = (req, res) => {
       if (!stalled) json(published)(req, res);
     };
-    const verifier = createAccessTokenVerifier({ jwksUri: host.url, jwksTimeoutMs: 200 });
+    const clock = { now: Date.now() };
+    const verifier = createAccessTokenVerifier({ jwksUri: host.url, jwksTimeoutMs: 200, now: () => clock.now });
     const app = express();
     app.get('/data', verifier.requireAccessToken(), (req, res) => void res.json({ userId: req.auth!.userId }));
     const token = es256({ alg: 'ES256', typ: 'at+jwt', kid: 'es' });
     const res = await request(app).get('/data').set('Authorization', `Bearer ${token}`);
     expect({ status: res.status, error: res.body.error }).toEqual({ status: 503, error: 'store_unavailable' });
     stalled = false;
+    // Within a second of the failed fetch: 503 at once, without asking the host again.
+    expect((await request(app).get('/data').set('Authorization', `Bearer ${token}`)).status).toBe(503);
+    expect(host.requests).toBe(1);
+    clock.now += 1_000;
     expect((await request(app).get('/data').set('Authorization', `Bearer ${token}`).expect(200)).body).toEqual({ userId: 'u-alice' });
   });
 
