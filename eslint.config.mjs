@@ -5,8 +5,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  // test/consumer/ is an app outside the project, compiled with --strict by test/package.test.ts.
-  { ignores: ['dist/', 'node_modules/', 'bench/node_modules/', 'coverage/', 'test/consumer/'] },
+  // test/package/consumer/ is an app outside the project, compiled with --strict by test/package/package.test.ts.
+  { ignores: ['dist/', 'node_modules/', 'bench/node_modules/', 'coverage/', 'test/package/consumer/', 'test/package/.consumer/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

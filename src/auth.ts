@@ -6,6 +6,7 @@ import type { ErrorObserver } from './http/respond.js';
 import { createEndpoints } from './http/router.js';
 import { AccessTokens } from './tokens/access-token.js';
 import { publicJwks } from './tokens/jwks.js';
+import { MemoryLoginCounters } from './store/login-counters.js';
 import { LoginThrottle } from './tokens/login-throttle.js';
 import { AccessTokenAuthenticator, TokenService } from './tokens/token-service.js';
 import type { Auth, AuthOptions, RevocationReason } from './types.js';
@@ -30,7 +31,7 @@ export function createAuth(options: AuthOptions): Auth {
   // Not awaited: a refusal is answered at once, whatever the hook does.
   const observe: ErrorObserver = (error, req) => void runHook('onError', { error, req });
   // Only a router with `/login` counts logins (and warns about where it counts them).
-  const throttle = config.loginThrottle && config.verifyCredentials ? new LoginThrottle(config.loginThrottle, store, storeTimeoutMs, now) : undefined;
+  const throttle = config.loginThrottle && config.verifyCredentials ? new LoginThrottle(config.loginThrottle, store, storeTimeoutMs, now, () => new MemoryLoginCounters()) : undefined;
   const { router, startSession } = createEndpoints(config, service, throttle, runHook, observe);
 
   async function revoked(userId: string | undefined, sessionIds: string[], reason: RevocationReason | undefined): Promise<void> {

@@ -19,6 +19,7 @@ export const errorCodes = {
   store_unavailable: 503,
 } as const;
 
+/** The `error` code of every JSON error response (README "Errors"). */
 export type AuthErrorCode = keyof typeof errorCodes;
 
 /** Why an access token was refused. */
@@ -89,6 +90,7 @@ export class AuthError extends Error {
   }
 }
 
+/** 400 `invalid_request`: a body or parameter the endpoint cannot read; `message` says which. */
 export class InvalidRequestError extends AuthError {
   constructor(message: string) {
     super('invalid_request', message);
@@ -105,6 +107,7 @@ export class TransportMismatchError extends AuthError {
   }
 }
 
+/** 401 `invalid_credentials`: `POST /login` with a wrong username or password, the same answer for either. */
 export class InvalidCredentialsError extends AuthError {
   constructor() {
     super('invalid_credentials', 'The username or password is wrong.');
@@ -118,6 +121,7 @@ export class InvalidGrantError extends AuthError {
   }
 }
 
+/** 401 `missing_token`: a route that needs a Bearer access token was sent none (`WWW-Authenticate: Bearer`). */
 export class MissingTokenError extends AuthError {
   constructor() {
     super('missing_token', 'This resource needs a Bearer access token.', { reason: 'missing' });
@@ -130,12 +134,17 @@ const INVALID_TOKEN_MESSAGES: Partial<Record<AccessTokenFailureReason, string>> 
   revoked: 'The access token has been revoked.',
 };
 
+/**
+ * 401 `invalid_token`: the access token failed verification or was revoked; `reason` says which
+ * check (for operators), the message only whether refreshing can help.
+ */
 export class InvalidTokenError extends AuthError {
   constructor(reason: AccessTokenFailureReason, options?: { cause?: unknown; message?: string }) {
     super('invalid_token', options?.message ?? INVALID_TOKEN_MESSAGES[reason] ?? 'The access token is invalid.', { cause: options?.cause, reason });
   }
 }
 
+/** 403 `insufficient_scope`: the access token lacks a role or scope the route requires. */
 export class InsufficientScopeError extends AuthError {
   constructor(reason: 'missing_role' | 'missing_scope') {
     super('insufficient_scope', 'The access token does not grant the roles or scopes this resource needs.', { reason });
@@ -159,18 +168,21 @@ export class InsufficientUserAuthenticationError extends AuthError {
   }
 }
 
+/** 403 `csrf_rejected`: a state-changing request from another site, or from an origin not in `trustedOrigins`. */
 export class CsrfRejectedError extends AuthError {
   constructor(reason: CsrfFailureReason) {
     super('csrf_rejected', 'Cross-site request refused.', { reason });
   }
 }
 
+/** 404 `not_found`: `DELETE /sessions/:id` named no live session of the caller's user. */
 export class NotFoundError extends AuthError {
   constructor(message = 'No such session.') {
     super('not_found', message);
   }
 }
 
+/** 413 `payload_too_large`: a body over `bodyLimitBytes`. */
 export class PayloadTooLargeError extends AuthError {
   constructor() {
     super('payload_too_large', 'The request body is too large.');
@@ -190,12 +202,17 @@ export class TooManyAttemptsError extends AuthError {
   }
 }
 
+/**
+ * 500 `internal_error`: an app callback threw or answered wrongly, or the store gave back what
+ * cannot be read; `cause` holds what happened, and is never sent to the client.
+ */
 export class InternalError extends AuthError {
   constructor(cause: unknown) {
     super('internal_error', 'The server failed to handle the request.', { cause });
   }
 }
 
+/** 503 `store_unavailable`: the store failed or missed `storeTimeoutMs`; nothing was issued or changed. */
 export class StoreUnavailableError extends AuthError {
   constructor(cause: unknown, message = 'The session store is unavailable; try again shortly.') {
     super('store_unavailable', message, { cause });

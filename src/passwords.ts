@@ -6,8 +6,9 @@ import { ConfigurationError } from './errors.js';
 import type { AuthUser, VerifyCredentials } from './types.js';
 
 /** bcrypt reads at most 72 bytes; anything after would be silently ignored. */
-export const MAX_BCRYPT_PASSWORD_BYTES = 72;
-export const MIN_BCRYPT_COST = 10;
+const MAX_BCRYPT_PASSWORD_BYTES = 72;
+/** The lowest bcrypt cost hashed or accepted: faster hashes are too cheap to guess against. */
+const MIN_BCRYPT_COST = 10;
 
 /**
  * Why a password cannot be hashed faithfully by bcrypt, or `undefined` when it can: over 72 bytes
@@ -51,7 +52,8 @@ async function compareWith(plain: string, comparable: string): Promise<boolean> 
 
 /**
  * Hashes a password with bcrypt (asynchronously, on libuv's thread pool: the event loop is never
- * blocked). Refuses passwords over 72 bytes, and costs below 10.
+ * blocked). Refuses passwords over 72 bytes, and costs below 10. `options.cost`: the bcrypt cost,
+ * an integer from 10 to 31; default 12.
  */
 export async function hashPassword(plain: string, options: { cost?: number } = {}): Promise<string> {
   const cost = costOption(groupOption(options, 'hashPassword').cost, 'hashPassword.cost');
@@ -72,10 +74,13 @@ export async function verifyPassword(plain: string, hash: string): Promise<boole
   return comparable !== undefined && compareWith(plain, comparable);
 }
 
+/** A user as `createCredentialsVerifier`'s `findUser` answers it: the `AuthUser` and its stored hash. */
 export interface StoredUser extends AuthUser {
+  /** A bcrypt hash (`$2a$`, `$2b$` or `$2y$`, cost 10 or more), as `hashPassword` writes it. */
   passwordHash: string;
 }
 
+/** The options of `createCredentialsVerifier`. */
 export interface CredentialsVerifierOptions {
   /** Looks a user up by the username given at login; `null` (or `undefined`) when there is none. */
   findUser(username: string): Promise<StoredUser | null | undefined> | StoredUser | null | undefined;

@@ -20,9 +20,11 @@ export interface AuthUser {
  */
 export type Duration = number | string;
 
+/** HMAC with SHA-256, -384 or -512: one shared secret signs and verifies. */
 export type SymmetricAlgorithm = 'HS256' | 'HS384' | 'HS512';
 /** `EdDSA` is Ed25519 (RFC 8037), signed and verified with Node's own crypto. */
 export type AsymmetricAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA';
+/** Every JWS algorithm an access token may be signed with (never `none`). */
 export type Algorithm = SymmetricAlgorithm | AsymmetricAlgorithm;
 
 /** Key material: PEM text, a PEM or raw secret `Buffer`, or a `KeyObject`. */
@@ -90,8 +92,10 @@ export interface KeySetAccessTokenOptions extends AccessTokenCommonOptions {
   publicKey?: never;
 }
 
+/** How access tokens are signed and verified (README "Keys and other services"): one secret, one key pair, or a key set. */
 export type AccessTokenOptions = SymmetricAccessTokenOptions | AsymmetricAccessTokenOptions | KeySetAccessTokenOptions;
 
+/** The refresh cookie's attributes (cookie transport); it is always `HttpOnly`. */
 export interface CookieOptions {
   /** Default `'refresh_token'`. */
   name?: string;
@@ -109,10 +113,11 @@ export interface CookieOptions {
   path?: string;
 }
 
+/** How refresh tokens and their sessions live, rotate and travel. */
 export interface RefreshTokenOptions {
-  /** A family unused this long dies (sliding). Default `'14d'`. */
+  /** A session unused this long ends (sliding). Default `'14d'`. */
   idleTtl?: Duration;
-  /** A family dies this long after login, whatever its use. Default `'90d'`. */
+  /** A session ends this long after login, whatever its use. Default `'90d'`. */
   absoluteTtl?: Duration;
   /**
    * Seconds during which the token just rotated may be presented again for the same successor.
@@ -120,7 +125,7 @@ export interface RefreshTokenOptions {
    * with body transport.
    */
   reuseGraceSeconds?: number;
-  /** A login beyond this many live families revokes the user's oldest. Default 100. */
+  /** A login beyond this many live sessions revokes the user's oldest. Default 100. */
   maxSessionsPerUser?: number;
   /** Where the refresh token travels in responses. Default `'cookie'`. */
   transport?: 'cookie' | 'body';
@@ -150,6 +155,7 @@ export interface RefreshingSession {
   amr: string[];
 }
 
+/** `refreshToken.resolveUser`: the user as the app knows them now, or `null` to end the session. */
 export type ResolveUser = (userId: string, session: RefreshingSession) => AuthUser | null | Promise<AuthUser | null>;
 
 /** The options of `auth.startSession(req, res, user, options)`. */
@@ -182,15 +188,18 @@ export interface TokenResponse {
   refreshToken?: string;
 }
 
+/** What `onLogin` is told: a session started, by `/login` or `startSession`. */
 export interface LoginEvent {
   user: AuthUser;
   sessionId: string;
   /** How the user signed in: `['pwd']` for `/login`, what `startSession` was given otherwise. */
   amr: string[];
-  /** Families revoked to keep the user within `maxSessionsPerUser`. */
+  /** Sessions revoked to keep the user within `maxSessionsPerUser`. */
   evictedSessionIds: string[];
   req: Request;
 }
+
+/** What `onLoginFailed` is told: `verifyCredentials` answered no user. */
 export interface LoginFailedEvent {
   username: string;
   req: Request;
@@ -210,6 +219,8 @@ export interface LoginThrottledEvent {
   retryAfter: number;
   req: Request;
 }
+
+/** What `onRefresh` is told: a refresh token was rotated (or its rotation replayed). */
 export interface RefreshEvent {
   userId: string;
   sessionId: string;
@@ -217,15 +228,19 @@ export interface RefreshEvent {
   retried: boolean;
   req: Request;
 }
+
+/** What `onReuseDetected` is told: an old refresh token came back, and its session was revoked. */
 export interface ReuseDetectedEvent {
   userId: string;
   sessionId: string;
   req: Request;
 }
+
+/** What `onLogout` is told: `/logout`, `/logout-all` or `DELETE /sessions/:id`. */
 export interface LogoutEvent {
   /** Absent when `/logout` was called with no valid refresh or access token. */
   userId?: string;
-  /** The families this call revoked. */
+  /** The sessions this call revoked. */
   sessionIds: string[];
   /** `'logout'`, `'logout-all'` or `'revoke-session'`. */
   kind: 'logout' | 'logout-all' | 'revoke-session';
@@ -240,6 +255,7 @@ export interface LogoutEvent {
  */
 export type RevocationReason = 'logout' | 'logout_all' | 'session_deleted' | 'reused' | 'session_limit' | 'user_removed' | 'admin' | (string & {});
 
+/** What `onRevoke` is told: whose sessions were revoked, and why. */
 export interface RevokeEvent {
   userId: string;
   /** The sessions this revoked (never empty: nothing revoked, no event). */
@@ -249,6 +265,7 @@ export interface RevokeEvent {
   req?: Request;
 }
 
+/** What `onError` is told. */
 export interface ErrorEvent {
   /** What the client was answered (`code`, `status`), and why (`reason`, never sent to the client). */
   error: AuthError;
@@ -277,6 +294,10 @@ export interface AuthHooks {
   onError?(event: ErrorEvent): void | Promise<void>;
 }
 
+/**
+ * The `verifyCredentials` option: the user whose username and password these are, or `null`
+ * (401 `invalid_credentials`). A throw is answered 500 `internal_error`.
+ */
 export type VerifyCredentials = (username: string, password: string, req: Request) => Promise<AuthUser | null> | AuthUser | null;
 
 /** One limit of the login throttle. */
@@ -444,8 +465,17 @@ export interface AccessTokenVerifierOptions {
   jwksMaxBytes?: number;
   /** At most one fetch per this long for a `kid` the cached set lacks. Default `'30s'`. */
   jwksCooldown?: Duration;
-  /** A set cached this long is fetched again, in the background. Default `'10m'`. */
+  /**
+   * A set cached this long is fetched again, in the background: a key the signer retired stops
+   * verifying here within this long. Default `'5m'`, the max-age of the JWKS this package serves.
+   */
   jwksCacheMaxAge?: Duration;
+  /**
+   * A cached set this old is dropped when no fetch could renew it (the JWKS host is down):
+   * requests answer 503 until a fetch succeeds, since an old set cannot tell a retired key from a
+   * live one. Not shorter than `jwksCacheMaxAge`. Default `'1h'`.
+   */
+  jwksMaxStale?: Duration;
   /** The clock, in ms since the epoch. Default `Date.now`. */
   now?: () => number;
 }

@@ -112,7 +112,13 @@ export async function createDemoApp({
   // Magic link, step 1: a one-time link for the user, printed to the console (a real app e-mails
   // it). Only its hash is kept: a copy of this map signs no one in. The answer is the same whether
   // or not the user exists, but for the link the demo reveals to save you the e-mail.
-  const magicLinks = new Map(); // sha256(token) -> { username, expiresAt }
+  //
+  // The link works only in the browser that asked for it: the answer sets a cookie that the link
+  // is bound to. Without that, anyone could ask for a link to their own account and get you to
+  // open it: your browser would be signed in to their account (login CSRF), and a one-time token
+  // does nothing against it, since it is the attacker's own.
+  const magicLinks = new Map(); // sha256(token) -> { username, binding: sha256(cookie), expiresAt }
+  const BINDING_COOKIE = 'magic_link_binding';
   app.post('/api/magic-link', jsonOnly, (req, res) => {
     const { username } = req.body ?? {};
     if (typeof username !== 'string' || username.length === 0 || username.length > 256) {
@@ -120,27 +126,35 @@ export async function createDemoApp({
     }
     const now = Date.now();
     for (const [hash, link] of magicLinks) if (link.expiresAt <= now) magicLinks.delete(hash);
+    const binding = randomBytes(32).toString('base64url');
+    res.cookie(BINDING_COOKIE, binding, { httpOnly: true, sameSite: 'lax', path: '/api/magic-link', maxAge: MAGIC_LINK_TTL_MS, secure: req.secure });
     let link;
     if (users.has(username)) {
       const token = randomBytes(32).toString('base64url');
-      magicLinks.set(sha256(token), { username, expiresAt: now + MAGIC_LINK_TTL_MS });
+      magicLinks.set(sha256(token), { username, binding: sha256(binding), expiresAt: now + MAGIC_LINK_TTL_MS });
       // In the fragment: the browser sends it to no server (no access log, no Referer), and the
       // page posts it. A GET that signed in would be spent by mail scanners that open links.
       link = `${req.protocol}://${req.get('host')}/#magic-link=${token}`;
-      print(`sign-in link for ${username} (valid 10 minutes, once): ${link}`);
+      print(`sign-in link for ${username} (valid 10 minutes, once, in the browser that asked): ${link}`);
     }
     res.status(202).json(revealMagicLinks && link ? { sent: true, link } : { sent: true });
   });
 
-  // Magic link, step 2: the page posts the token from the link; it works once, within 10 minutes.
+  // Magic link, step 2: the page posts the token from the link; it works once, within 10 minutes,
+  // in the browser that asked for it.
   app.post('/api/magic-link/verify', jsonOnly, async (req, res, next) => {
     try {
       const { token } = req.body ?? {};
       const hash = typeof token === 'string' ? sha256(token) : '';
       const link = magicLinks.get(hash);
       magicLinks.delete(hash); // spent, whatever follows
+      const binding = req.cookies?.[BINDING_COOKIE];
+      if (link && (typeof binding !== 'string' || sha256(binding) !== link.binding)) {
+        return res.status(400).json({ error: 'invalid_link', message: 'Open the sign-in link in the browser that asked for it.' });
+      }
       const user = link && link.expiresAt > Date.now() ? users.get(link.username) : undefined;
       if (!user) return res.status(400).json({ error: 'invalid_link', message: 'This sign-in link is unknown, used or expired: ask for a new one.' });
+      res.clearCookie(BINDING_COOKIE, { path: '/api/magic-link' });
       // RFC 8176 has no value for a link sent by e-mail. 'otp' (one-time password) is the nearest:
       // a single-use secret delivered out of band, proving control of the mailbox; 'sms' and
       // 'tel' name a phone.

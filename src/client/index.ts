@@ -1,3 +1,3 @@
 export { createAuthClient } from './client.js';
-export { AuthClientError } from './errors.js';
-export type { AccessTokenClaims, AuthClient, AuthClientOptions, SessionInfo, TokenStorage } from './types.js';
+export { AuthClientError, type AuthClientErrorCode } from './errors.js';
+export type { AccessTokenClaims, AuthClient, AuthClientOptions, SessionInfo, SessionsResponse, TokenStorage } from './types.js';

@@ -16,6 +16,13 @@ export interface Tabs {
    */
   lock<T>(task: (waited: boolean) => Promise<T>): Promise<T>;
   post(message: TabMessage): void;
+  /** How many messages came from the other tabs so far. */
+  readonly heard: number;
+  /**
+   * Resolves once a message came after the first `since` (at once if one did already), or after
+   * a second: what a tab that waited for the lock gives the holder's messages to arrive.
+   */
+  news(since: number): Promise<void>;
   /** Leaves the channel: this client hears and tells the other tabs nothing more. */
   close(): void;
 }
@@ -33,6 +40,9 @@ interface StorageLike {
 
 type Task<T> = (waited: boolean) => Promise<T>;
 
+/** How long a tab that waited for another tab's refresh waits for its message. */
+const MESSAGE_WAIT_MS = 1000;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -44,10 +54,17 @@ export function connectTabs(name: string, shared: boolean, receive: (message: Ta
   const g = globalThis as any;
   let crossTab: <T>(task: Task<T>) => Promise<T> = (task) => task(false);
   let channel: { postMessage(message: TabMessage): void; close(): void } | undefined;
+  let heard = 0;
+  let wake: (() => void) | undefined;
   if (shared) {
     if (g.BroadcastChannel) {
       const bc = new g.BroadcastChannel(name);
-      bc.onmessage = (event: { data?: TabMessage }) => event.data?.t && receive(event.data);
+      bc.onmessage = (event: { data?: TabMessage }) => {
+        if (!event.data?.t) return;
+        heard++;
+        wake?.();
+        receive(event.data);
+      };
       bc.unref?.(); // Node: do not keep the process alive
       channel = bc;
     }
@@ -87,6 +104,17 @@ export function connectTabs(name: string, shared: boolean, receive: (message: Ta
       return run;
     },
     post: (message) => channel?.postMessage(message),
+    get heard() {
+      return heard;
+    },
+    async news(since) {
+      if (heard !== since) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, MESSAGE_WAIT_MS);
+      });
+      wake = undefined;
+    },
     close() {
       channel?.close();
       channel = undefined;

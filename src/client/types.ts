@@ -10,6 +10,7 @@ export interface TokenStorage {
   delete(): void | Promise<void>;
 }
 
+/** The options of `createAuthClient` (README "Client" > "What it does"). */
 export interface AuthClientOptions {
   /**
    * The API's origin, optionally with a path prefix (`'https://api.example.com'`). Relative
@@ -76,7 +77,10 @@ export interface AccessTokenClaims {
   [claim: string]: unknown;
 }
 
-/** One entry of `sessions()`, as `GET /sessions` answers it. */
+/**
+ * One entry of `sessions()`, as `GET /sessions` answers it: one type for both halves (the
+ * server's `auth.listSessions` gives the same without `current`).
+ */
 export interface SessionInfo {
   id: string;
   /** ISO 8601 times. */
@@ -89,6 +93,15 @@ export interface SessionInfo {
   current: boolean;
 }
 
+/** The body of `GET /sessions`, which `sessions()` unwraps. */
+export interface SessionsResponse {
+  sessions: SessionInfo[];
+}
+
+/**
+ * What `createAuthClient` returns: the router's calls, a drop-in `fetch`, and the current token.
+ * One client holds one session.
+ */
 export interface AuthClient {
   /**
    * `POST /login`. Resolves to the new access token's claims; rejects with an `AuthClientError`

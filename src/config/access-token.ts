@@ -16,6 +16,15 @@ const KEY_OPTION_NAMES = ['kid', 'secret', 'privateKey', 'publicKey', 'algorithm
 /** Longest `kid` accepted, in configuration and in a JWKS. */
 export const MAX_KID_LENGTH = 256;
 
+/**
+ * A `kid` we accept, in configuration and in a JWKS: 1 to 256 printable ASCII characters. A token's
+ * header is read as latin1 (as jws reads it), so a kid outside ASCII would match our own tokens
+ * but not the same kid written by another library's encoder.
+ */
+export function isUsableKid(kid: unknown): kid is string {
+  return typeof kid === 'string' && kid.length > 0 && kid.length <= MAX_KID_LENGTH && /^[\x20-\x7e]+$/.test(kid);
+}
+
 /** One key, its material turned into `KeyObject`s once, so no request pays for parsing a PEM or a string. */
 export interface ResolvedKey {
   /** Absent for the one-key options (`secret`, `privateKey`, `publicKey` without `keys`). */
@@ -90,8 +99,8 @@ function resolveKeySet(options: AccessTokenOptions, purpose: 'sign' | 'verify', 
     if (entry === undefined) throw new ConfigurationError(option, 'must be an object');
     knownNames(group, KEY_OPTION_NAMES, `${option}.`);
     const { kid } = group;
-    if (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH) {
-      throw new ConfigurationError(`${option}.kid`, `must be a non-empty string of at most ${MAX_KID_LENGTH} characters`);
+    if (!isUsableKid(kid)) {
+      throw new ConfigurationError(`${option}.kid`, `must be a string of 1 to ${MAX_KID_LENGTH} printable ASCII characters`);
     }
     if (kids.has(kid)) throw new ConfigurationError(`${option}.kid`, `repeats the kid ${JSON.stringify(kid)}: each key needs its own`);
     kids.add(kid);

@@ -47,7 +47,9 @@ export const DEFAULTS = Object.freeze({
     /** At most one fetch per this long for a kid the cached set lacks. */
     jwksCooldown: '30s',
     /** A cached set older than this is fetched again, in the background; the old one serves meanwhile. */
-    jwksCacheMaxAge: '10m',
+    jwksCacheMaxAge: '5m',
+    /** A cached set older than this is dropped when no fetch could renew it: 503 until one does. */
+    jwksMaxStale: '1h',
   }),
   passwords: Object.freeze({ cost: 12 }),
   memoryStore: Object.freeze({ sweepIntervalMs: 60_000 }),

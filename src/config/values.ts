@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../errors.js';
+import { isObject } from '../json.js';
 import type { Duration } from '../types.js';
 
 /*
@@ -71,7 +72,7 @@ export function stringListOption(value: unknown, option: string): string[] | und
 /** An optional group of options: a plain object, or `{}` when not given. */
 export function groupOption(value: unknown, option: string): Record<string, unknown> {
   if (value === undefined) return {};
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  if (isObject(value)) return value;
   throw new ConfigurationError(option, 'must be an object');
 }
 

@@ -17,6 +17,7 @@ const VERIFIER_OPTION_NAMES = [
   'jwksMaxBytes',
   'jwksCooldown',
   'jwksCacheMaxAge',
+  'jwksMaxStale',
   'now',
 ] as const;
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
@@ -30,6 +31,8 @@ export interface ResolvedJwksSource {
   maxBytes: number;
   cooldownMs: number;
   cacheMaxAgeMs: number;
+  /** A set this old is dropped, whether or not a fetch could renew it. */
+  maxStaleMs: number;
 }
 
 /** The options of `createAccessTokenVerifier`, checked: local keys, or a JWKS to fetch them from. */
@@ -53,7 +56,7 @@ export function resolveVerifierOptions(options: AccessTokenVerifierOptions): Res
     return { now, source: 'keys', accessToken };
   }
   const defaults = DEFAULTS.accessTokenVerifier;
-  return {
+  const resolved: ResolvedVerifierOptions & { source: 'jwks' } = {
     now,
     source: 'jwks',
     claims: resolveClaimOptions(options, NAME),
@@ -65,8 +68,13 @@ export function resolveVerifierOptions(options: AccessTokenVerifierOptions): Res
       maxBytes: integerOption(options.jwksMaxBytes, defaults.jwksMaxBytes, `${NAME}.jwksMaxBytes`, 1024, 16 * 1024 * 1024),
       cooldownMs: durationOption(options.jwksCooldown, defaults.jwksCooldown, `${NAME}.jwksCooldown`) * 1000,
       cacheMaxAgeMs: durationOption(options.jwksCacheMaxAge, defaults.jwksCacheMaxAge, `${NAME}.jwksCacheMaxAge`) * 1000,
+      maxStaleMs: durationOption(options.jwksMaxStale, defaults.jwksMaxStale, `${NAME}.jwksMaxStale`) * 1000,
     },
   };
+  if (resolved.jwks.maxStaleMs < resolved.jwks.cacheMaxAgeMs) {
+    throw new ConfigurationError(`${NAME}.jwksMaxStale`, 'must not be shorter than jwksCacheMaxAge');
+  }
+  return resolved;
 }
 
 /** `algorithms`: a non-empty list of the algorithms allowed here; default all of them. */

@@ -16,14 +16,15 @@ import type { AccessClaims, SignIn } from '../tokens/access-token.js';
 import { publicJwks } from '../tokens/jwks.js';
 import type { ClientContext, IssuedTokens, TokenService } from '../tokens/token-service.js';
 import { assertAmr, assertAuthUser } from '../tokens/user.js';
-import type { AuthUser, RevokeEvent, StartSessionOptions, TokenResponse } from '../types.js';
+import { ownField } from '../json.js';
+import type { AuthUser, RevokeEvent, StartSessionOptions, TokenResponse, VerifyCredentials } from '../types.js';
 import { bearerToken } from './bearer.js';
-import { assertNotCrossSite, SAFE_METHODS } from './csrf.js';
+import { assertNotCrossSite, isSafeMethod } from './csrf.js';
 import type { HookRunner } from './hooks.js';
 import { serveJwks } from './jwks.js';
 import { learnMountPath } from './mount-path.js';
 import { errorMiddleware, failRequest, handle as handleAsync, sendJson, type ErrorObserver } from './respond.js';
-import { assertClientTransport, clearRefreshCookie, hasCookie, objectBody, ownField, readRefreshToken, refreshCookie, setRefreshCookie } from './transport.js';
+import { assertClientTransport, clearRefreshCookie, hasCookie, objectBody, readRefreshToken, refreshCookie, setRefreshCookie, type RefreshCookie, type Transport } from './transport.js';
 
 const MAX_USERNAME_LENGTH = 256;
 const MAX_PASSWORD_BYTES = 1024;
@@ -35,11 +36,24 @@ export interface Endpoints {
   startSession(req: Request, res: Response, user: AuthUser, options?: StartSessionOptions): Promise<TokenResponse>;
 }
 
+type Handler = (req: Request, res: Response) => Promise<void>;
+
+/** What the endpoint handlers share, built once by `createEndpoints`. */
+interface EndpointContext {
+  service: TokenService;
+  runHook: HookRunner;
+  transport: Transport;
+  cookie: RefreshCookie;
+  trustedOrigins: ResolvedAuthOptions['trustedOrigins'];
+  now: () => number;
+}
+
 /**
  * The auth endpoints (README "Endpoints"): `POST /login` (when there is a `verifyCredentials`),
  * `/refresh`, `/logout`, `/logout-all`, `GET /sessions`, `DELETE /sessions/:id`, parsing their
- * own JSON bodies and cookies, and `GET /jwks.json` (the public keys); and `startSession`, which starts a session from any route with the
- * same cookie. `createAuth` builds them from options resolved once.
+ * own JSON bodies and cookies, and `GET /jwks.json` (the public keys); and `startSession`, which
+ * starts a session from any route with the same cookie. `createAuth` builds them from options
+ * resolved once. Each endpoint's handler is a function below.
  */
 export function createEndpoints(
   config: ResolvedAuthOptions,
@@ -53,48 +67,16 @@ export function createEndpoints(
   const router = express.Router();
   const mountPath = learnMountPath(router);
   const cookie = refreshCookie(config.refreshToken.cookie, mountPath);
-  const handle = (handler: (req: Request, res: Response) => Promise<void>) => handleAsync(handler, observe);
+  const handle = (handler: Handler) => handleAsync(handler, observe);
 
-  /** Sets the refresh cookie (cookie transport) and gives the body of the token response. */
-  function tokenResponse(res: Response, tokens: IssuedTokens): TokenResponse {
-    const body: TokenResponse = { accessToken: tokens.accessToken, tokenType: 'Bearer', expiresIn: tokens.expiresIn };
-    if (transport === 'body') body.refreshToken = tokens.refreshToken;
-    else setRefreshCookie(res, cookie, tokens.refreshToken, tokens.session.expiresAt - now());
-    return body;
-  }
-
-  async function revoked(event: RevokeEvent): Promise<void> {
-    if (event.sessionIds.length > 0) await runHook('onRevoke', event);
-  }
-
-  async function startSession(req: Request, res: Response, user: AuthUser, options: StartSessionOptions = {}): Promise<TokenResponse> {
-    assertAuthUser(user, 'startSession: user');
-    const signIn = signInOf(options, now());
-    // Login CSRF: a cross-site form posted to the app's sign-up route would sign the victim's
-    // browser in to an account the attacker owns, as /login would. GET sign-ins (an OAuth
-    // callback, a magic link) arrive cross-site by design and carry their own proof (`state`,
-    // a one-time token), as does a cross-site POST the app vouches for with `allowCrossSite`.
-    if (transport === 'cookie' && !SAFE_METHODS.has(req.method) && options.allowCrossSite !== true) assertNotCrossSite(req, trustedOrigins);
-    const { tokens, evictedFamilyIds } = await service.startSession(user, clientOf(req), signIn);
-    await runHook('onLogin', { user, sessionId: tokens.session.familyId, amr: signIn.amr, evictedSessionIds: evictedFamilyIds, req });
-    await revoked({ userId: user.id, sessionIds: evictedFamilyIds, reason: 'session_limit', req });
-    res.set('Cache-Control', 'no-store');
-    return tokenResponse(res, tokens);
-  }
-
-  /** The Bearer-authenticated endpoints always check revocation: a revoked session manages nothing. */
-  async function authenticate(req: Request): Promise<AccessClaims> {
-    const token = bearerToken(req);
-    if (token === undefined) throw new MissingTokenError();
-    return service.authenticator.authenticate(token);
-  }
+  const context: EndpointContext = { service, runHook, transport, cookie, trustedOrigins, now };
 
   /**
    * CSRF applies to every `/login`, and to every `/refresh` and `/logout` with cookie transport: a
    * cross-site request carries no SameSite cookie, yet its response could set or clear one. With
    * body transport, to those that send the cookie anyway.
    */
-  const refuseCrossSite = (when: 'always' | 'cookie-borne'): express.RequestHandler => (req, res, next) => {
+  const refuseCrossSite = (when: 'always' | 'cookie-borne'): express.RequestHandler => (req, _res, next) => {
     if (when === 'always' || transport === 'cookie' || hasCookie(req, cookie.name)) assertNotCrossSite(req, trustedOrigins);
     next();
   };
@@ -109,7 +91,52 @@ export function createEndpoints(
     next();
   });
 
-  if (verifyCredentials) router.post('/login', refuseCrossSite('always'), json, handle(async (req, res) => {
+  if (verifyCredentials) router.post('/login', refuseCrossSite('always'), json, handle(login(context, verifyCredentials, throttle)));
+  router.post('/refresh', refuseCrossSite('cookie-borne'), json, handle(refresh(context)));
+  router.post('/logout', refuseCrossSite('cookie-borne'), json, handle(logout(context)));
+  router.post('/logout-all', handle(logoutAll(context)));
+  router.get('/sessions', handle(listSessions(context)));
+  router.delete('/sessions/:id', handle(deleteSession(context)));
+  router.get('/jwks.json', serveJwks(publicJwks(config.accessToken.keys)));
+
+  router.use(errorMiddleware(observe));
+  return { router, startSession: (req, res, user, options = {}) => startSession(context, req, res, user, options) };
+}
+
+/** Sets the refresh cookie (cookie transport) and gives the body of the token response. */
+function tokenResponse({ transport, cookie, now }: EndpointContext, res: Response, tokens: IssuedTokens): TokenResponse {
+  const body: TokenResponse = { accessToken: tokens.accessToken, tokenType: 'Bearer', expiresIn: tokens.expiresIn };
+  if (transport === 'body') body.refreshToken = tokens.refreshToken;
+  else setRefreshCookie(res, cookie, tokens.refreshToken, tokens.session.expiresAt - now());
+  return body;
+}
+
+/** Tells `onRevoke` of the sessions a request revoked, when there are any. */
+async function revoked({ runHook }: EndpointContext, event: RevokeEvent): Promise<void> {
+  if (event.sessionIds.length > 0) await runHook('onRevoke', event);
+}
+
+/** `auth.startSession`: a new session for a user the app signed in itself, with the router's cookie. */
+async function startSession(context: EndpointContext, req: Request, res: Response, user: AuthUser, options: StartSessionOptions): Promise<TokenResponse> {
+  const { service, runHook, transport, trustedOrigins, now } = context;
+  assertAuthUser(user, 'startSession: user');
+  const signIn = signInOf(options, now());
+  // Login CSRF: a cross-site form posted to the app's sign-up route would sign the victim's
+  // browser in to an account the attacker owns, as /login would. GET sign-ins (an OAuth
+  // callback) arrive cross-site by design and carry their own proof that this browser began
+  // them (`state`), as does a cross-site POST the app vouches for with `allowCrossSite`.
+  if (transport === 'cookie' && !isSafeMethod(req) && options.allowCrossSite !== true) assertNotCrossSite(req, trustedOrigins);
+  const { tokens, evictedSessionIds } = await service.startSession(user, clientOf(req), signIn);
+  await runHook('onLogin', { user, sessionId: tokens.session.familyId, amr: signIn.amr, evictedSessionIds, req });
+  await revoked(context, { userId: user.id, sessionIds: evictedSessionIds, reason: 'session_limit', req });
+  res.set('Cache-Control', 'no-store');
+  return tokenResponse(context, res, tokens);
+}
+
+/** `POST /login`: the throttle, then `verifyCredentials`, then a new session. */
+function login(context: EndpointContext, verifyCredentials: VerifyCredentials, throttle: LoginThrottle | undefined): Handler {
+  const { runHook, transport } = context;
+  return async (req, res) => {
     const { username, password } = readCredentials(req.body);
     assertClientTransport(objectBody(req.body), transport);
     // Before verifyCredentials, so a refusal costs no password check and is the same for every
@@ -133,27 +160,35 @@ export function createEndpoints(
     }
     // Before the session is written: a store that fails here has issued nothing.
     if (decision) await throttle!.succeeded(decision.attempt);
-    sendJson(res, 200, await startSession(req, res, user, { amr: ['pwd'] }));
-  }));
+    sendJson(res, 200, await startSession(context, req, res, user, { amr: ['pwd'] }));
+  };
+}
 
-  router.post('/refresh', refuseCrossSite('cookie-borne'), json, handle(async (req, res) => {
+/** `POST /refresh`: rotates the presented token; a refusal clears the cookie it came in. */
+function refresh(context: EndpointContext): Handler {
+  const { service, runHook, transport, cookie } = context;
+  return async (req, res) => {
     const presented = readRefreshToken(req, cookie, transport);
     if (!presented) throw new InvalidGrantError('missing');
     const result = await service.refresh(presented.token);
     if (!('tokens' in result)) {
       if (presented.fromCookie) clearRefreshCookie(res, cookie);
-      if (result.kind === 'invalid') throw new InvalidGrantError(result.reason);
+      if (result.outcome === 'invalid') throw new InvalidGrantError(result.reason);
       const { userId, sessionId } = result;
-      if (result.kind === 'reused') await runHook('onReuseDetected', { userId, sessionId, req });
-      await revoked({ userId, sessionIds: [sessionId], reason: result.kind, req });
-      throw new InvalidGrantError(result.kind);
+      if (result.outcome === 'reused') await runHook('onReuseDetected', { userId, sessionId, req });
+      await revoked(context, { userId, sessionIds: [sessionId], reason: result.outcome, req });
+      throw new InvalidGrantError(result.outcome);
     }
     const { session } = result.tokens;
-    await runHook('onRefresh', { userId: session.userId, sessionId: session.familyId, retried: result.kind === 'retried', req });
-    sendJson(res, 200, tokenResponse(res, result.tokens));
-  }));
+    await runHook('onRefresh', { userId: session.userId, sessionId: session.familyId, retried: result.outcome === 'retried', req });
+    sendJson(res, 200, tokenResponse(context, res, result.tokens));
+  };
+}
 
-  router.post('/logout', refuseCrossSite('cookie-borne'), json, handle(async (req, res) => {
+/** `POST /logout`: ends the refresh token's session and denylists the Bearer token; idempotent. */
+function logout(context: EndpointContext): Handler {
+  const { service, runHook, transport, cookie } = context;
+  return async (req, res) => {
     const presented = readRefreshToken(req, cookie, transport);
     const access = verifiedOrUndefined(() => {
       const token = bearerToken(req);
@@ -162,39 +197,52 @@ export function createEndpoints(
     const { userId, sessionIds } = await service.logout(presented?.token, access);
     if (presented?.fromCookie) clearRefreshCookie(res, cookie);
     await runHook('onLogout', { userId, sessionIds, kind: 'logout', req });
-    if (userId !== undefined) await revoked({ userId, sessionIds, reason: 'logout', req });
+    if (userId !== undefined) await revoked(context, { userId, sessionIds, reason: 'logout', req });
     res.status(204).end();
-  }));
+  };
+}
 
-  router.post('/logout-all', handle(async (req, res) => {
-    const access = await authenticate(req);
+/** `POST /logout-all`: revokes every session of the Bearer token's user. */
+function logoutAll(context: EndpointContext): Handler {
+  const { service, runHook, cookie } = context;
+  return async (req, res) => {
+    const access = await authenticate(service, req);
     const sessionIds = await service.revokeUser(access.sub);
     clearRefreshCookie(res, cookie);
     await runHook('onLogout', { userId: access.sub, sessionIds, kind: 'logout-all', req });
-    await revoked({ userId: access.sub, sessionIds, reason: 'logout_all', req });
+    await revoked(context, { userId: access.sub, sessionIds, reason: 'logout_all', req });
     res.status(204).end();
-  }));
+  };
+}
 
-  router.get('/sessions', handle(async (req, res) => {
-    const access = await authenticate(req);
+/** `GET /sessions`: the user's live sessions, the Bearer token's own marked `current`. */
+function listSessions({ service }: EndpointContext): Handler {
+  return async (req, res) => {
+    const access = await authenticate(service, req);
     const sessions = await service.listSessions(access.sub);
     sendJson(res, 200, { sessions: sessions.map((session) => ({ ...session, current: session.id === access.sid })) });
-  }));
+  };
+}
 
-  router.delete('/sessions/:id', handle(async (req, res) => {
-    const access = await authenticate(req);
+/** `DELETE /sessions/:id`: revokes one of the user's own sessions; 404 for any other id. */
+function deleteSession(context: EndpointContext): Handler {
+  const { service, runHook, cookie } = context;
+  return async (req, res) => {
+    const access = await authenticate(service, req);
     const sessionId = String(req.params.id);
     if (!(await service.revokeSession(sessionId, { userId: access.sub }))) throw new NotFoundError();
     if (sessionId === access.sid) clearRefreshCookie(res, cookie);
     await runHook('onLogout', { userId: access.sub, sessionIds: [sessionId], kind: 'revoke-session', req });
-    await revoked({ userId: access.sub, sessionIds: [sessionId], reason: 'session_deleted', req });
+    await revoked(context, { userId: access.sub, sessionIds: [sessionId], reason: 'session_deleted', req });
     res.status(204).end();
-  }));
+  };
+}
 
-  router.get('/jwks.json', serveJwks(publicJwks(config.accessToken.keys)));
-
-  router.use(errorMiddleware(observe));
-  return { router, startSession };
+/** The Bearer-authenticated endpoints always check revocation: a revoked session manages nothing. */
+async function authenticate(service: TokenService, req: Request): Promise<AccessClaims> {
+  const token = bearerToken(req);
+  if (token === undefined) throw new MissingTokenError();
+  return service.authenticator.authenticate(token);
 }
 
 /** The sign-in `startSession` was told of, checked: `amr` method names, an `authTime` not after now. */

@@ -1,7 +1,7 @@
 import type { CookieOptions as ExpressCookieOptions, Request, Response } from 'express';
 import type { ResolvedCookie } from '../config/index.js';
 import { InvalidRequestError, TransportMismatchError } from '../errors.js';
-import { isPlainObject } from '../json.js';
+import { isPlainObject, ownField } from '../json.js';
 
 /** The refresh cookie's attributes, as the router and `startSession` set them. */
 export interface RefreshCookie extends Omit<ResolvedCookie, 'path'> {
@@ -23,7 +23,7 @@ export function refreshCookie(options: ResolvedCookie, mountPath: () => string |
 }
 
 /** Every value the raw `Cookie` header gives `name`: duplicates matter, so no parser that keeps one. */
-export function cookieValues(req: Request, name: string): string[] {
+function cookieValues(req: Request, name: string): string[] {
   const header = req.headers.cookie;
   if (!header) return [];
   const values: string[] = [];
@@ -92,9 +92,4 @@ export function objectBody(body: unknown): Record<string, unknown> | undefined {
   if (body === undefined) return undefined;
   if (!isPlainObject(body)) throw new InvalidRequestError('The request body must be a JSON object.');
   return body;
-}
-
-/** A field the body itself has: never one inherited through a `__proto__` key. */
-export function ownField(body: Record<string, unknown> | undefined, name: string): unknown {
-  return body && Object.hasOwn(body, name) ? body[name] : undefined;
 }

@@ -128,7 +128,7 @@ CREATE INDEX IF NOT EXISTS ${names.index('login_attempts_expires_at')} ON ${A} (
 -- RefreshTokenStore.hitLoginAttempt: checks every counter and, when none is live at its limit,
 -- counts one on each, on locked rows, so parallel attempts see each other's counts (they queue on
 -- the row locks). One row out: allowed, or the wait in ms and the 1-based index of the limiting
--- counter. Then deletes up to ${CLEANUP_BATCH} dead counters of anyone.
+-- counter. A refusal leaves no row of its own behind. Then deletes up to ${CLEANUP_BATCH} dead counters of anyone.
 CREATE OR REPLACE FUNCTION ${names.hitLoginAttempt}(p_keys text[], p_limits integer[], p_windows bigint[], p_now bigint)
 RETURNS TABLE (allowed boolean, retry_after_ms bigint, counter integer)
 LANGUAGE plpgsql AS $body$
@@ -151,20 +151,22 @@ BEGIN
     END IF;
   END LOOP;
   IF which > 0 THEN
-    RETURN QUERY SELECT false, wait, which;
-    RETURN;
+    -- Refused: nothing counted, and no dead row of this call left behind, so that a stream of
+    -- refused attempts (each cheap: no password is checked) cannot grow the table.
+    DELETE FROM ${A} t WHERE t.key = ANY(p_keys) AND t.expires_at <= p_now;
+  ELSE
+    FOR i IN 1 .. array_length(p_keys, 1) LOOP
+      UPDATE ${A} t SET
+        count = CASE WHEN p_now < t.expires_at THEN t.count + 1 ELSE 1 END,
+        expires_at = CASE WHEN p_now < t.expires_at THEN t.expires_at ELSE p_now + p_windows[i] END
+      WHERE t.key = p_keys[i];
+    END LOOP;
   END IF;
-  FOR i IN 1 .. array_length(p_keys, 1) LOOP
-    UPDATE ${A} t SET
-      count = CASE WHEN p_now < t.expires_at THEN t.count + 1 ELSE 1 END,
-      expires_at = CASE WHEN p_now < t.expires_at THEN t.expires_at ELSE p_now + p_windows[i] END
-    WHERE t.key = p_keys[i];
-  END LOOP;
   -- Bounded: SKIP LOCKED never waits for a row another call holds.
   DELETE FROM ${A} a WHERE a.key IN (
     SELECT d.key FROM ${A} d WHERE d.expires_at <= p_now AND d.key <> ALL(p_keys)
     ORDER BY d.expires_at LIMIT ${CLEANUP_BATCH} FOR UPDATE SKIP LOCKED);
-  RETURN QUERY SELECT true, 0::bigint, 0;
+  RETURN QUERY SELECT which = 0, wait, which;
 END
 $body$;
 

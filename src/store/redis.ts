@@ -135,7 +135,10 @@ export class RedisTokenStore implements RefreshTokenStore {
     this.client = client;
     this.keyPrefix = keyPrefix;
     this.scripts = registerScripts(client);
-    this.channel = `${keyPrefix}revocations`;
+    // ioredis prefixes keys with the client's own `keyPrefix`, not channels: the channel takes it
+    // too, so that apps told apart by the client's prefix do not hear each other's revocations.
+    const clientPrefix = (client as { options?: { keyPrefix?: unknown } }).options?.keyPrefix;
+    this.channel = `${typeof clientPrefix === 'string' ? clientPrefix : ''}${keyPrefix}revocations`;
   }
 
   async createFamily(family: NewFamily, limits: { maxSessionsPerUser: number; now: number }): Promise<{ evictedFamilyIds: string[] }> {

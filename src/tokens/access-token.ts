@@ -3,11 +3,12 @@ import jwt from 'jsonwebtoken';
 import type { AccessTokenClaims } from '../client/types.js';
 import type { ResolvedAccessTokenOptions, ResolvedKey } from '../config/access-token.js';
 import { InvalidTokenError, type AccessTokenFailureReason } from '../errors.js';
-import { isStringArray } from '../json.js';
+import { isObject, isStringArray } from '../json.js';
 import type { AuthUser } from '../types.js';
+import { isInFuture, timeClaimFailure } from './time-claims.js';
 
 /** The JOSE `typ` of our access tokens (RFC 9068): no other JWT signed with the same key passes. */
-export const ACCESS_TOKEN_TYPE = 'at+jwt';
+const ACCESS_TOKEN_TYPE = 'at+jwt';
 
 /** Claims that belong to the library; custom claims never override them (nor the payload's prototype). */
 const RESERVED_CLAIMS = new Set(['sub', 'jti', 'sid', 'iat', 'exp', 'iss', 'aud', 'nbf', 'roles', 'scope', 'auth_time', 'amr', '__proto__']);
@@ -22,6 +23,11 @@ const HMAC_HASHES: Readonly<Record<string, string>> = { HS256: 'sha256', HS384: 
  * segments, header and payload non-empty. No padding, no `+` or `/`, no whitespace.
  */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/** Whether a token has the compact JWS form, three base64url segments (as jws requires). */
+export function isCompactJws(token: unknown): token is string {
+  return typeof token === 'string' && COMPACT_JWS.test(token);
+}
 
 /** The largest `clockToleranceSeconds` accepted: a token may pass this long after its `exp`. */
 export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
@@ -53,9 +59,9 @@ export interface SignIn {
   amr: string[];
 }
 
+/** A token `sign` made. */
 export interface SignedAccessToken {
   token: string;
-  jti: string;
   /** Lifetime in seconds, as sent in the token response. */
   expiresIn: number;
 }
@@ -136,7 +142,7 @@ export class AccessTokens {
       signer.algorithm === 'EdDSA'
         ? signEd25519(headerOf(signer), payload, signer.signingKey)
         : jwt.sign(payload, signer.signingKey, { algorithm: signer.algorithm as jwt.Algorithm, header: headerOf(signer) as jwt.JwtHeader });
-    return { token, jti, expiresIn: this.lifetimeSeconds };
+    return { token, expiresIn: this.lifetimeSeconds };
   }
 
   /** Verifies signature and claims as the README ("requireAccessToken(options)") says; every failure is an `InvalidTokenError`. */
@@ -144,17 +150,18 @@ export class AccessTokens {
     const nowSeconds = Math.floor(nowMs / 1000);
     const cached = this.verified?.get(token);
     if (cached !== undefined) return this.reuse(token, cached, nowSeconds);
-    if (typeof token !== 'string' || !COMPACT_JWS.test(token)) throw invalid('malformed', 'not a compact JWS of three base64url segments');
+    if (!isCompactJws(token)) throw invalid('malformed', 'not a compact JWS of three base64url segments');
     const verifier = this.verifierOf(token);
     const payload = verifier.check === undefined ? this.verifyWithJsonwebtoken(verifier.key, token, nowSeconds) : this.verifyOwn(verifier.check, token, nowSeconds);
     const { sub, sid, jti, iat, exp, roles, scope, auth_time: authTime, amr } = payload;
     if (typeof exp !== 'number' || typeof iat !== 'number') throw invalid('bad_claims', 'exp and iat must be numbers');
-    if (iat > nowSeconds + this.toleranceSeconds) throw invalid('issued_in_future', 'iat is in the future');
-    if (nowSeconds - iat > this.lifetimeSeconds + this.toleranceSeconds) throw invalid('too_old', 'iat is older than the token lifetime');
+    // `nbf` and `exp` were checked with the signature (as jwt.verify orders them); `iat` now.
+    const failure = timeClaimFailure({ iat }, nowSeconds, this);
+    if (failure) throw invalid(failure, 'iat is in the future, or older than the token lifetime');
     if (!isId(sub) || !isId(sid) || !isId(jti)) throw invalid('bad_claims', 'sub, sid and jti must be non-empty strings');
     if (roles !== undefined && !isStringArray(roles)) throw invalid('bad_claims', 'roles must be an array of strings');
     if (scope !== undefined && typeof scope !== 'string') throw invalid('bad_claims', 'scope must be a string');
-    if (authTime !== undefined && (typeof authTime !== 'number' || authTime > nowSeconds + this.toleranceSeconds)) {
+    if (authTime !== undefined && (typeof authTime !== 'number' || isInFuture(authTime, nowSeconds, this.toleranceSeconds))) {
       throw invalid('bad_claims', 'auth_time must be a number, not in the future');
     }
     if (amr !== undefined && !isStringArray(amr)) throw invalid('bad_claims', 'amr must be an array of strings');
@@ -171,22 +178,12 @@ export class AccessTokens {
    * what time changes is checked again (`nbf`, `exp`, `iat`), exactly as on the first use.
    */
   private reuse(token: string, payload: Record<string, unknown>, nowSeconds: number): AccessClaims {
-    const failure = this.timeFailure(payload as { nbf?: number; exp: number; iat: number }, nowSeconds);
+    const failure = timeClaimFailure(payload as { nbf?: number; exp: number; iat: number }, nowSeconds, this);
     if (failure) {
       this.verified!.delete(token);
       throw invalid(failure, 'a time claim no longer holds');
     }
     return toAccessClaims(copyOf(payload));
-  }
-
-  /** The time claim of a verified payload that fails at `nowSeconds`, if any. */
-  private timeFailure({ nbf, exp, iat }: { nbf?: number; exp: number; iat: number }, nowSeconds: number): AccessTokenFailureReason | undefined {
-    const tolerance = this.toleranceSeconds;
-    if (nowSeconds >= exp + tolerance) return 'expired';
-    if (nbf !== undefined && nbf > nowSeconds + tolerance) return 'not_yet_valid';
-    if (iat > nowSeconds + tolerance) return 'issued_in_future';
-    if (nowSeconds - iat > this.lifetimeSeconds + tolerance) return 'too_old';
-    return undefined;
   }
 
   /**
@@ -206,7 +203,7 @@ export class AccessTokens {
     } catch (error) {
       throw new InvalidTokenError('malformed', { cause: error });
     }
-    if (!isJsonObject(header)) throw invalid('malformed', 'the header is not an object');
+    if (!isObject(header)) throw invalid('malformed', 'the header is not an object');
     let verifier: Verifier | undefined = this.verifiers[0];
     // In a key set, a token without a kid is the first key's: what a one-key configuration signed
     // before its key moved into `keys` (README "Keys and other services", rotation).
@@ -235,14 +232,11 @@ export class AccessTokens {
     } catch (error) {
       throw new InvalidTokenError('malformed', { cause: error });
     }
-    if (!isJsonObject(payload)) throw invalid('malformed', 'payload is not an object');
+    if (!isObject(payload)) throw invalid('malformed', 'payload is not an object');
     const { nbf, exp, aud, iss } = payload;
-    const tolerance = this.toleranceSeconds;
-    if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSeconds + tolerance)) throw invalid(typeof nbf === 'number' ? 'not_yet_valid' : 'bad_claims', 'nbf is not a number, or in the future');
-    if (exp !== undefined) {
-      if (typeof exp !== 'number') throw invalid('bad_claims', 'exp must be a number');
-      if (nowSeconds >= exp + tolerance) throw invalid('expired', 'jwt expired');
-    }
+    if ((nbf !== undefined && typeof nbf !== 'number') || (exp !== undefined && typeof exp !== 'number')) throw invalid('bad_claims', 'nbf and exp must be numbers');
+    const failure = timeClaimFailure({ nbf, exp }, nowSeconds, this);
+    if (failure) throw invalid(failure, 'nbf is in the future, or the token expired');
     if (this.audience !== undefined && aud !== this.audience && !(Array.isArray(aud) && aud.includes(this.audience))) throw invalid('wrong_audience', 'aud does not match');
     if (this.issuer !== undefined && iss !== this.issuer) throw invalid('wrong_issuer', 'iss does not match');
     return payload;
@@ -262,7 +256,7 @@ export class AccessTokens {
     } catch (error) {
       throw new InvalidTokenError(reasonOf(error), { cause: error });
     }
-    if (!isJsonObject(payload)) throw invalid('malformed', 'payload is not an object');
+    if (!isObject(payload)) throw invalid('malformed', 'payload is not an object');
     return payload;
   }
 }
@@ -362,11 +356,6 @@ function copyOf(payload: Record<string, unknown>): Record<string, unknown> {
     if (Array.isArray(value)) copy[name] = value.slice();
   }
   return copy;
-}
-
-/** A parsed JSON object: not null, not an array, not a primitive. */
-function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isId(value: unknown): value is string {

@@ -1,5 +1,6 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { ASYMMETRIC, keyMisfit, MAX_KID_LENGTH, type ResolvedKey, type ResolvedKeys } from '../config/access-token.js';
+import { ASYMMETRIC, isUsableKid, keyMisfit, type ResolvedKey, type ResolvedKeys } from '../config/access-token.js';
+import { isObject } from '../json.js';
 
 /** A public key as a JWKS publishes it (RFC 7517), with what a verifier needs to pin it. */
 export interface PublicJwk extends JsonWebKey {
@@ -41,7 +42,7 @@ const ALGORITHM_OF_CURVE: Readonly<Record<string, string>> = { 'P-256': 'ES256',
  * The keys of a fetched JWKS that verify tokens here, each pinned to one algorithm of
  * `algorithms`: its `alg`, or, when it names none, the one algorithm its curve allows (an RSA
  * key without `alg` only when `algorithms` holds a single RSA algorithm). Left out: keys without
- * a `kid` or with one too long, secrets (`oct`: a key from the network never signs here), keys
+ * a usable `kid` (1 to 256 printable ASCII characters), secrets (`oct`: a key from the network never signs here), keys
  * for another `use` or of a kind or size their algorithm does not fit, and a repeated `kid`
  * (the first one counts). Throws when the document is not a JWKS at all.
  */
@@ -51,7 +52,7 @@ export function keysOfJwks(document: unknown, algorithms: readonly string[]): Re
   for (const jwk of document.keys as unknown[]) {
     if (!isObject(jwk)) continue;
     const { kid, kty, use, alg, crv } = jwk;
-    if (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH || keys.has(kid)) continue;
+    if (!isUsableKid(kid) || keys.has(kid)) continue;
     if ((kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP') || (use !== undefined && use !== 'sig')) continue;
     let algorithm: string | undefined;
     if (alg !== undefined) algorithm = typeof alg === 'string' ? alg : undefined;
@@ -77,8 +78,4 @@ function publicMembers(jwk: Record<string, unknown>): JsonWebKey {
   const { kty, n, e, crv, x, y } = jwk;
   if (kty === 'RSA') return { kty, n, e } as JsonWebKey;
   return (kty === 'OKP' ? { kty, crv, x } : { kty, crv, x, y }) as JsonWebKey;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

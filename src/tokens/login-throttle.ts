@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { ResolvedLoginThrottle } from '../config/index.js';
-import { MemoryLoginCounters } from '../store/login-counters.js';
 import type { LoginAttempt, LoginAttemptResult, RefreshTokenStore } from '../store/types.js';
 import { callStore } from './token-service.js';
 
@@ -38,25 +37,42 @@ export type ThrottleDecision =
 
 const IP_KEY = 'ip';
 
+/** What `resetLoginAttempts` is given. */
+type LoginReset = Parameters<NonNullable<RefreshTokenStore['resetLoginAttempts']>>[0];
+
 /** Where the counters live: the store's own (shared by every instance), or this process's memory. */
 interface Counters {
   hit(attempt: LoginAttempt): Promise<LoginAttemptResult>;
-  reset(reset: { group: string; clear: string[]; decrement: string[]; now: number }): Promise<void>;
+  reset(reset: LoginReset): Promise<void>;
+}
+
+/**
+ * Counters in the memory of this process (the store's `MemoryLoginCounters`, which `createAuth`
+ * hands in): synchronous, each method one atomic step.
+ */
+export interface ProcessCounters {
+  hit(attempt: LoginAttempt): LoginAttemptResult;
+  reset(reset: LoginReset): void;
+  /** Drops every counter that has expired at `now`. */
+  sweep(now: number): void;
 }
 
 /** How often the in-process fallback drops expired counters. */
 const SWEEP_INTERVAL_MS = 60_000;
 
+/** The throttle of `POST /login`: decides, and keeps its counters in the store when it can. */
 export class LoginThrottle {
   private readonly counters: Counters;
 
+  /** @param inProcess makes the counters of a store without `hitLoginAttempt`/`resetLoginAttempts` (with a warning). */
   constructor(
     private readonly config: ResolvedLoginThrottle,
     store: RefreshTokenStore,
     private readonly storeTimeoutMs: number,
     private readonly now: () => number,
+    inProcess: () => ProcessCounters,
   ) {
-    this.counters = storeCounters(store) ?? memoryCounters();
+    this.counters = storeCounters(store) ?? memoryCounters(inProcess());
   }
 
   /**
@@ -105,12 +121,11 @@ function storeCounters(store: RefreshTokenStore): Counters | undefined {
  * A custom store without the throttle's methods still gets a throttle, in this process's memory:
  * weaker when several instances serve the app (each counts alone), so the app is told at start-up.
  */
-function memoryCounters(): Counters {
+function memoryCounters(counters: ProcessCounters): Counters {
   process.emitWarning(
     'express-refresh-tokens: the store has no hitLoginAttempt/resetLoginAttempts, so the login throttle counts in the memory of each process (README "Password guessing")',
     { code: 'ERT_LOGIN_THROTTLE_IN_MEMORY' },
   );
-  const counters = new MemoryLoginCounters();
   let sweptAt = 0;
   return {
     async hit(attempt) {
@@ -132,10 +147,10 @@ export function normalizeUsername(username: string): string {
 }
 
 /**
- * The network a client is counted as: an IPv4 address as it is (an IPv4-mapped IPv6 address,
- * `::ffff:1.2.3.4`, is that IPv4 address), an IPv6 address as its `/prefix` network, and anything
- * else (no `req.ip`, or not an address) as the one shared network `'unknown'`, so that sending
- * garbage never earns a fresh counter.
+ * The network a client is counted as: an IPv4 address as it is (so is an IPv6 address that carries
+ * one, see `embeddedIpv4`), an IPv6 address as its `/prefix` network, and anything else (no
+ * `req.ip`, or not an address) as the one shared network `'unknown'`, so that sending garbage never
+ * earns a fresh counter.
  */
 export function networkOf(ip: string | undefined, ipv6Prefix: number): string {
   if (ip === undefined) return 'unknown';
@@ -144,14 +159,32 @@ export function networkOf(ip: string | undefined, ipv6Prefix: number): string {
   if (version === 4) return address;
   if (version !== 6) return 'unknown';
   const groups = ipv6Groups(address);
-  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
-    return [groups[6]! >> 8, groups[6]! & 0xff, groups[7]! >> 8, groups[7]! & 0xff].join('.');
-  }
+  const ipv4 = embeddedIpv4(groups);
+  if (ipv4 !== undefined) return ipv4;
   const masked = groups.map((group, index) => {
     const bits = Math.min(16, Math.max(0, ipv6Prefix - index * 16));
     return group & ((0xffff << (16 - bits)) & 0xffff);
   });
   return `${compressIpv6(masked)}/${ipv6Prefix}`;
+}
+
+/**
+ * The IPv4 address an IPv6 address stands for, where it stands for one: otherwise every IPv4
+ * client behind a NAT64 gateway would share one /56 counter (and lock each other out), and one
+ * IPv4 host would own 256 networks of 6to4. IPv4-mapped `::ffff:a.b.c.d`, SIIT `::ffff:0:a.b.c.d`,
+ * IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::a.b.c.d` (RFC 6052), 6to4 `2002:AABB:CCDD::/48`
+ * (RFC 3056), and Teredo `2001:0::/32`, whose client address is the last 32 bits inverted (RFC 4380).
+ */
+function embeddedIpv4(groups: number[]): string | undefined {
+  const dotted = (high: number, low: number) => [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
+  const [g0, g1, g2, g3, g4, g5, g6, g7] = groups as [number, number, number, number, number, number, number, number];
+  const zero = (...values: number[]) => values.every((value) => value === 0);
+  if (zero(g0, g1, g2, g3) && ((g4 === 0 && g5 === 0xffff) || (g4 === 0xffff && g5 === 0))) return dotted(g6, g7);
+  if (zero(g0, g1, g2, g3, g4, g5) && g6 !== 0) return dotted(g6, g7);
+  if (g0 === 0x64 && g1 === 0xff9b && zero(g2, g3, g4, g5)) return dotted(g6, g7);
+  if (g0 === 0x2002) return dotted(g1, g2);
+  if (g0 === 0x2001 && g1 === 0) return dotted(g6 ^ 0xffff, g7 ^ 0xffff);
+  return undefined;
 }
 
 /** The eight 16-bit groups of a valid IPv6 address (a trailing dotted IPv4 part included). */

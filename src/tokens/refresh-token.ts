@@ -2,46 +2,49 @@ import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } f
 import { shardKeyOf } from '../store/shard.js';
 
 /**
- * A refresh token is `<familyId>.<proof>.<secret>`, all base64url:
- * - `familyId` (30 chars): the user's shard key and 128 random bits; it is the access tokens'
- *   `sid` and the session id users see, so it is not secret;
- * - `proof` (22 chars, 128 random bits): fixed for the family and known only to holders of its
+ * A refresh token is `<sessionId>.<proof>.<secret>`, all base64url:
+ * - `sessionId` (30 chars): the user's shard key and 128 random bits; it is the access tokens'
+ *   `sid`, the session id users see and the store's family id, so it is not secret;
+ * - `proof` (22 chars, 128 random bits): fixed for the session and known only to holders of its
  *   refresh tokens. Presenting a wrong token with the right proof is reuse (someone saw a real
  *   token); with a wrong proof it is a guess, and revokes nothing. So a leaked access token,
- *   which names the family, cannot be used to log its user out;
+ *   which names the session, cannot be used to log its user out;
  * - `secret` (43 chars, 256 random bits): new on every rotation.
  * The store sees only SHA-256 hashes of the whole token and of the proof.
  */
 const TOKEN_PATTERN = /^([A-Za-z0-9_-]{30})\.([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/;
-const FAMILY_ID_PATTERN = /^[A-Za-z0-9_-]{30}$/;
+const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{30}$/;
 
-export interface FamilySecrets {
-  familyId: string;
+/** What a new session's tokens share: its id and its proof (with the hash the store keeps). */
+export interface SessionSecrets {
+  sessionId: string;
   proof: string;
   proofHash: string;
 }
 
+/** A refresh token as a client presented it, split and hashed for the store. */
 export interface PresentedRefreshToken {
   token: string;
-  familyId: string;
+  sessionId: string;
   proof: string;
   hash: string;
   proofHash: string;
 }
 
-export function hashOf(value: string): string {
+function hashOf(value: string): string {
   return createHash('sha256').update(value).digest('base64url');
 }
 
-export function newFamily(userId: string): FamilySecrets {
-  const familyId = shardKeyOf(userId) + randomBytes(16).toString('base64url');
+/** A new session's id, starting with the user's shard key, and proof. */
+export function newSession(userId: string): SessionSecrets {
+  const sessionId = shardKeyOf(userId) + randomBytes(16).toString('base64url');
   const proof = randomBytes(16).toString('base64url');
-  return { familyId, proof, proofHash: hashOf(proof) };
+  return { sessionId, proof, proofHash: hashOf(proof) };
 }
 
-/** A new token of the family: the first one at login, a successor at each rotation. */
-export function newRefreshToken(family: { familyId: string; proof: string }): { token: string; hash: string } {
-  const token = `${family.familyId}.${family.proof}.${randomBytes(32).toString('base64url')}`;
+/** A new token of the session: the first one at login, a successor at each rotation. */
+export function newRefreshToken(session: { sessionId: string; proof: string }): { token: string; hash: string } {
+  const token = `${session.sessionId}.${session.proof}.${randomBytes(32).toString('base64url')}`;
   return { token, hash: hashOf(token) };
 }
 
@@ -49,12 +52,13 @@ export function newRefreshToken(family: { familyId: string; proof: string }): { 
 export function parseRefreshToken(token: string): PresentedRefreshToken | null {
   const match = TOKEN_PATTERN.exec(token);
   if (!match) return null;
-  const [, familyId, proof] = match as unknown as [string, string, string];
-  return { token, familyId, proof, hash: hashOf(token), proofHash: hashOf(proof) };
+  const [, sessionId, proof] = match as unknown as [string, string, string];
+  return { token, sessionId, proof, hash: hashOf(token), proofHash: hashOf(proof) };
 }
 
-export function isFamilyId(value: string): boolean {
-  return FAMILY_ID_PATTERN.test(value);
+/** Whether a value can be a session id (the `sid` claim, `DELETE /sessions/:id`): never sent to the store otherwise. */
+export function isSessionId(value: string): boolean {
+  return SESSION_ID_PATTERN.test(value);
 }
 
 /**
@@ -66,7 +70,7 @@ export function isFamilyId(value: string): boolean {
 export function sealSuccessor(successor: string, predecessor: PresentedRefreshToken): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', successorKey(predecessor.token), iv);
-  cipher.setAAD(Buffer.from(predecessor.familyId));
+  cipher.setAAD(Buffer.from(predecessor.sessionId));
   const sealed = Buffer.concat([iv, cipher.update(successor, 'utf8'), cipher.final(), cipher.getAuthTag()]);
   return sealed.toString('base64url');
 }
@@ -76,10 +80,10 @@ export function openSuccessor(sealed: string, predecessor: PresentedRefreshToken
   try {
     const bytes = Buffer.from(sealed, 'base64url');
     const decipher = createDecipheriv('aes-256-gcm', successorKey(predecessor.token), bytes.subarray(0, 12));
-    decipher.setAAD(Buffer.from(predecessor.familyId));
+    decipher.setAAD(Buffer.from(predecessor.sessionId));
     decipher.setAuthTag(bytes.subarray(bytes.length - 16));
     const successor = Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]).toString('utf8');
-    return parseRefreshToken(successor)?.familyId === predecessor.familyId ? successor : null;
+    return parseRefreshToken(successor)?.sessionId === predecessor.sessionId ? successor : null;
   } catch {
     return null;
   }

@@ -1,6 +1,21 @@
 import { performance } from 'node:perf_hooks';
 import type { RefreshTokenStore, RevocationEvent, RevocationFeed } from '../store/types.js';
-import type { AccessClaims } from './access-token.js';
+import { MAX_CLOCK_TOLERANCE_SECONDS, type AccessClaims } from './access-token.js';
+
+/**
+ * How much later than the start of an epoch a token's `iat` must be for the view to vouch for it
+ * alone, at the least: more than the clock tolerance, so that an issuer whose clock runs ahead of
+ * ours by more than the tolerance still cannot date a token of before the epoch (whose revocation
+ * may have been lost) into it. Tokens of the first minute of an epoch cost one store call each.
+ */
+const MIN_EPOCH_MARGIN_MS = 60_000;
+
+/**
+ * Entries the view holds at most. Revocations are made by users too (every logout with a Bearer
+ * token denylists it), so their number is the attackers' to choose: beyond this the view forgets
+ * everything and starts a new epoch, after which tokens issued before it go to the store again.
+ */
+export const MAX_VIEW_ENTRIES = 100_000;
 
 /** What the view can say of a token without the store. */
 export type ViewAnswer = 'revoked' | 'live' | 'unknown';
@@ -12,8 +27,8 @@ export type ViewAnswer = 'revoked' | 'live' | 'unknown';
  * The view answers `live` only when it can prove it:
  * - the feed is subscribed and current as of less than `maxStalenessMs` ago (the store's heartbeat
  *   proves it: see redis-revocations.ts), and
- * - the token was issued after the feed's current epoch began (plus the clock tolerance, for
- *   issuers whose clocks run ahead): any revocation of it happened later still, so it was
+ * - the token was issued after the feed's current epoch began (plus a margin larger than the
+ *   clock tolerance, for issuers whose clocks run ahead): any revocation of it happened later still, so it was
  *   delivered; or the store itself said the token was live during this epoch (every revocation
  *   after that answer was delivered).
  * Anything else is `unknown`: the caller asks the store, which answers or fails with 503. A token
@@ -24,6 +39,8 @@ export type ViewAnswer = 'revoked' | 'live' | 'unknown';
  * family is issued after its revocation); a denylisted `jti` and a store answer, until the
  * token's `exp` plus the tolerance. So the view holds what was revoked during one token lifetime,
  * and the store answers for the tokens issued before the epoch, which all expire within one.
+ * Users make revocations too (a logout denylists its token), so the view also holds at most
+ * `MAX_VIEW_ENTRIES`, forgetting all and starting a new epoch beyond it.
  */
 export class RevocationView {
   private readonly feed: RevocationFeed;
@@ -37,6 +54,9 @@ export class RevocationView {
   private epochStartedAt = Infinity;
   private readonly familyKeepMs: number;
   private readonly toleranceMs: number;
+  private readonly epochMarginMs: number;
+  /** The latest a legitimate denylist entry can last: a later `expiresAt` in a message is capped. */
+  private readonly tokenKeepMs: number;
 
   constructor(
     store: RefreshTokenStore,
@@ -46,6 +66,8 @@ export class RevocationView {
     if (typeof store.watchRevocations !== 'function') throw new Error('RevocationView: the store does not implement watchRevocations');
     this.toleranceMs = timing.toleranceSeconds * 1000;
     this.familyKeepMs = timing.lifetimeSeconds * 1000 + 2 * this.toleranceMs;
+    this.epochMarginMs = Math.max(this.toleranceMs, MIN_EPOCH_MARGIN_MS);
+    this.tokenKeepMs = timing.lifetimeSeconds * 1000 + 2 * MAX_CLOCK_TOLERANCE_SECONDS * 1000;
     this.feed = store.watchRevocations((event) => this.learn(event));
   }
 
@@ -53,7 +75,7 @@ export class RevocationView {
     const nowMs = this.now();
     if (this.isKnownRevoked(claims, nowMs)) return 'revoked';
     if (this.currentEpoch(maxStalenessMs, nowMs) === undefined) return 'unknown';
-    if (claims.iat * 1000 >= this.epochStartedAt + this.toleranceMs) return 'live';
+    if (claims.iat * 1000 >= this.epochStartedAt + this.epochMarginMs) return 'live';
     const until = this.cleared.get(claims.jti);
     return until !== undefined && nowMs < until ? 'live' : 'unknown';
   }
@@ -105,9 +127,23 @@ export class RevocationView {
       for (const familyId of event.familyIds) this.families.set(familyId, nowMs + this.familyKeepMs);
       forgetExpired(this.families, nowMs);
     } else {
-      this.tokens.set(event.jti, event.expiresAt);
+      // Capped: a message saying "for ever" (anyone who can PUBLISH on the channel can send one)
+      // would otherwise hold its entry, and stop `forgetExpired` at it.
+      this.tokens.set(event.jti, Math.min(event.expiresAt, nowMs + this.tokenKeepMs));
       forgetExpired(this.tokens, nowMs);
     }
+    if (this.families.size + this.tokens.size > MAX_VIEW_ENTRIES) this.forgetAll(nowMs);
+  }
+
+  /**
+   * Forgets every entry and starts a new epoch now: what the view forgot concerns tokens issued
+   * before now, and those go to the store from here on, as after a lost connection.
+   */
+  private forgetAll(nowMs: number): void {
+    this.families.clear();
+    this.tokens.clear();
+    this.cleared.clear();
+    this.epochStartedAt = nowMs;
   }
 }
 

@@ -3,7 +3,7 @@ import { InternalError, InvalidTokenError, StoreUnavailableError } from '../erro
 import type { RefreshTokenStore, SessionRecord } from '../store/types.js';
 import type { AuthUser, SessionInfo } from '../types.js';
 import { MAX_CLOCK_TOLERANCE_SECONDS, type AccessClaims, type AccessTokens, type SignIn } from './access-token.js';
-import { newFamily, newRefreshToken, openSuccessor, parseRefreshToken, sealSuccessor, isFamilyId, type PresentedRefreshToken } from './refresh-token.js';
+import { isSessionId, newRefreshToken, newSession, openSuccessor, parseRefreshToken, sealSuccessor, type PresentedRefreshToken } from './refresh-token.js';
 import { RevocationView } from './revocation-view.js';
 import { assertAuthUser, parseGrant, serializeGrant } from './user.js';
 
@@ -25,13 +25,13 @@ export interface IssuedTokens {
 
 /**
  * How a refresh ended: a new access token (`rotated`, or `retried` inside the grace window), or a
- * refusal with its reason: the family was revoked for reuse or because `resolveUser` no longer
+ * refusal with its reason: the session was revoked for reuse or because `resolveUser` no longer
  * knows the user, or the token is not a live one of ours.
  */
 export type RefreshResult =
-  | { kind: 'rotated' | 'retried'; tokens: IssuedTokens }
-  | { kind: 'reused' | 'user_removed'; userId: string; sessionId: string }
-  | { kind: 'invalid'; reason: 'malformed' | 'unknown_session' | 'wrong_proof' };
+  | { outcome: 'rotated' | 'retried'; tokens: IssuedTokens }
+  | { outcome: 'reused' | 'user_removed'; userId: string; sessionId: string }
+  | { outcome: 'invalid'; reason: 'malformed' | 'unknown_session' | 'wrong_proof' };
 
 type Refusal = Exclude<RefreshResult, { tokens: IssuedTokens }>;
 
@@ -57,14 +57,14 @@ export async function callStore<T>(timeoutMs: number, operation: () => Promise<T
 
 /**
  * Verifies access tokens, and with a store also checks revocation (denylisted `jti`, revoked
- * family, logout-all) in one store call, or from the in-memory view of `revocation: 'cached'`.
+ * session, logout-all) in one store call, or from the in-memory view of `revocation: 'cached'`.
  * Used by `requireAccessToken` and by the router's Bearer-authenticated endpoints.
  */
 export class AccessTokenAuthenticator {
   private view: RevocationView | undefined;
 
   constructor(
-    readonly accessTokens: AccessTokens,
+    private readonly accessTokens: AccessTokens,
     private readonly store: RefreshTokenStore | undefined,
     private readonly storeTimeoutMs: number,
     private readonly now: () => number,
@@ -145,15 +145,15 @@ export class TokenService {
     this.authenticator = new AccessTokenAuthenticator(accessTokens, store, storeTimeoutMs, now);
   }
 
-  /** Starts a new family for a user who just signed in (`signIn.authTime` at the latest now). */
-  async startSession(user: AuthUser, client: ClientContext, signIn: SignIn): Promise<{ tokens: IssuedTokens; evictedFamilyIds: string[] }> {
+  /** Starts a new session for a user who just signed in (`signIn.authTime` at the latest now). */
+  async startSession(user: AuthUser, client: ClientContext, signIn: SignIn): Promise<{ tokens: IssuedTokens; evictedSessionIds: string[] }> {
     const now = this.now();
-    const family = newFamily(user.id);
+    const family = newSession(user.id);
     const first = newRefreshToken(family);
-    const access = this.accessTokens.sign(user, family.familyId, signIn, now);
+    const access = this.accessTokens.sign(user, family.sessionId, signIn, now);
     const absoluteExpiresAt = now + this.policy.absoluteTtlMs;
     const session: SessionRecord = {
-      familyId: family.familyId,
+      familyId: family.sessionId,
       userId: user.id,
       createdAt: now,
       lastUsedAt: now,
@@ -168,7 +168,7 @@ export class TokenService {
         { maxSessionsPerUser: this.policy.maxSessionsPerUser, now },
       ),
     );
-    return { tokens: { accessToken: access.token, expiresIn: access.expiresIn, refreshToken: first.token, session }, evictedFamilyIds };
+    return { tokens: { accessToken: access.token, expiresIn: access.expiresIn, refreshToken: first.token, session }, evictedSessionIds: evictedFamilyIds };
   }
 
   /**
@@ -178,18 +178,18 @@ export class TokenService {
    */
   async refresh(token: string): Promise<RefreshResult> {
     const presented = parseRefreshToken(token);
-    if (!presented) return { kind: 'invalid', reason: 'malformed' };
+    if (!presented) return { outcome: 'invalid', reason: 'malformed' };
     let current: AuthUser | undefined;
     if (this.policy.resolveUser) {
       const resolved = await this.resolveUser(presented, this.policy.resolveUser);
-      if ('kind' in resolved) return resolved;
+      if ('outcome' in resolved) return resolved;
       current = resolved.user;
     }
     const now = this.now();
     const successor = newRefreshToken(presented);
     const result = await this.call(() =>
       this.store.rotate({
-        familyId: presented.familyId,
+        familyId: presented.sessionId,
         presentedHash: presented.hash,
         proofHash: presented.proofHash,
         successorHash: successor.hash,
@@ -199,28 +199,28 @@ export class TokenService {
         graceMs: this.policy.graceMs,
       }),
     );
-    if (result.outcome === 'invalid') return { kind: 'invalid', reason: result.reason === 'wrong_proof' ? 'wrong_proof' : 'unknown_session' };
-    if (result.outcome === 'reused') return { kind: 'reused', userId: result.userId, sessionId: presented.familyId };
+    if (result.outcome === 'invalid') return { outcome: 'invalid', reason: result.reason === 'wrong_proof' ? 'wrong_proof' : 'unknown_session' };
+    if (result.outcome === 'reused') return { outcome: 'reused', userId: result.userId, sessionId: presented.sessionId };
 
     const refreshToken = result.outcome === 'rotated' ? successor.token : openSuccessor(result.sealedSuccessor, presented);
-    if (refreshToken === null) return { kind: 'invalid', reason: 'unknown_session' };
+    if (refreshToken === null) return { outcome: 'invalid', reason: 'unknown_session' };
     const grant = parseGrant(result.userRecord, result.session.createdAt);
-    const access = this.accessTokens.sign(current ?? grant.user, presented.familyId, grant.signIn, now);
+    const access = this.accessTokens.sign(current ?? grant.user, presented.sessionId, grant.signIn, now);
     return {
-      kind: result.outcome,
+      outcome: result.outcome,
       tokens: { accessToken: access.token, expiresIn: access.expiresIn, refreshToken, session: result.session },
     };
   }
 
   /**
-   * Ends the session of a refresh token (any token of the family: whoever holds one may end it)
+   * Ends the session of a refresh token (any token of the session: whoever holds one may end it)
    * and denylists an access token. Either may be absent or invalid: logout is idempotent.
    */
   async logout(refreshToken: string | undefined, access: AccessClaims | undefined): Promise<{ userId?: string; sessionIds: string[] }> {
     const now = this.now();
     const presented = refreshToken === undefined ? null : parseRefreshToken(refreshToken);
     const revoked = presented
-      ? await this.call(() => this.store.revokeFamily(presented.familyId, { proofHash: presented.proofHash, now }))
+      ? await this.call(() => this.store.revokeFamily(presented.sessionId, { proofHash: presented.proofHash, now }))
       : null;
     if (access) {
       // Until the last moment any verifier may still accept the token: a `requireAccessToken`
@@ -229,10 +229,10 @@ export class TokenService {
       const entry = { familyId: access.sid, jti: access.jti, expiresAt, now };
       await this.call(() => this.store.denylistAccessToken(entry));
     }
-    return { userId: revoked?.userId ?? access?.sub, sessionIds: revoked && presented ? [presented.familyId] : [] };
+    return { userId: revoked?.userId ?? access?.sub, sessionIds: revoked && presented ? [presented.sessionId] : [] };
   }
 
-  /** Revokes every family of a user; their access tokens then fail revocation checks. */
+  /** Revokes every session of a user; their access tokens then fail revocation checks. */
   async revokeUser(userId: string): Promise<string[]> {
     return this.call(() => this.store.revokeUser(userId, this.now()));
   }
@@ -255,26 +255,26 @@ export class TokenService {
    * @returns the session's user, or `null` when nothing was revoked.
    */
   async revokeSession(sessionId: string, conditions: { userId?: string } = {}): Promise<{ userId: string } | null> {
-    if (!isFamilyId(sessionId)) return null;
+    if (!isSessionId(sessionId)) return null;
     return this.call(() => this.store.revokeFamily(sessionId, { ...conditions, now: this.now() }));
   }
 
   /**
    * The user as `resolveUser` sees them now, read before the rotation; a refusal when the token is
-   * not live, or when the app no longer knows the user (the family is then revoked). A callback
+   * not live, or when the app no longer knows the user (the session is then revoked). A callback
    * that throws, or answers something that is not the session's user, is the app's error:
    * `InternalError`, and nothing has changed.
    */
   private async resolveUser(presented: PresentedRefreshToken, resolveUser: NonNullable<RefreshPolicy['resolveUser']>): Promise<{ user: AuthUser } | Refusal> {
-    const { familyId, proofHash } = presented;
-    const found = await this.call(() => this.store.findFamily!(familyId, { proofHash, now: this.now() }));
-    if (found.outcome === 'invalid') return { kind: 'invalid', reason: found.reason === 'wrong_proof' ? 'wrong_proof' : 'unknown_session' };
+    const { sessionId, proofHash } = presented;
+    const found = await this.call(() => this.store.findFamily!(sessionId, { proofHash, now: this.now() }));
+    if (found.outcome === 'invalid') return { outcome: 'invalid', reason: found.reason === 'wrong_proof' ? 'wrong_proof' : 'unknown_session' };
     const { session } = found;
     const { user: signedIn, signIn } = parseGrant(found.userRecord, session.createdAt);
     let user: unknown;
     try {
       user = await resolveUser(session.userId, {
-        id: familyId,
+        id: sessionId,
         userId: session.userId,
         user: signedIn,
         createdAt: new Date(session.createdAt),
@@ -289,8 +289,8 @@ export class TokenService {
       throw new InternalError(error);
     }
     if (user === null || user === undefined) {
-      await this.call(() => this.store.revokeFamily(familyId, { proofHash, now: this.now() }));
-      return { kind: 'user_removed', userId: session.userId, sessionId: familyId };
+      await this.call(() => this.store.revokeFamily(sessionId, { proofHash, now: this.now() }));
+      return { outcome: 'user_removed', userId: session.userId, sessionId };
     }
     return { user: user as AuthUser };
   }

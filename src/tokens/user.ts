@@ -47,16 +47,16 @@ export function serializeGrant(user: AuthUser, signIn: SignIn): string {
  * Reads what `serializeGrant` wrote. A session stored without its sign-in signed in when it was
  * created, by a method it does not say.
  */
-export function parseGrant(subject: string, createdAt: number): { user: AuthUser; signIn: SignIn } {
+export function parseGrant(userRecord: string, createdAt: number): { user: AuthUser; signIn: SignIn } {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(subject);
+    parsed = JSON.parse(userRecord);
   } catch {
     parsed = undefined;
   }
   if (!isPlainObject(parsed) || typeof parsed.id !== 'string') {
     // A store that returns something it was not given is broken.
-    throw new InternalError(new Error('the store returned an unreadable session subject'));
+    throw new InternalError(new Error('the store returned an unreadable user record'));
   }
   const { authTime, amr, ...user } = parsed;
   return {

@@ -8,6 +8,7 @@ import { createHmac, sign as cryptoSign } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
 import { createAccessTokenVerifier, createAuth, MemoryTokenStore, type AccessTokenOptions } from '../../src/index.js';
+import { expectInvalidToken } from '../helpers/app.js';
 import { ecKeyPair, json, startJwksHost, type JwksHost } from '../helpers/keys.js';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-bytes!!';
@@ -23,14 +24,6 @@ const es256 = (header: Record<string, unknown>, key = es.privateKey) => {
   const input = `${b64(header)}.${b64(claims())}`;
   return `${input}.${cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
 };
-
-function expectInvalidToken(res: request.Response) {
-  expect({ status: res.status, error: res.body.error, challenge: res.headers['www-authenticate'] }).toEqual({
-    status: 401,
-    error: 'invalid_token',
-    challenge: 'Bearer error="invalid_token"',
-  });
-}
 
 describe('a key set mixing an HMAC secret and an EC key, behind auth.requireAccessToken', () => {
   const store = new MemoryTokenStore();
@@ -89,13 +82,18 @@ describe('createAccessTokenVerifier against a hostile or failing JWKS host', () 
     host.answer = (req, res) => {
       if (!stalled) json(published)(req, res);
     };
-    const verifier = createAccessTokenVerifier({ jwksUri: host.url, jwksTimeoutMs: 200 });
+    const clock = { now: Date.now() };
+    const verifier = createAccessTokenVerifier({ jwksUri: host.url, jwksTimeoutMs: 200, now: () => clock.now });
     const app = express();
     app.get('/data', verifier.requireAccessToken(), (req, res) => void res.json({ userId: req.auth!.userId }));
     const token = es256({ alg: 'ES256', typ: 'at+jwt', kid: 'es' });
     const res = await request(app).get('/data').set('Authorization', `Bearer ${token}`);
     expect({ status: res.status, error: res.body.error }).toEqual({ status: 503, error: 'store_unavailable' });
     stalled = false;
+    // Within a second of the failed fetch: 503 at once, without asking the host again.
+    expect((await request(app).get('/data').set('Authorization', `Bearer ${token}`)).status).toBe(503);
+    expect(host.requests).toBe(1);
+    clock.now += 1_000;
     expect((await request(app).get('/data').set('Authorization', `Bearer ${token}`).expect(200)).body).toEqual({ userId: 'u-alice' });
   });
 

@@ -55,6 +55,26 @@ describe('transport and CSRF attacks', () => {
       expectError(res, 403, 'csrf_rejected');
     });
 
+    it("refuses an Origin on the request's host with another scheme: plain http on an https request, or no http(s) at all", async () => {
+      const app = express();
+      app.set('trust proxy', 'loopback'); // the app behind a TLS-terminating proxy on this machine
+      app.use(t.app);
+      const login = (origin: string, proto: string) =>
+        request(app).post('/auth/login').set({ Host: 'app.example', Origin: origin, 'X-Forwarded-Proto': proto }).send({ username: 'alice', password: PASSWORD });
+      // Without Sec-Fetch-Site (older browsers) the Origin is all there is to go by.
+      expectError(await login('http://app.example', 'https'), 403, 'csrf_rejected');
+      for (const origin of ['javascript://app.example', 'file://app.example', 'ftp://app.example']) {
+        expectError(await login(origin, 'http'), 403, 'csrf_rejected');
+      }
+      expect((await login('https://app.example', 'https')).status).toBe(200);
+      expect((await login('http://app.example', 'http')).status).toBe(200);
+    });
+
+    it('compares the host without letter case, as browsers send Origin in lower case', async () => {
+      const res = await request(t.app).post('/auth/login').set({ Host: 'App.Example', Origin: 'https://app.example' }).send({ username: 'alice', password: PASSWORD });
+      expect(res.status).toBe(200);
+    });
+
     it('refuses Origin: null', async () => {
       const res = await request(t.app).post('/auth/login').set('Origin', 'null').send({ username: 'alice', password: PASSWORD });
       expectError(res, 403, 'csrf_rejected');

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
 import express from 'express';
-import { AuthClientError, createAuthClient, type AuthClientOptions, type TokenStorage } from '../../src/client/index.js';
-import { MemoryTokenStore, type RefreshTokenStore } from '../../src/index.js';
+import { AuthClientError, createAuthClient, type AuthClientErrorCode, type AuthClientOptions, type SessionInfo, type SessionsResponse, type TokenStorage } from '../../src/client/index.js';
+import { MemoryTokenStore, type AuthErrorCode, type RefreshTokenStore, type SessionInfo as ServerSessionInfo } from '../../src/index.js';
 import { makeApp, PASSWORD, SECRET, type TestApp } from '../helpers/app.js';
 
 /**
@@ -64,6 +64,10 @@ async function startServer(): Promise<Harness> {
   // Echoes the body of an authenticated POST.
   app.post('/echo', t.auth.requireAccessToken(), express.text({ type: '*/*' }), (req, res) => {
     res.json({ body: req.body, userId: req.auth!.userId });
+  });
+  // Step-up (README "Step-up for sensitive routes"): a sign-in older than 5 minutes is refused.
+  app.get('/recent-sign-in', t.auth.requireAccessToken({ maxAuthAge: '5m' }), (req, res) => {
+    res.json({ userId: req.auth!.userId });
   });
   app.use(t.app);
   const { base } = await listen(app);
@@ -265,6 +269,24 @@ describe('createAuthClient (Node, against a real server)', () => {
       expect(h.refreshes).toEqual([]);
     });
 
+    it('hands back a 401 insufficient_user_authentication (step-up) without refreshing: a new login() passes', async () => {
+      const { auth, expired } = client(h);
+      await auth.login('alice', PASSWORD);
+      expect((await auth.fetch('/recent-sign-in')).status).toBe(200);
+      h.t.clock.now += 6 * MINUTE; // the sign-in is 6 minutes old; the access token lives 15
+      const res = await auth.fetch('/recent-sign-in');
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer error="insufficient_user_authentication", max_age=300');
+      expect(await json(res)).toMatchObject({ error: 'insufficient_user_authentication' });
+      expect(h.hits['GET /recent-sign-in']).toBe(2);
+      expect(h.hits['POST /auth/refresh']).toBeUndefined();
+      expect(expired).not.toHaveBeenCalled();
+      expect(auth.accessToken).not.toBeNull(); // the session goes on for every other route
+      await auth.login('alice', PASSWORD);
+      expect((await auth.fetch('/recent-sign-in')).status).toBe(200);
+      expect(h.hits['POST /auth/refresh']).toBeUndefined();
+    });
+
     it('replays a request whose body is a stream, with the same body', async () => {
       const { auth } = client(h);
       await auth.login('alice', PASSWORD);
@@ -386,6 +408,10 @@ describe('createAuthClient (Node, against a real server)', () => {
       const mine = await a.auth.login('alice', PASSWORD);
       const other = await b.auth.login('alice', PASSWORD);
       const sessions = await a.auth.sessions();
+      // The raw GET /sessions answer has the shape sessions() unwraps, field for field.
+      const raw = (await (await a.auth.fetch('/auth/sessions')).json()) as SessionsResponse;
+      expect(raw.sessions.map((s) => Object.keys(s).sort())).toEqual(sessions.map((s) => Object.keys(s).sort()));
+      expect(Object.keys(sessions[0]!).sort()).toEqual(['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent']);
       expect(sessions.map((s) => [s.id, s.current]).sort()).toEqual([[mine.sid, true], [other.sid, false]].sort());
 
       await a.auth.revokeSession(other.sid);
@@ -505,6 +531,23 @@ describe('createAuthClient (Node, against a real server)', () => {
       } finally {
         channel.close();
       }
+    });
+  });
+
+  describe('types shared with the server', () => {
+    it("types AuthClientError.code with the server's codes plus http_error: a misspelt code does not compile", () => {
+      const server: AuthErrorCode = 'insufficient_user_authentication';
+      const codes: AuthClientErrorCode[] = [server, 'http_error'];
+      const error = new AuthClientError(codes[0]!, 401);
+      // @ts-expect-error not a code the server sends
+      expect(error.code === 'invalid_credential').toBe(false);
+      expect(error.code).toBe('insufficient_user_authentication');
+    });
+
+    it("types a session as the server's, with current", () => {
+      const listed: ServerSessionInfo = { id: 's', createdAt: '', lastUsedAt: '', expiresAt: '', userAgent: null, ip: null };
+      const answered: SessionInfo = { ...listed, current: true };
+      expect(answered).toMatchObject(listed);
     });
   });
 });

@@ -21,6 +21,13 @@ function refreshCookie(res: Response): { value: string; path: string } | undefin
   return { value: set.split(';')[0]!.slice('refresh_token='.length), path: /Path=([^;]+)/.exec(set)![1]! };
 }
 
+/** The cookie that binds a sign-in link to the browser that asked for it, as that browser sends it back. */
+function bindingOf(res: Response): string {
+  const set = res.headers.getSetCookie().find((cookie) => cookie.startsWith('magic_link_binding='));
+  if (!set) throw new Error('no binding cookie was set');
+  return set.split(';')[0]!;
+}
+
 async function me(accessToken: string): Promise<Record<string, unknown>> {
   const res = await fetch(`${demo.base}/api/me`, { headers: { authorization: `Bearer ${accessToken}` } });
   expect(res.status).toBe(200);
@@ -64,19 +71,35 @@ describe('the sign-in link (magic link)', () => {
     const { sent, link } = (await asked.json()) as { sent: boolean; link: string };
     expect(sent).toBe(true);
     // The console has the same link; the demo answers it too, for the page's convenience.
-    expect(await printed).toBe(`sign-in link for demo (valid 10 minutes, once): ${link}`);
+    expect(await printed).toBe(`sign-in link for demo (valid 10 minutes, once, in the browser that asked): ${link}`);
     const token = /#magic-link=([\w-]{43})$/.exec(link)![1]!;
+    const browser = { cookie: bindingOf(asked) };
 
-    const first = await post('/api/magic-link/verify', { token });
+    const first = await post('/api/magic-link/verify', { token }, browser);
     expect(first.status).toBe(200);
     const tokens = (await first.json()) as { accessToken: string };
     expect(await me(tokens.accessToken)).toMatchObject({ userId: 'user-1', name: 'demo', amr: ['otp'] });
     expect(await refreshWith(refreshCookie(first)!.value)).toBe(200);
 
-    const again = await post('/api/magic-link/verify', { token });
+    const again = await post('/api/magic-link/verify', { token }, browser);
     expect(again.status).toBe(400);
     expect(await again.json()).toMatchObject({ error: 'invalid_link' });
     expect(refreshCookie(again)).toBeUndefined();
+  });
+
+  it("works only in the browser that asked for it: an attacker's link opened by a victim signs no one in", async () => {
+    // The attacker asks for a link to their own account, in their own browser...
+    const asked = await post('/api/magic-link', { username: 'demo' });
+    const token = /#magic-link=([\w-]{43})$/.exec(((await asked.json()) as { link: string }).link)![1]!;
+    // ...and the victim's browser, which never asked (or asked for a link of its own), opens it.
+    const victim = { cookie: bindingOf(await post('/api/magic-link', { username: 'nobody' })) };
+    for (const headers of [{}, victim]) {
+      const res = await post('/api/magic-link/verify', { token }, headers);
+      expect([res.status, ((await res.json()) as { error: string }).error]).toEqual([400, 'invalid_link']);
+      expect(refreshCookie(res)).toBeUndefined();
+    }
+    // Refused once, the link is spent: even the attacker's browser cannot use it now.
+    expect((await post('/api/magic-link/verify', { token }, { cookie: bindingOf(asked) })).status).toBe(400);
   });
 
   it('answers 202 for an unknown user too, with no link made or printed', async () => {

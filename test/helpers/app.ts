@@ -113,6 +113,15 @@ export function expectError(res: Response, status: number, error: string): void 
   expect(res.headers['content-type']).toMatch(/^application\/json/);
 }
 
+/** The 401 of a refused access token (README "Errors"): the code, a message, and the Bearer challenge. */
+export function expectInvalidToken(res: Response): void {
+  expect({ status: res.status, body: res.body, challenge: res.headers['www-authenticate'] }).toEqual({
+    status: 401,
+    body: { error: 'invalid_token', message: expect.any(String) },
+    challenge: 'Bearer error="invalid_token"',
+  });
+}
+
 /** `POST /auth/refresh` with the refresh token in its cookie, as a browser sends it. */
 export function refresh(t: TestApp, refreshToken: string, headers: Record<string, string> = {}) {
   return request(t.app).post('/auth/refresh').set(headers).set('Cookie', cookieHeader(refreshToken));

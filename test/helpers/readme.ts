@@ -20,6 +20,16 @@ export interface ReadmeBlock {
 
 export const README_PATH = join(__dirname, '..', '..', 'README.md');
 
+/** The text of a README section: from `heading` (as written) to the next heading of the same level or above. */
+export function readmeSection(heading: string, text = readFileSync(README_PATH, 'utf8')): string {
+  const start = text.indexOf(`\n${heading}\n`);
+  if (start < 0) throw new Error(`README has no heading ${heading}`);
+  const level = heading.indexOf(' ');
+  const rest = text.slice(start + heading.length + 2);
+  const end = rest.search(new RegExp(`^#{1,${level}} `, 'm'));
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
 export function readmeBlocks(text = readFileSync(README_PATH, 'utf8')): ReadmeBlock[] {
   const blocks: ReadmeBlock[] = [];
   const lines = text.split('\n');

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { cookieHeader, makeApp, PASSWORD, refreshCookie, SECRET, type TestApp, login } from '../helpers/app.js';
+import { cookieHeader, expectInvalidToken, makeApp, PASSWORD, refreshCookie, SECRET, type TestApp, login } from '../helpers/app.js';
 import { b64, claimsOf, forge } from '../helpers/jwt.js';
 
 const accessTokenOf = async (t: TestApp, username = 'alice') => (await login(t, username)).accessToken;
@@ -10,12 +10,6 @@ const get = (t: TestApp, path: string, token?: string) => {
   const req = request(t.app).get(path);
   return token === undefined ? req : req.set('Authorization', `Bearer ${token}`);
 };
-
-function expectInvalidToken(res: request.Response) {
-  expect(res.status).toBe(401);
-  expect(res.body).toEqual({ error: 'invalid_token', message: expect.any(String) });
-  expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
-}
 
 describe('requireAccessToken', () => {
   let t: TestApp;

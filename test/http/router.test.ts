@@ -3,6 +3,8 @@ import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { createAuthRouter } from '../../src/index.js';
 import { cookieHeader, login, makeApp, me, PASSWORD, refresh, refreshCookie, SECRET, type TestApp } from '../helpers/app.js';
+import { claimsOf } from '../helpers/jwt.js';
+import { sessionIdOf } from '../suites/shared.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -31,7 +33,7 @@ describe('createAuthRouter', () => {
       const claims = payload as jwt.JwtPayload;
       expect(claims).toEqual({
         sub: 'u-alice',
-        sid: refreshToken.split('.')[0],
+        sid: sessionIdOf(refreshToken),
         jti: expect.any(String),
         iat: t.clock.now / 1000,
         exp: t.clock.now / 1000 + 900,
@@ -86,7 +88,7 @@ describe('createAuthRouter', () => {
           name: 'onLogin',
           event: {
             user: { id: 'u-alice', roles: ['admin'], scopes: ['read', 'write'], claims: undefined },
-            sessionId: refreshToken.split('.')[0],
+            sessionId: sessionIdOf(refreshToken),
             amr: ['pwd'],
             evictedSessionIds: [],
           },
@@ -136,7 +138,7 @@ describe('createAuthRouter', () => {
       const custom = await makeApp({ verifyCredentials: async () => ({ id: 'u-carol', claims }) });
       const res = await request(custom.app).post('/auth/login').send({ username: 'carol', password: 'x' });
       expect(res.status).toBe(200);
-      const payload = jwt.decode(res.body.accessToken) as jwt.JwtPayload;
+      const payload = claimsOf(res.body.accessToken);
       expect(payload).toMatchObject({ tenant: 'acme', sub: 'u-carol', exp: custom.clock.now / 1000 + 900 });
       expect(Object.hasOwn(payload, 'admin')).toBe(false);
       expect((await me(custom, res.body.accessToken)).body.claims.tenant).toBe('acme');
@@ -152,7 +154,7 @@ describe('createAuthRouter', () => {
       expect((await refresh(capped, first.refreshToken)).status).toBe(401);
       const sessions = await capped.store.listFamilies('u-alice', capped.clock.now);
       expect(sessions).toHaveLength(2);
-      expect(capped.events.filter((e) => e.name === 'onLogin')[2]!.event.evictedSessionIds).toEqual([first.refreshToken.split('.')[0]]);
+      expect(capped.events.filter((e) => e.name === 'onLogin')[2]!.event.evictedSessionIds).toEqual([sessionIdOf(first.refreshToken)]);
     });
   });
 
@@ -166,12 +168,12 @@ describe('createAuthRouter', () => {
       expect(res.body).toEqual({ accessToken: expect.any(String), tokenType: 'Bearer', expiresIn: 900 });
       const next = refreshCookie(res)!;
       expect(next.value).not.toBe(first.refreshToken);
-      expect(next.value.split('.')[0]).toBe(first.refreshToken.split('.')[0]);
+      expect(sessionIdOf(next.value)).toBe(sessionIdOf(first.refreshToken));
       expect(next.attributes).toContain('Max-Age=1209600');
       expect((await me(t, res.body.accessToken)).status).toBe(200);
       expect(t.events.at(-1)).toEqual({
         name: 'onRefresh',
-        event: { userId: 'u-alice', sessionId: first.refreshToken.split('.')[0], retried: false },
+        event: { userId: 'u-alice', sessionId: sessionIdOf(first.refreshToken), retried: false },
       });
     });
 
@@ -192,7 +194,7 @@ describe('createAuthRouter', () => {
       expect((await me(t, first.accessToken)).status).toBe(401);
       expect(t.events.find((e) => e.name === 'onReuseDetected')).toEqual({
         name: 'onReuseDetected',
-        event: { userId: 'u-alice', sessionId: first.refreshToken.split('.')[0] },
+        event: { userId: 'u-alice', sessionId: sessionIdOf(first.refreshToken) },
       });
     });
 
@@ -209,7 +211,7 @@ describe('createAuthRouter', () => {
 
     it('refuses a missing, malformed or unknown token with invalid_grant', async () => {
       const { refreshToken } = await login(t);
-      const forged = `${refreshToken.split('.')[0]}.${'A'.repeat(22)}.${'B'.repeat(43)}`;
+      const forged = `${sessionIdOf(refreshToken)}.${'A'.repeat(22)}.${'B'.repeat(43)}`;
       for (const res of [
         await request(t.app).post('/auth/refresh'),
         await refresh(t, 'garbage'),
@@ -388,7 +390,7 @@ describe('createAuthRouter', () => {
       expect((await refresh(t, other.refreshToken)).status).toBe(200);
       expect(t.events.find((e) => e.name === 'onLogout')).toEqual({
         name: 'onLogout',
-        event: { userId: 'u-alice', sessionIds: [session.refreshToken.split('.')[0]], kind: 'logout' },
+        event: { userId: 'u-alice', sessionIds: [sessionIdOf(session.refreshToken)], kind: 'logout' },
       });
     });
 
@@ -418,7 +420,7 @@ describe('createAuthRouter', () => {
       expect((await me(t, bob.accessToken)).status).toBe(200);
       expect(t.events.at(-1)!.event).toEqual({ userId: 'u-alice', sessionIds: expect.any(Array), kind: 'logout-all' });
       expect((t.events.at(-1)!.event.sessionIds as string[]).sort()).toEqual(
-        [laptop.refreshToken.split('.')[0], phone.refreshToken.split('.')[0]].sort(),
+        [sessionIdOf(laptop.refreshToken), sessionIdOf(phone.refreshToken)].sort(),
       );
     });
 
@@ -449,7 +451,7 @@ describe('createAuthRouter', () => {
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.body.sessions).toEqual([
         {
-          id: laptop.refreshToken.split('.')[0],
+          id: sessionIdOf(laptop.refreshToken),
           createdAt: new Date(t.clock.now - 1000).toISOString(),
           lastUsedAt: new Date(t.clock.now - 1000).toISOString(),
           expiresAt: new Date(t.clock.now - 1000 + 14 * DAY_MS).toISOString(),
@@ -457,14 +459,14 @@ describe('createAuthRouter', () => {
           ip: expect.stringMatching(/127\.0\.0\.1|::1/),
           current: false,
         },
-        expect.objectContaining({ id: phone.refreshToken.split('.')[0], userAgent: 'Phone/2.0', current: true }),
+        expect.objectContaining({ id: sessionIdOf(phone.refreshToken), userAgent: 'Phone/2.0', current: true }),
       ]);
     });
 
     it('revokes one of the caller\'s sessions', async () => {
       const laptop = await login(t);
       const phone = await login(t);
-      const id = laptop.refreshToken.split('.')[0];
+      const id = sessionIdOf(laptop.refreshToken);
       const res = await request(t.app).delete(`/auth/sessions/${id}`).set('Authorization', `Bearer ${phone.accessToken}`);
       expect(res.status).toBe(204);
       expect((await refresh(t, laptop.refreshToken)).status).toBe(401);
@@ -480,7 +482,7 @@ describe('createAuthRouter', () => {
       const alice = await login(t);
       const bob = await login(t, 'bob');
       const res = await request(t.app)
-        .delete(`/auth/sessions/${alice.refreshToken.split('.')[0]}`)
+        .delete(`/auth/sessions/${sessionIdOf(alice.refreshToken)}`)
         .set('Authorization', `Bearer ${bob.accessToken}`);
       expect(res.status).toBe(404);
       expect(res.body.error).toBe('not_found');

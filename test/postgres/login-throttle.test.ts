@@ -33,6 +33,17 @@ describe('the login throttle on PostgreSQL', () => {
     expect(a.checks.count + b.checks.count).toBe(10);
   });
 
+  it('leaves no row behind for a refused attempt: an IP over its limit cannot grow the table', async () => {
+    const tableName = randomTableName();
+    const t = await throttleApp({ store: await migratedStore(pool, tableName), loginThrottle: { perIp: { failures: 3, window: '1d' } } });
+    for (let i = 0; i < 3; i++) await fail(t, `user${i}`, 1);
+    const count = async () => Number((await pool.query(`SELECT count(*) AS n FROM ${tableName}_login_attempts`)).rows[0].n);
+    const before = await count();
+    for (let i = 0; i < 50; i++) expectThrottled(await attempt(t, `other${i}`, 'wrong password'), 24 * 3600);
+    expect(await count()).toBe(before);
+    expect(t.checks.count).toBe(3);
+  });
+
   it('keeps hashes only, and deletes dead counters a few at a time as new attempts come', async () => {
     const tableName = randomTableName();
     const t = await throttleApp({ store: await migratedStore(pool, tableName) });

@@ -6,6 +6,8 @@ import type { Pool } from 'pg';
 import request from 'supertest';
 import { PostgresTokenStore } from '../../src/store/postgres.js';
 import { cookieHeader, expectError, login, makeApp, me, PASSWORD, refresh, refreshCookie, type TestApp } from '../helpers/app.js';
+import { claimsOf } from '../helpers/jwt.js';
+import { sessionIdOf } from '../suites/shared.js';
 import { migratedStore, randomTableName, sharedPool } from './clients.js';
 
 let pool: Pool;
@@ -50,7 +52,7 @@ it('runs the whole session life: sessions, delete, logout-all, revocation checks
   const sessions = await request(t.app).get('/auth/sessions').set('Authorization', `Bearer ${phone.accessToken}`);
   expect(sessions.status).toBe(200);
   expect(sessions.body.sessions.map((s: { current: boolean }) => s.current)).toEqual([false, true]);
-  const id = laptop.refreshToken.split('.')[0];
+  const id = sessionIdOf(laptop.refreshToken);
   expect((await request(t.app).delete(`/auth/sessions/${id}`).set('Authorization', `Bearer ${phone.accessToken}`)).status).toBe(204);
   expectError(await me(t, laptop.accessToken), 401, 'invalid_token');
   expect((await me(t, phone.accessToken)).status).toBe(200);
@@ -64,7 +66,7 @@ it('denylists the access token at logout, until its exp plus the largest clock t
   const out = await request(t.app).post('/auth/logout').set('Cookie', cookieHeader(session.refreshToken)).set('Authorization', `Bearer ${session.accessToken}`);
   expect(out.status).toBe(204);
   expectError(await me(t, session.accessToken), 401, 'invalid_token');
-  const exp = JSON.parse(Buffer.from(session.accessToken.split('.')[1]!, 'base64url').toString()).exp as number;
+  const exp = claimsOf(session.accessToken).exp as number;
   const { rows } = await pool.query(`SELECT expires_at FROM ${tableName}_denylist`);
   expect(rows.map((row) => Number(row.expires_at))).toEqual([(exp + 300) * 1000]);
 });

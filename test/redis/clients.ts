@@ -1,6 +1,7 @@
 /* ioredis clients for the shared servers that global-setup.ts started. */
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { RedisTokenStore, recommendedClusterOptions, recommendedRedisOptions } from '../../src/index.js';
 
 function sharedPort(): number {
   const port = Number(process.env.ERT_REDIS_PORT);
@@ -34,4 +35,23 @@ export async function clusterClient(options: ClusterOptions = {}): Promise<Clust
 /** A key prefix no other test uses. */
 export function randomPrefix(): string {
   return `ert-test-${randomBytes(6).toString('hex')}:`;
+}
+
+/**
+ * Defines `suite` twice, under `Redis` and `Redis Cluster`, each with a client of the shared
+ * servers (the recommended options) and stores that each get a key prefix of their own.
+ */
+export function describeOnRedis(suite: (name: string, makeStore: () => RedisTokenStore) => void): void {
+  describe.each([
+    ['Redis', () => standaloneClient(recommendedRedisOptions)],
+    ['Redis Cluster', () => clusterClient(recommendedClusterOptions)],
+  ] as const)('%s', (name, connect) => {
+    let client: Redis | Cluster;
+    beforeAll(async () => {
+      client = await connect();
+    });
+    afterAll(() => client.quit());
+
+    suite(name, () => new RedisTokenStore({ client, keyPrefix: randomPrefix() }));
+  });
 }

@@ -8,6 +8,7 @@ import { Cluster, Redis } from 'ioredis';
 import request from 'supertest';
 import { RedisTokenStore, recommendedClusterOptions, recommendedRedisOptions, shardKeyOf } from '../../src/index.js';
 import { cookieHeader, expectError, login, makeApp, me, PASSWORD, refresh, refreshCookie, type TestApp } from '../helpers/app.js';
+import { sessionIdOf } from '../suites/shared.js';
 import { randomPrefix } from './clients.js';
 import { rawCommand, RedisCluster, RedisServer, waitUntil } from './servers.js';
 
@@ -92,7 +93,7 @@ describe('a standalone Redis that fails', () => {
 
   it('out of memory with noeviction: 503, nothing half-written, and the old token still works after', async () => {
     const sessions = await threeSessions(t);
-    const familyKey = (await client.keys('*:f:*')).find((key) => key.endsWith(sessions.live.refreshToken.split('.')[0]!))!;
+    const familyKey = (await client.keys('*:f:*')).find((key) => key.endsWith(sessionIdOf(sessions.live.refreshToken)))!;
     const before = await client.hgetall(familyKey);
 
     // Below what is already used: with noeviction, every command that needs memory is refused.

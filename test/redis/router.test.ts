@@ -6,6 +6,8 @@ import { Redis, type Cluster } from 'ioredis';
 import request from 'supertest';
 import { RedisTokenStore, recommendedClusterOptions, recommendedRedisOptions } from '../../src/index.js';
 import { cookieHeader, login, makeApp, me, refresh, refreshCookie, type TestApp } from '../helpers/app.js';
+import { claimsOf } from '../helpers/jwt.js';
+import { sessionIdOf } from '../suites/shared.js';
 import { clusterClient, randomPrefix, standaloneClient } from './clients.js';
 
 /** Every key under the prefix with its TTL and everything it holds, on every master. */
@@ -63,7 +65,7 @@ describe.each([
     const phone = await login(t);
     const sessions = await request(t.app).get('/auth/sessions').set('Authorization', `Bearer ${phone.accessToken}`);
     expect(sessions.body.sessions.map((s: { current: boolean }) => s.current)).toEqual([false, true]);
-    const id = laptop.refreshToken.split('.')[0];
+    const id = sessionIdOf(laptop.refreshToken);
     expect((await request(t.app).delete(`/auth/sessions/${id}`).set('Authorization', `Bearer ${phone.accessToken}`)).status).toBe(204);
     expect((await me(t, laptop.accessToken)).status).toBe(401);
     expect((await request(t.app).post('/auth/logout-all').set('Authorization', `Bearer ${phone.accessToken}`)).status).toBe(204);
@@ -76,7 +78,7 @@ describe.each([
     await request(t.app).post('/auth/logout').set('Authorization', `Bearer ${accessToken}`).expect(204);
     const nodes = 'nodes' in client ? (client as Cluster).nodes('master') : [client as Redis];
     const denylisted = (await dump(nodes, prefix)).filter((key) => key.key.includes('}:d:'));
-    const exp = JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).exp as number;
+    const exp = claimsOf(accessToken).exp as number;
     expect(denylisted.map((key) => Number(key.content))).toEqual([(exp + 300) * 1000]);
     expect(denylisted[0]!.pttl).toBeGreaterThan((exp + 299) * 1000 - t.clock.now);
   });

@@ -132,6 +132,28 @@ export function describeStartSession(name: string, makeStore: MakeStore): void {
         expect(await t.auth.listSessions('u-carol')).toHaveLength(2);
       });
 
+      it('is refused when method-override turned the POST into a GET: the method the browser sent counts', async () => {
+        const t = await recordingApp(makeStore);
+        // What the method-override package does with `?_method=GET`.
+        t.app.use((req, _res, next) => {
+          const override = req.query._method;
+          if (typeof override === 'string') Object.assign(req, { originalMethod: req.method, method: override.toUpperCase() });
+          next();
+        });
+        t.app.all('/sign-in/any', async (req, res, next) => {
+          try {
+            res.json(await t.auth.startSession(req, res, carol, { amr: ['hwk'] }));
+          } catch (error) {
+            next(error);
+          }
+        });
+        t.app.use(authErrorHandler());
+        const res = await request(t.app).post('/sign-in/any?_method=GET').set(attacker).send({});
+        expectError(res, 403, 'csrf_rejected');
+        expect(res.headers['set-cookie']).toBeUndefined();
+        expect(await t.auth.listSessions('u-carol')).toEqual([]);
+      });
+
       it("is not checked with transport: 'body', which sets no cookie a forged request could plant", async () => {
         const t = await guardedApp({ amr: ['hwk'] }, { refreshToken: { transport: 'body' } });
         const res = await request(t.app).post('/sign-in/passkey').set(attacker).send({});

@@ -4,6 +4,7 @@ import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { InsufficientUserAuthenticationError } from '../../src/index.js';
 import { expectError, login, refresh, refreshCookie, SECRET } from '../helpers/app.js';
+import { claimsOf } from '../helpers/jwt.js';
 import { MINUTE, recordingApp, type MakeStore } from './shared.js';
 
 const CHALLENGE = 'Bearer error="insufficient_user_authentication", max_age=300';
@@ -46,7 +47,7 @@ export function describeStepUp(name: string, makeStore: MakeStore): void {
     it('refuses a token that does not say when its sign-in was', async () => {
       const { t, call } = await appWithSensitiveRoute();
       const session = await login(t);
-      const { auth_time: _authTime, ...claims } = jwt.decode(session.accessToken) as jwt.JwtPayload;
+      const { auth_time: _authTime, ...claims } = claimsOf(session.accessToken);
       const withoutAuthTime = jwt.sign(claims, SECRET, { algorithm: 'HS256', header: { alg: 'HS256', typ: 'at+jwt' } });
       expect((await request(t.app).get('/stateless').set('Authorization', `Bearer ${withoutAuthTime}`)).status).toBe(200);
       const res = await call(withoutAuthTime);

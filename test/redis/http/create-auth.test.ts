@@ -1,17 +1,4 @@
-import type { Cluster, Redis } from 'ioredis';
-import { RedisTokenStore, recommendedClusterOptions, recommendedRedisOptions } from '../../../src/index.js';
 import { describeCreateAuth } from '../../suites/create-auth.js';
-import { clusterClient, randomPrefix, standaloneClient } from '../clients.js';
+import { describeOnRedis } from '../clients.js';
 
-describe.each([
-  ['Redis', () => standaloneClient(recommendedRedisOptions)],
-  ['Redis Cluster', () => clusterClient(recommendedClusterOptions)],
-] as const)('%s', (name, connect) => {
-  let client: Redis | Cluster;
-  beforeAll(async () => {
-    client = await connect();
-  });
-  afterAll(() => client.quit());
-
-  describeCreateAuth(name, () => new RedisTokenStore({ client, keyPrefix: randomPrefix() }));
-});
+describeOnRedis(describeCreateAuth);

@@ -1,19 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { DEFAULTS } from '../src/config/defaults.js';
-import { errorCodes } from '../src/index.js';
+import { DEFAULTS } from '../../src/config/defaults.js';
+import { errorCodes } from '../../src/index.js';
+import { readmeSection } from '../helpers/readme.js';
 
-const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
-
-/** The text from a heading to the next heading of the same level or above. */
-function section(heading: string): string {
-  const start = readme.indexOf(`\n${heading}\n`);
-  if (start < 0) throw new Error(`README has no heading ${heading}`);
-  const level = heading.indexOf(' ');
-  const rest = readme.slice(start + heading.length + 2);
-  const end = rest.search(new RegExp(`^#{1,${level}} `, 'm'));
-  return end < 0 ? rest : rest.slice(0, end);
-}
+const section = readmeSection;
 
 it("lists every error code with its status in the README's error table, and no other", () => {
   const rows = [...section('## Errors').matchAll(/^\| (\d{3}) \| `([a-z_]+)` \|/gm)].map(([, status, code]) => [code, Number(status)]);

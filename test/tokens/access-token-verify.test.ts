@@ -2,14 +2,14 @@
  * The HS256/384/512 verification path of AccessTokens (no jsonwebtoken on the way in) and the
  * verified-token cache of requireAccessToken: every token is judged by the fast path, by the
  * fast path with its cache, and by the jsonwebtoken-based verification it replaced, and all three
- * must agree, with the outcome each case states. HTTP-level attacks are in http/access-token.test.ts.
+ * must agree, with the outcome each case states. HTTP-level attacks are in test/http/access-token.test.ts.
  */
 import { createHmac, createSecretKey, generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { InvalidTokenError } from '../src/errors.js';
-import { resolveAccessTokenOptions } from '../src/config/access-token.js';
-import { AccessTokens, VERIFIED_TOKEN_CACHE_SIZE, type AccessClaims } from '../src/tokens/access-token.js';
-import type { AccessTokenOptions } from '../src/types.js';
+import { InvalidTokenError } from '../../src/errors.js';
+import { resolveAccessTokenOptions } from '../../src/config/access-token.js';
+import { AccessTokens, VERIFIED_TOKEN_CACHE_SIZE, type AccessClaims } from '../../src/tokens/access-token.js';
+import type { AccessTokenOptions } from '../../src/types.js';
 
 /** AccessTokens from options as a user gives them, resolved as createAuth resolves them. */
 function accessTokens(options: AccessTokenOptions, purpose: 'sign' | 'verify', extra?: { cacheVerified: boolean }): AccessTokens {

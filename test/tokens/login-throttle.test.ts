@@ -1,5 +1,5 @@
 /* The login throttle's counting rules on their own (README "Password guessing"); over HTTP: test/http/login-throttle.test.ts. */
-import { networkOf, normalizeUsername } from '../src/tokens/login-throttle.js';
+import { networkOf, normalizeUsername } from '../../src/tokens/login-throttle.js';
 
 describe('networkOf(ip, ipv6Prefix): the network a client is counted as', () => {
   it.each([
@@ -8,6 +8,14 @@ describe('networkOf(ip, ipv6Prefix): the network a client is counted as', () => 
     ['::FFFF:203.0.113.7', 56, '203.0.113.7'],
     ['::ffff:cb00:7107', 56, '203.0.113.7'],
     ['0:0:0:0:0:ffff:203.0.113.7', 56, '203.0.113.7'],
+    // IPv6 addresses that carry an IPv4 client: counted as that client, not as one shared /56.
+    ['::ffff:0:203.0.113.7', 56, '203.0.113.7'],
+    ['::203.0.113.7', 56, '203.0.113.7'],
+    ['64:ff9b::203.0.113.7', 56, '203.0.113.7'],
+    ['64:ff9b::198.51.100.9', 56, '198.51.100.9'],
+    ['2002:cb00:7107::1', 56, '203.0.113.7'],
+    ['2002:cb00:7107:ff00::1', 56, '203.0.113.7'],
+    ['2001:0:4136:e378:8000:63bf:34ff:8ef8', 56, '203.0.113.7'],
     ['2001:db8:aa:11ff:ffff:ffff:ffff:ffff', 56, '2001:db8:aa:1100::/56'],
     ['2001:0DB8:00AA:1100:0000:0000:0000:0001', 56, '2001:db8:aa:1100::/56'],
     ['2001:db8:aa:11ff::1', 64, '2001:db8:aa:11ff::/64'],

@@ -11,7 +11,7 @@ import { join } from 'node:path';
  * inside the repository (so express, bcrypt and jsonwebtoken resolve from our node_modules, with
  * no network), and runs one login + refresh + protected call through require() and import.
  */
-const root = join(__dirname, '..');
+const root = join(__dirname, '..', '..');
 const consumer = join(__dirname, '.consumer');
 
 beforeAll(() => {

@@ -2,14 +2,13 @@
  * Key sets (`accessToken.keys`), the JWKS they publish, and createAccessTokenVerifier, below
  * HTTP: which key signs, which key verifies, what is refused and why, and how the verifier
  * fetches a JWKS from a real HTTP server on a loopback port (counting its requests). The HTTP
- * side (routes, middleware, interop with other libraries, rotation) is in http/keys.test.ts.
+ * side (routes, middleware, interop with other libraries, rotation) is in test/http/keys.test.ts.
  */
 import { createHmac, createPrivateKey, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import * as jose from 'jose';
 import jwt from 'jsonwebtoken';
-import { resolveAccessTokenOptions } from '../src/config/access-token.js';
+import { resolveAccessTokenOptions } from '../../src/config/access-token.js';
 import {
-  ConfigurationError,
   createAccessTokenVerifier,
   createAuth,
   InvalidTokenError,
@@ -19,9 +18,11 @@ import {
   type AccessTokenOptions,
   type AccessTokenVerifierOptions,
   type AuthError,
-} from '../src/index.js';
-import { AccessTokens } from '../src/tokens/access-token.js';
-import { ecKeyPair, json, rsaKeyPair, startJwksHost, type JwksHost } from './helpers/keys.js';
+} from '../../src/index.js';
+import { AccessTokens } from '../../src/tokens/access-token.js';
+import { headerOf } from '../helpers/jwt.js';
+import { ecKeyPair, json, rsaKeyPair, startJwksHost, type JwksHost } from '../helpers/keys.js';
+import { optionError } from '../helpers/options.js';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-bytes!!';
 const OTHER_SECRET = 'another-secret-of-at-least-32-bytes!!!';
@@ -35,7 +36,6 @@ const signIn = { authTime: NOW, amr: ['pwd'] };
 
 const tokensOf = (options: AccessTokenOptions, purpose: 'sign' | 'verify' = 'sign') => new AccessTokens(resolveAccessTokenOptions(options, purpose, 'accessToken'));
 const signWith = (options: AccessTokenOptions, now = NOW) => tokensOf(options).sign(user, 'family-1', signIn, now).token;
-const headerOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as Record<string, unknown>;
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const claims = (extra: Record<string, unknown> = {}) => ({ sub: 'u-alice', sid: 'family-1', jti: 'j-1', iat: NOW / 1000, exp: NOW / 1000 + 900, ...extra });
 
@@ -59,15 +59,8 @@ function refusal(verify: () => unknown): string | undefined {
   throw new Error('expected the token to be refused');
 }
 
-function optionError(make: () => unknown): string {
-  try {
-    make();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    return (error as ConfigurationError).option;
-  }
-  throw new Error('expected a ConfigurationError');
-}
+/** The option a start-up error names. */
+const optionOf = (make: () => unknown): string => optionError(make).option;
 
 /** A set of three: an ES256 key that signs, an older ES256 key that only verifies, an HMAC key. */
 const mixedSet: AccessTokenOptions = {
@@ -92,6 +85,9 @@ describe('accessToken.keys: validation at start-up, naming the option', () => {
     ['an empty kid', { keys: [{ kid: '', secret: SECRET }] }, 'accessToken.keys[0].kid'],
     ['a kid that is not a string', { keys: [{ kid: 7, secret: SECRET }] }, 'accessToken.keys[0].kid'],
     ['a kid of 257 characters', { keys: [{ kid: 'k'.repeat(257), secret: SECRET }] }, 'accessToken.keys[0].kid'],
+    // Headers are read as latin1: a kid outside ASCII would match our tokens only, not another encoder's.
+    ['a kid outside printable ASCII', { keys: [{ kid: 'clé-2026', secret: SECRET }] }, 'accessToken.keys[0].kid'],
+    ['a kid with a control character', { keys: [{ kid: 'a\nb', secret: SECRET }] }, 'accessToken.keys[0].kid'],
     ['a repeated kid', { keys: [{ kid: 'a', secret: SECRET }, { kid: 'a', secret: OTHER_SECRET }] }, 'accessToken.keys[1].kid'],
     ['an unknown option in a key', { keys: [{ kid: 'a', secret: SECRET, jku: 'https://x' }] }, 'accessToken.keys[0].jku'],
     ['a short secret', { keys: [{ kid: 'a', secret: 'short' }] }, 'accessToken.keys[0].secret'],
@@ -100,7 +96,7 @@ describe('accessToken.keys: validation at start-up, naming the option', () => {
     ['a key pair without algorithm', { keys: [{ kid: 'a', privateKey: ec.privateKey }] }, 'accessToken.keys[0].algorithm'],
     ['public keys only, to sign', { keys: [{ kid: 'a', publicKey: ec.publicKey, algorithm: 'ES256' }] }, 'accessToken.keys'],
   ])('refuses %s', (_name, accessToken, option) => {
-    expect(optionError(auth(accessToken))).toBe(option);
+    expect(optionOf(auth(accessToken))).toBe(option);
   });
 
   it("takes the set's algorithm for keys that name none, and their own over it", () => {
@@ -109,14 +105,14 @@ describe('accessToken.keys: validation at start-up, naming the option', () => {
   });
 
   it('names the standalone middleware in its errors, and a public-key set verifies there', () => {
-    expect(optionError(() => requireAccessToken({ keys: [{ kid: '', secret: SECRET }] } as never))).toBe('requireAccessToken.keys[0].kid');
+    expect(optionOf(() => requireAccessToken({ keys: [{ kid: '', secret: SECRET }] } as never))).toBe('requireAccessToken.keys[0].kid');
     expect(typeof requireAccessToken({ keys: [{ kid: 'a', publicKey: ec.publicKey, algorithm: 'ES256' }] })).toBe('function');
   });
 
   it('refuses a getToken that is not a function, on every requireAccessToken', () => {
-    expect(optionError(() => requireAccessToken({ secret: SECRET, getToken: 'x-token' } as never))).toBe('requireAccessToken.getToken');
+    expect(optionOf(() => requireAccessToken({ secret: SECRET, getToken: 'x-token' } as never))).toBe('requireAccessToken.getToken');
     const a = createAuth({ accessToken: { secret: SECRET }, store });
-    expect(optionError(() => a.requireAccessToken({ getToken: 1 } as never))).toBe('requireAccessToken.getToken');
+    expect(optionOf(() => a.requireAccessToken({ getToken: 1 } as never))).toBe('requireAccessToken.getToken');
   });
 });
 
@@ -251,9 +247,9 @@ describe('the JWKS of a configuration', () => {
   });
 
   it('jwksHandler checks its options as accessToken does, naming itself', () => {
-    expect(optionError(() => jwksHandler({ secret: SECRET, jwksUri: 'https://x' } as never))).toBe('jwksHandler.jwksUri');
-    expect(optionError(() => jwksHandler({ keys: [{ kid: 'a' }] } as never))).toBe('jwksHandler.keys[0].secret');
-    expect(optionError(() => jwksHandler(undefined as never))).toBe('jwksHandler');
+    expect(optionOf(() => jwksHandler({ secret: SECRET, jwksUri: 'https://x' } as never))).toBe('jwksHandler.jwksUri');
+    expect(optionOf(() => jwksHandler({ keys: [{ kid: 'a' }] } as never))).toBe('jwksHandler.keys[0].secret');
+    expect(optionOf(() => jwksHandler(undefined as never))).toBe('jwksHandler');
   });
 
   it('is empty with HMAC keys only, and names no kid for the one-key options', () => {
@@ -297,7 +293,7 @@ describe('createAccessTokenVerifier', () => {
       ['an unknown option', { jwksUri: 'https://auth.example/jwks.json', jwksURL: 'x' }, 'createAccessTokenVerifier.jwksURL'],
       ['a cooldown of nothing', { jwksUri: 'https://auth.example/jwks.json', jwksCooldown: 0 }, 'createAccessTokenVerifier.jwksCooldown'],
     ])('refuses %s', (_name, options, option) => {
-      expect(optionError(() => createAccessTokenVerifier(options as AccessTokenVerifierOptions))).toBe(option);
+      expect(optionOf(() => createAccessTokenVerifier(options as AccessTokenVerifierOptions))).toBe(option);
     });
   });
 
@@ -356,11 +352,41 @@ describe('createAccessTokenVerifier', () => {
     const verifier = verifierOf({ jwksUri: host.url });
     await verifier.verify(token());
     await host.close();
-    clock.now += 60 * 60_000; // past the cache's max age: the background refetch fails, the cache stays
+    clock.now += 30 * 60_000; // past the cache's max age: the background refetch fails, the cache stays
     expect((await verifier.verify(signWith(signer, clock.now))).userId).toBe('u-alice');
     expect(await failure(verifier.verify(hmacToken({ alg: 'HS256', typ: 'at+jwt', kid: 'random' }, claims())))).toMatchObject({ reason: 'unknown_key' });
     const cold = verifierOf({ jwksUri: host.url });
     expect(await failure(cold.verify(token()))).toEqual({ code: 'store_unavailable', reason: undefined });
+  });
+
+  it('drops a set older than jwksMaxStale that no fetch could renew: 503, not a retired key passing for ever', async () => {
+    const verifier = verifierOf({ jwksUri: host.url, jwksMaxStale: '1h' });
+    await verifier.verify(token());
+    const answer = host.answer;
+    host.answer = (_req, res) => void res.writeHead(503).end();
+    clock.now += 61 * 60_000;
+    expect(await failure(verifier.verify(signWith(signer, clock.now)))).toEqual({ code: 'store_unavailable', reason: undefined });
+    // The host answers again: the set is fetched anew and tokens pass.
+    host.answer = answer;
+    clock.now += 1_000;
+    expect((await verifier.verify(signWith(signer, clock.now))).userId).toBe('u-alice');
+  });
+
+  it('without keys, fetches at most once a second while the host fails, and never for a token that is no JWS', async () => {
+    host.answer = (_req, res) => void res.writeHead(503).end();
+    const verifier = verifierOf({ jwksUri: host.url });
+    for (let i = 0; i < 20; i += 1) expect(await failure(verifier.verify(token()))).toEqual({ code: 'store_unavailable', reason: undefined });
+    expect(host.requests).toBe(1);
+    expect(await failure(verifier.verify('garbage'))).toEqual({ code: 'invalid_token', reason: 'malformed' });
+    clock.now += 1_000;
+    await failure(verifier.verify(token()));
+    expect(host.requests).toBe(2);
+  });
+
+  it('refuses a jwksMaxStale shorter than jwksCacheMaxAge', () => {
+    expect(() => verifierOf({ jwksUri: host.url, jwksCacheMaxAge: '10m', jwksMaxStale: '5m' })).toThrow(
+      expect.objectContaining({ name: 'ConfigurationError', option: 'createAccessTokenVerifier.jwksMaxStale' }),
+    );
   });
 
   it('fetches a stale set again in the background, once per cooldown, and takes the new set', async () => {
@@ -373,6 +399,14 @@ describe('createAccessTokenVerifier', () => {
     expect(host.requests).toBe(2);
     expect(await failure(verifier.verify(signWith(signer, clock.now)))).toMatchObject({ reason: 'unknown_key' });
     expect(host.requests).toBe(2); // within the cooldown of that fetch
+  });
+
+  it('leaves out a JWK whose kid is not printable ASCII, as configuration refuses it', async () => {
+    host.answer = json({ keys: [{ ...publicSet.keys[0], kid: 'clé' }, publicSet.keys[0]] });
+    const verifier = verifierOf({ jwksUri: host.url });
+    expect((await verifier.verify(token())).userId).toBe('u-alice');
+    const accented = jwt.sign(claims({ iss: 'https://auth.example', aud: 'api' }), ec.privateKey, { algorithm: 'ES256', header: { alg: 'ES256', typ: 'at+jwt', kid: 'clé' } });
+    expect(await failure(verifier.verify(accented))).toMatchObject({ reason: 'unknown_key' });
   });
 
   describe('a JWKS host that misbehaves: 503 with no cached keys, never a crash nor a wait past the deadline', () => {
@@ -470,8 +504,8 @@ describe('EdDSA (Ed25519), with Node crypto', () => {
   });
 
   it('refuses a key that is not Ed25519', () => {
-    expect(optionError(() => tokensOf({ keys: [{ kid: 'ed', privateKey: ec.privateKey, algorithm: 'EdDSA' }] }))).toBe('accessToken.keys[0].privateKey');
-    expect(optionError(() => tokensOf({ algorithm: 'ES256', privateKey: ed.privateKey }))).toBe('accessToken.privateKey');
+    expect(optionOf(() => tokensOf({ keys: [{ kid: 'ed', privateKey: ec.privateKey, algorithm: 'EdDSA' }] }))).toBe('accessToken.keys[0].privateKey');
+    expect(optionOf(() => tokensOf({ algorithm: 'ES256', privateKey: ed.privateKey }))).toBe('accessToken.privateKey');
   });
 
   it('refuses a wrong, altered or non-canonical signature', () => {

@@ -1,4 +1,4 @@
-// Compiled by test/package.test.ts with `tsc --strict` against the packed package, in a folder
+// Compiled by test/package/package.test.ts with `tsc --strict` against the packed package, in a folder
 // without ioredis or pg: what a strict TypeScript app sees that installs neither.
 import express from 'express';
 import { getAuth, requireAccessToken, type AuthInfo } from 'express-refresh-tokens';

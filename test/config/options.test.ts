@@ -9,22 +9,13 @@ import {
   RedisTokenStore,
   requireAccessToken,
   type AuthOptions,
-} from '../src/index.js';
+} from '../../src/index.js';
+import { optionError } from '../helpers/options.js';
 
 const SECRET = 's'.repeat(32);
 const store = new MemoryTokenStore();
 afterAll(() => store.close());
 const base: AuthOptions = { accessToken: { secret: SECRET }, store, verifyCredentials: async () => null };
-
-function optionError(make: () => unknown): ConfigurationError {
-  try {
-    make();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    return error as ConfigurationError;
-  }
-  throw new Error('expected a ConfigurationError');
-}
 
 async function asyncOptionError(make: () => Promise<unknown>): Promise<ConfigurationError> {
   try {

@@ -8,10 +8,11 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo, Server } from 'node:net';
 import express from 'express';
 import request from 'supertest';
-import * as library from '../src/index.js';
-import { DEFAULTS } from '../src/config/defaults.js';
-import { ecKeyPair } from './helpers/keys.js';
-import { README_PATH, readmeBlock, runBlock } from './helpers/readme.js';
+import * as library from '../../src/index.js';
+import { DEFAULTS } from '../../src/config/defaults.js';
+import { headerOf } from '../helpers/jwt.js';
+import { ecKeyPair } from '../helpers/keys.js';
+import { README_PATH, readmeBlock, runBlock } from '../helpers/readme.js';
 
 const readme = readFileSync(README_PATH, 'utf8');
 const section = readme.slice(readme.indexOf('\n## Keys and other services\n'), readme.indexOf('\n## Errors\n'));
@@ -47,7 +48,7 @@ it('has the two blocks the test runs', () => {
 
 it("runs the signer's block: tokens carry the signing key's kid, both JWKS routes publish both keys", async () => {
   const login = await request(signer).post('/auth/login').send({ username: 'alice', password: 'x' }).expect(200);
-  const header = JSON.parse(Buffer.from(login.body.accessToken.split('.')[0], 'base64url').toString());
+  const header = headerOf(login.body.accessToken);
   expect(header).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: '2026-12' });
   for (const path of ['/auth/jwks.json', '/.well-known/jwks.json']) {
     const res = await request(signer).get(path).expect(200);
