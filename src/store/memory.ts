@@ -16,6 +16,7 @@ import type {
   SessionRecord,
 } from './types.js';
 
+/** The options of `new MemoryTokenStore(options)`: one process only (README "Stores"). */
 export interface MemoryTokenStoreOptions {
   /** How often dead records are swept out, in ms. Default 60 000. */
   sweepIntervalMs?: number;

@@ -12,6 +12,7 @@ export interface PostgresQueryable {
   query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
 }
 
+/** The options of `new PostgresTokenStore(options)` (README "`PostgresTokenStore`"). */
 export interface PostgresTokenStoreOptions {
   /**
    * A `pg.Pool` (or any {@link PostgresQueryable}). The caller owns it: the store never creates,

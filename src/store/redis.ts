@@ -25,6 +25,7 @@ export interface RedisClient {
   defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void;
 }
 
+/** The options of `new RedisTokenStore(options)` (README "`RedisTokenStore`"). */
 export interface RedisTokenStoreOptions {
   /**
    * An ioredis `Redis` or `Cluster` client. The caller owns it: the store never creates, connects

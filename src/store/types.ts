@@ -168,6 +168,10 @@ export interface SessionRecord {
   ip?: string;
 }
 
+/**
+ * What `createFamily` stores: a new session (its record, times in ms since the epoch) with the
+ * hashes of its first refresh token and of its proof. No secret is ever in it, only hashes.
+ */
 export interface NewFamily extends SessionRecord {
   /** base64url SHA-256 of the first refresh token. */
   tokenHash: string;
@@ -183,6 +187,10 @@ export interface NewFamily extends SessionRecord {
   userRecord: string;
 }
 
+/**
+ * What `rotate` is asked: replace the family's current token (`presentedHash`) by its successor,
+ * if the family is live and `proofHash` matches. Times and lifetimes in ms.
+ */
 export interface RotateRequest {
   familyId: string;
   presentedHash: string;
@@ -198,12 +206,18 @@ export interface RotateRequest {
 /** Why a family was `invalid`: not live (unknown, expired, revoked), or a proof that does not match. */
 export type InvalidFamilyReason = 'unknown' | 'wrong_proof';
 
+/**
+ * What `rotate` answers, one of four outcomes: `rotated` (the presented token was current),
+ * `retried` (it was the previous one, within `graceMs`: the same successor again, sealed),
+ * `reused` (an older or replayed one: the family is revoked now), `invalid` (not live, or a wrong proof).
+ */
 export type RotateResult =
   | { outcome: 'rotated'; session: SessionRecord; userRecord: string }
   | { outcome: 'retried'; session: SessionRecord; userRecord: string; sealedSuccessor: string }
   | { outcome: 'reused'; userId: string }
   | { outcome: 'invalid'; reason?: InvalidFamilyReason };
 
+/** What `findFamily` answers: the live family whose proof matches, or `invalid` as `rotate` would say. */
 export type FindFamilyResult = { outcome: 'found'; session: SessionRecord; userRecord: string } | { outcome: 'invalid'; reason?: InvalidFamilyReason };
 
 /** One counter of the login throttle: at most `limit` attempts per `windowMs`, counted from the first. */
@@ -228,6 +242,7 @@ export type LoginAttemptResult = { allowed: true } | { allowed: false; retryAfte
 /** What a revocation feed delivers: families revoked (by id), or an access token's `jti` denylisted until `expiresAt` (ms). */
 export type RevocationEvent = { kind: 'families'; familyIds: string[] } | { kind: 'token'; jti: string; expiresAt: number };
 
+/** Called by a store's revocation feed with each revocation, in the order the store made them. */
 export type RevocationListener = (event: RevocationEvent) => void;
 
 /**

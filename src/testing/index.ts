@@ -11,6 +11,7 @@ interface TestGlobals {
   afterEach(body: () => Promise<void>): void;
 }
 
+/** The options of `testRefreshTokenStore(name, makeStore, options)` (README "Writing a store adapter"). */
 export interface ConformanceOptions {
   /** Timeout per test in ms (default 10 000): a networked store may need more on a slow CI. */
   timeoutMs?: number;
