@@ -192,7 +192,6 @@ export async function countRoundTrips(ports, fn) {
       await monitor.connect();
       await monitoring;
       monitor.on('monitor', (_time, args, source) => {
-        lastEvent = Date.now();
         const name = String(args[0]).toLowerCase();
         if (source === 'lua') {
           scriptCommands[name] = (scriptCommands[name] ?? 0) + 1;
@@ -200,8 +199,12 @@ export async function countRoundTrips(ports, fn) {
           commands[name] = (commands[name] ?? 0) + 1;
           roundTrips++;
         } else {
+          // Not a sign that the load's commands are still arriving: the heartbeat PINGs of
+          // revocation: 'cached' never stop, so waiting for them to go quiet would wait for ever.
           housekeeping[name] = (housekeeping[name] ?? 0) + 1;
+          return;
         }
+        lastEvent = Date.now();
       });
       monitors.push(monitor);
     }
