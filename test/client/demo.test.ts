@@ -14,16 +14,21 @@ afterAll(() => demo?.stop());
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(demo.base + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
+/** The `Set-Cookie` line a response sent for the cookie `name`, if any. */
+function setCookieLine(res: Response, name: string): string | undefined {
+  return res.headers.getSetCookie().find((cookie) => cookie.startsWith(`${name}=`));
+}
+
 /** The refresh cookie a response set, and its Path. */
 function refreshCookie(res: Response): { value: string; path: string } | undefined {
-  const set = res.headers.getSetCookie().find((cookie) => cookie.startsWith('refresh_token='));
+  const set = setCookieLine(res, 'refresh_token');
   if (!set) return undefined;
   return { value: set.split(';')[0]!.slice('refresh_token='.length), path: /Path=([^;]+)/.exec(set)![1]! };
 }
 
 /** The cookie that binds a sign-in link to the browser that asked for it, as that browser sends it back. */
 function bindingOf(res: Response): string {
-  const set = res.headers.getSetCookie().find((cookie) => cookie.startsWith('magic_link_binding='));
+  const set = setCookieLine(res, 'magic_link_binding');
   if (!set) throw new Error('no binding cookie was set');
   return set.split(';')[0]!;
 }
