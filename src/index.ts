@@ -24,7 +24,7 @@ export type {
   RevocationFeed,
   RevocationListener,
 } from './store/types.js';
-export { shardKeyOf, shardKeyOfFamily } from './store/shard.js';
+export { shardKeyOf, shardKeyOfFamily } from './shard-key.js';
 export { hashPassword, verifyPassword, createCredentialsVerifier } from './passwords.js';
 export type { StoredUser, CredentialsVerifierOptions } from './passwords.js';
 export {

@@ -2,7 +2,7 @@ import { DEFAULTS } from '../config/defaults.js';
 import { groupOption } from '../config/values.js';
 import { ConfigurationError } from '../errors.js';
 import { decodeFamilyReply, decodeIds, decodeLoginAttempt, decodeSessions, registerScripts, type Scripts } from './redis-scripts.js';
-import { shardKeyOf, shardKeyOfFamily, SHARD_KEY_LENGTH } from './shard.js';
+import { shardKeyOf, shardKeyOfFamily, SHARD_KEY_LENGTH } from '../shard-key.js';
 import { RedisRevocationFeed } from './redis-revocations.js';
 import type {
   FindFamilyResult,

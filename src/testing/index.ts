@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { shardKeyOf } from '../store/shard.js';
+import { shardKeyOf } from '../shard-key.js';
 import type { FindFamilyResult, InvalidFamilyReason, LoginCounter, NewFamily, RefreshTokenStore, RotateRequest, RotateResult } from '../store/types.js';
 
 /** The test-runner globals the suite registers with: Jest's, or any runner that has the same. */

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
-import { shardKeyOf } from '../store/shard.js';
+import { shardKeyOf } from '../shard-key.js';
 
 /**
  * A refresh token is `<sessionId>.<proof>.<secret>`, all base64url:

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RedisTokenStore, recommendedRedisOptions } from '../../src/store/redis.js';
-import { shardKeyOf } from '../../src/store/shard.js';
+import { shardKeyOf } from '../../src/shard-key.js';
 import type { NewFamily, RotateRequest } from '../../src/store/types.js';
 import { RedisServer, waitUntil } from './servers.js';
 

@@ -12,7 +12,7 @@ import ts from 'typescript';
 import { ConfigurationError } from '../../src/errors.js';
 import { RedisTokenStore } from '../../src/store/redis.js';
 import { SCRIPT_COMMANDS, ROTATE_SCRIPT } from '../../src/store/redis-scripts.js';
-import { shardKeyOf } from '../../src/store/shard.js';
+import { shardKeyOf } from '../../src/shard-key.js';
 import type { NewFamily, RefreshTokenStore, RotateRequest } from '../../src/store/types.js';
 import { clusterClient, randomPrefix, standaloneClient } from './clients.js';
 import { RedisServer, waitUntil } from './servers.js';
