@@ -76,36 +76,81 @@ function checkNames(names: readonly string[]): readonly string[] {
   return names;
 }
 
-/** A list of names as a Lua table literal. */
-function luaList(names: readonly string[]): string {
-  return `{${checkNames(names).map((name) => `'${name}'`).join(', ')}}`;
+/** Names as the arguments of a Lua call: `'a', 'b'`. */
+function luaNames(names: readonly string[]): string {
+  return checkNames(names)
+    .map((name) => `'${name}'`)
+    .join(', ');
 }
 
-const PRELUDE = `
-local function fmt(n)
+/**
+ * Lua statements that read the hash fields `fields` at `key` into a new local table `record`, by
+ * name (false for a missing field; a long one's first piece). The names are written out, so a
+ * read builds one table of known shape and loops over nothing.
+ */
+function luaRead(record: string, key: string, fields: readonly string[]): string {
+  return `local ${record}_values = redis.call('HMGET', ${key}, ${luaNames(fields)})
+  local ${record} = { ${fields.map((field, i) => `${field} = ${record}_values[${i + 1}]`).join(', ')} }`;
+}
+
+/** A Lua function `name(outcome, record)`: a reply of the outcome, then the record's values of `fields`, in order (false for a missing one). */
+function luaReply(name: string, fields: readonly string[]): string {
+  return `local function ${name}(outcome, record)
+  return { outcome, ${checkNames(fields).map((field) => `record.${field} or false`).join(', ')} }
+end`;
+}
+
+/** A Lua function `name(out, record)` that appends the record's values of `fields` to out, in order (false for a missing one). */
+function luaAppender(name: string, fields: readonly string[]): string {
+  checkNames(fields);
+  return `local function ${name}(out, record)
+  local n = #out
+${fields.map((field, i) => `  out[n + ${i + 1}] = record.${field} or false`).join('\n')}
+  return out
+end`;
+}
+
+/**
+ * Lua that sets `fields` to the HSET arguments of a new family, from `arg`: the long values in
+ * pieces (`put_long`), the optional ones only when given.
+ */
+function luaNewFamilyFields(): string {
+  const isLong = (field: FamilyField) => (LONG_FIELDS as readonly FamilyField[]).includes(field);
+  const short = NEW_FAMILY_FIELDS.filter((field) => !isLong(field));
+  const lines = [`local fields = { ${checkNames(short).map((field) => `'${field}', arg.${field}`).join(', ')} }`];
+  for (const field of NEW_FAMILY_FIELDS.filter(isLong)) lines.push(`put_long(fields, '${field}', arg.${field})`);
+  for (const field of checkNames(NEW_FAMILY_OPTIONAL_FIELDS) as readonly FamilyField[]) {
+    const put = isLong(field) ? `put_long(fields, '${field}', arg.${field})` : `fields[#fields + 1] = '${field}'; fields[#fields + 1] = arg.${field}`;
+    lines.push(`if arg.${field} then ${put} end`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * The shared Lua of the scripts, one definition per name, in dependency order. Redis runs a
+ * script's whole text on every call, so each script gets only the definitions its body uses,
+ * and what those use in turn (`preludeFor`): a definition costs every call that includes it.
+ */
+const PRELUDE: readonly (readonly [name: string, lua: string])[] = [
+  [
+    'fmt',
+    `local function fmt(n)
   return string.format('%d', n)
-end
-
-local PIECE = 64
-local SESSION = ${luaList(SESSION_FIELDS)}
-local FAMILY = ${luaList(FAMILY_FIELDS)}
-local NEW_FAMILY = ${luaList([...NEW_FAMILY_FIELDS, ...NEW_FAMILY_OPTIONAL_FIELDS])}
-local REPLY = ${luaList(FAMILY_REPLY)}
-local LONG = {}
-for _, name in ipairs(${luaList(LONG_FIELDS)}) do LONG[name] = true end
-
--- Tells the app processes that watch revocations.
+end`,
+  ],
+  ['PIECE', 'local PIECE = 64'],
+  [
+    'publish_families',
+    `-- Tells the app processes that watch revocations.
 local function publish_families(channel, ids)
   if #ids > 0 then redis.call('PUBLISH', channel, 'f ' .. table.concat(ids, ' ')) end
-end
-
--- Appends the name/value pair to fields, a long field's value in pieces of at most PIECE bytes.
-local function put(fields, name, value)
+end`,
+  ],
+  [
+    'put_long',
+    `-- Appends the name/value pair of a long field to fields, the value in pieces of at most PIECE bytes.
+local function put_long(fields, name, value)
   fields[#fields + 1] = name
-  if not LONG[name] then
-    fields[#fields + 1] = value
-    return
-  end
   fields[#fields + 1] = string.sub(value, 1, PIECE)
   local i = 1
   while #value > i * PIECE do
@@ -113,9 +158,11 @@ local function put(fields, name, value)
     fields[#fields + 1] = string.sub(value, i * PIECE + 1, (i + 1) * PIECE)
     i = i + 1
   end
-end
-
--- The pieces of the long value whose first piece is first: their field names and values. A
+end`,
+  ],
+  [
+    'pieces',
+    `-- The pieces of the long value whose first piece is first: their field names and values. A
 -- piece shorter than PIECE is the last one, so the count is read from the data, never assumed.
 local function pieces(key, name, first)
   local names, values = { name }, { first }
@@ -128,72 +175,91 @@ local function pieces(key, name, first)
     i = i + 1
   end
   return names, values
-end
-
--- The whole value whose first piece is first (false when there is none).
+end`,
+  ],
+  [
+    'get_long',
+    `-- The whole value whose first piece is first (false when there is none).
 local function get_long(key, name, first)
   if not first or #first < PIECE then return first end
   local _, values = pieces(key, name, first)
   return table.concat(values)
-end
-
--- Deletes every piece of the long value whose first piece is first.
+end`,
+  ],
+  [
+    'del_long',
+    `-- Deletes every piece of the long value whose first piece is first.
 local function del_long(key, name, first)
   if not first then return end
   redis.call('HDEL', key, unpack((pieces(key, name, first))))
-end
-
--- The named fields of the hash at key, by name (false when missing; a long one's first piece).
-local function read(key, names)
-  local values = redis.call('HMGET', key, unpack(names))
-  local record = {}
-  for i, name in ipairs(names) do record[name] = values[i] end
-  return record
-end
-
--- Appends the record's values of names to out, in order (false for a missing one).
-local function append(out, record, names)
-  for _, name in ipairs(names) do out[#out + 1] = record[name] or false end
-  return out
-end
-
--- The family at key when it is live at now and its proof is proof_hash, with its user agent and
+end`,
+  ],
+  ['family_reply', luaReply('family_reply', FAMILY_REPLY)],
+  ['append_session', luaAppender('append_session', SESSION_FIELDS)],
+  [
+    'find_family',
+    `-- The family at key when it is live at now and its proof is proof_hash, with its user agent and
 -- user record whole (the sealed successor stays its first piece). Otherwise nil and why:
 -- 'unknown' (not live) or 'wrong_proof'.
 local function find_family(key, now, proof_hash)
-  local f = read(key, FAMILY)
+  ${luaRead('f', 'key', FAMILY_FIELDS)}
   if not f.userId or not f.expiresAt or now >= tonumber(f.expiresAt) then return nil, 'unknown' end
   if f.proofHash ~= proof_hash then return nil, 'wrong_proof' end
   f.userAgent = get_long(key, 'userAgent', f.userAgent)
   f.subject = get_long(key, 'subject', f.subject)
   return f
-end
-
--- Raises the TTL of the user index to at least ttl ms (the index must outlive its families).
+end`,
+  ],
+  [
+    'extend_index',
+    `-- Raises the TTL of the user index to at least ttl ms (the index must outlive its families).
 local function extend_index(index_key, ttl)
   local current = redis.call('PTTL', index_key)
   if current == -1 or (current >= 0 and current < ttl) then
     redis.call('PEXPIRE', index_key, fmt(ttl))
   end
-end
-
--- The user's live families, oldest first: records of SESSION (userAgent whole) with familyId
--- set. Ids whose hash is gone (expired) or belongs to someone else are removed from the index.
+end`,
+  ],
+  [
+    'live_families',
+    `-- The user's live families, oldest first: records of SESSION_FIELDS (userAgent whole) with
+-- familyId set. Ids whose hash is gone (expired) or belongs to someone else are removed from the index.
 local function live_families(index_key, base, user_id, now)
   local live = {}
   for _, id in ipairs(redis.call('ZRANGE', index_key, 0, -1)) do
-    local family = read(base .. 'f:' .. id, SESSION)
+    local family_key = base .. 'f:' .. id
+    ${luaRead('family', 'family_key', SESSION_FIELDS)}
     if not family.userId or family.userId ~= user_id or not family.expiresAt then
       redis.call('ZREM', index_key, id)
     elseif now < tonumber(family.expiresAt) then
-      family.userAgent = get_long(base .. 'f:' .. id, 'userAgent', family.userAgent)
+      family.userAgent = get_long(family_key, 'userAgent', family.userAgent)
       family.familyId = id
       live[#live + 1] = family
     end
   end
   return live
-end
-`;
+end`,
+  ],
+];
+
+/** The definitions of PRELUDE that `body` uses, directly or through another definition, in PRELUDE's order. */
+function preludeFor(body: string): string {
+  const used = new Set<string>();
+  let text = body;
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [name, lua] of PRELUDE) {
+      if (!used.has(name) && new RegExp(`\\b${name}\\b`).test(text)) {
+        used.add(name);
+        text += lua;
+        grew = true;
+      }
+    }
+  }
+  return PRELUDE.filter(([name]) => used.has(name))
+    .map(([, lua]) => `${lua}\n`)
+    .join('');
+}
 
 /** A script and its named arguments. */
 interface Script<A extends string, O extends string> {
@@ -209,18 +275,18 @@ interface Script<A extends string, O extends string> {
 }
 
 /**
- * Defines a script: its body, after the prelude (when `prelude`) and the line that names its
- * ARGV, `local arg = { <name> = ARGV[1], ... }`.
+ * Defines a script: its body, after the line that names its ARGV,
+ * `local arg = { <name> = ARGV[1], ... }`, and before that the definitions of PRELUDE it uses.
  */
 function script<const A extends string, const O extends string = never>(
-  definition: { numberOfKeys: number | undefined; args: readonly A[]; optional?: readonly O[]; variadic?: boolean; prelude?: boolean },
+  definition: { numberOfKeys: number | undefined; args: readonly A[]; optional?: readonly O[]; variadic?: boolean },
   body: string,
 ): Script<A, O> {
-  const { numberOfKeys, args, optional = [], variadic = false, prelude = true } = definition;
+  const { numberOfKeys, args, optional = [], variadic = false } = definition;
   checkNames([...args, ...optional]);
   let names = `local arg = { ${args.map((name, i) => `${name} = ARGV[${i + 1}]`).join(', ')} }\n`;
   if (optional.length > 0) names += `for i = ${args.length + 1}, #ARGV, 2 do arg[ARGV[i]] = ARGV[i + 1] end\n`;
-  return { lua: `${prelude ? PRELUDE : ''}${names}${body}`, numberOfKeys, args, optional, variadic };
+  return { lua: `${preludeFor(body)}${names}${body}`, numberOfKeys, args, optional, variadic };
 }
 
 /**
@@ -237,10 +303,7 @@ const CREATE_FAMILY = script(
   `
 local family_key, index_key, base = KEYS[1], KEYS[2], KEYS[3]
 local now = tonumber(arg.now)
-local fields = {}
-for _, name in ipairs(NEW_FAMILY) do
-  if arg[name] then put(fields, name, arg[name]) end
-end
+${luaNewFamilyFields()}
 -- HSET is the first write on purpose: out of memory (noeviction) it is refused before anything is
 -- written, while a script that has written once is let through to stay atomic. (A family id is
 -- new and random: there is no older hash to clear.)
@@ -304,7 +367,7 @@ if arg.presentedHash == f.tokenHash then
     'rotatedAt', arg.now, 'lastUsedAt', arg.now, 'expiresAt', expires_at}
   if arg.sealedSuccessor then
     -- A sealed successor always has the same length, so its pieces overwrite the last ones.
-    put(fields, 'sealedSuccessor', arg.sealedSuccessor)
+    put_long(fields, 'sealedSuccessor', arg.sealedSuccessor)
   else
     del_long(family_key, 'sealedSuccessor', sealed)
   end
@@ -313,19 +376,19 @@ if arg.presentedHash == f.tokenHash then
   redis.call('PEXPIRE', family_key, fmt(ttl))
   extend_index(base .. 'u:' .. f.userId, ttl)
   f.lastUsedAt, f.expiresAt = arg.now, expires_at
-  return append({'rotated'}, f, REPLY)
+  return family_reply('rotated', f)
 end
 
 if arg.presentedHash == f.previousHash then
   -- 3. The same rotation arriving twice (a re-sent command): nothing changes.
   if arg.successorHash == f.tokenHash then
-    return append({'rotated'}, f, REPLY)
+    return family_reply('rotated', f)
   end
   -- 4. The previous token within the grace window: hand back the kept successor.
   local grace = tonumber(arg.graceMs)
   if grace > 0 and sealed and f.rotatedAt and now - tonumber(f.rotatedAt) <= grace then
     f.sealedSuccessor = get_long(family_key, 'sealedSuccessor', sealed)
-    return append({'retried'}, f, REPLY)
+    return family_reply('retried', f)
   end
 end
 
@@ -351,7 +414,7 @@ if not f then
   return {'invalid', why}
 end
 f.sealedSuccessor = false
-return append({'found'}, f, REPLY)
+return family_reply('found', f)
 `,
 );
 
@@ -363,14 +426,14 @@ const REVOKE_FAMILY = script(
   { numberOfKeys: 2, args: ['familyId', 'now', 'channel'], optional: ['userId', 'proofHash'] },
   `
 local family_key, base = KEYS[1], KEYS[2]
-local f = read(family_key, {'userId', 'expiresAt', 'proofHash'})
-if not f.userId or not f.expiresAt or tonumber(arg.now) >= tonumber(f.expiresAt) then return false end
-if arg.userId and f.userId ~= arg.userId then return false end
-if arg.proofHash and f.proofHash ~= arg.proofHash then return false end
+local user_id, expires_at, proof_hash = unpack(redis.call('HMGET', family_key, 'userId', 'expiresAt', 'proofHash'))
+if not user_id or not expires_at or tonumber(arg.now) >= tonumber(expires_at) then return false end
+if arg.userId and user_id ~= arg.userId then return false end
+if arg.proofHash and proof_hash ~= arg.proofHash then return false end
 redis.call('DEL', family_key)
-redis.call('ZREM', base .. 'u:' .. f.userId, arg.familyId)
+redis.call('ZREM', base .. 'u:' .. user_id, arg.familyId)
 publish_families(arg.channel, {arg.familyId})
-return f.userId
+return user_id
 `,
 );
 
@@ -408,7 +471,7 @@ const LIST_FAMILIES = script(
 local out = {}
 for _, family in ipairs(live_families(KEYS[1], KEYS[2], arg.userId, tonumber(arg.now))) do
   out[#out + 1] = family.familyId
-  append(out, family, SESSION)
+  append_session(out, family)
 end
 return out
 `,
@@ -418,10 +481,10 @@ return out
  * isAccessTokenRevoked. KEYS: denylist entry, family hash.
  * Reply: 1 when revoked (denylisted, family not live, or another user's), else 0.
  * Not declared read-only on purpose: with `scaleReads` a read-only script could be answered by a
- * replica that has not seen a revocation yet. No prelude: it runs on every checked request.
+ * replica that has not seen a revocation yet.
  */
 const IS_ACCESS_TOKEN_REVOKED = script(
-  { numberOfKeys: 2, args: ['userId', 'now'], prelude: false },
+  { numberOfKeys: 2, args: ['userId', 'now'] },
   `
 local now = tonumber(arg.now)
 local denied_until = redis.call('GET', KEYS[1])
@@ -480,7 +543,7 @@ return { 1 }
  * by one. Reply: 1.
  */
 const RESET_LOGIN_ATTEMPTS = script(
-  { numberOfKeys: undefined, args: ['now', 'clearCount'], prelude: false },
+  { numberOfKeys: undefined, args: ['now', 'clearCount'] },
   `
 local now, clear = tonumber(arg.now), tonumber(arg.clearCount)
 for i, key in ipairs(KEYS) do
@@ -503,7 +566,7 @@ return 1
  * SET first: out of memory it is refused before anything is published.
  */
 const DENYLIST = script(
-  { numberOfKeys: 1, args: ['expiresAt', 'ttl', 'jti', 'channel'], prelude: false },
+  { numberOfKeys: 1, args: ['expiresAt', 'ttl', 'jti', 'channel'] },
   `
 redis.call('SET', KEYS[1], arg.expiresAt, 'PX', arg.ttl)
 redis.call('PUBLISH', arg.channel, 't ' .. arg.jti .. ' ' .. arg.expiresAt)
@@ -527,8 +590,10 @@ const SCRIPTS = {
 
 export type ScriptName = keyof typeof SCRIPTS;
 
-/** The Lua text of the rotate script, as Redis receives it (for tests that look for it in the script cache). */
-export const ROTATE_SCRIPT = ROTATE.lua;
+/** The Lua text of each script, as Redis receives it. */
+export const SCRIPT_LUA: Readonly<Record<ScriptName, string>> = Object.freeze(
+  Object.fromEntries(Object.entries(SCRIPTS).map(([name, { lua }]) => [name, lua])) as Record<ScriptName, string>,
+);
 
 /** A script's arguments by name: every fixed one, and the optional ones that are given. */
 export type ScriptArgs<S extends ScriptName> =
@@ -554,10 +619,7 @@ function encodeArgs(script: Script<string, string>, args: Record<string, string 
  */
 export const SCRIPT_COMMANDS: Readonly<Record<ScriptName, string>> = Object.freeze(
   Object.fromEntries(
-    Object.entries(SCRIPTS).map(([name, { lua }]) => [
-      name,
-      `ert_${name}_${createHash('sha1').update(lua).digest('hex').slice(0, 10)}`,
-    ]),
+    Object.entries(SCRIPT_LUA).map(([name, lua]) => [name, `ert_${name}_${createHash('sha1').update(lua).digest('hex').slice(0, 10)}`]),
   ) as Record<ScriptName, string>,
 );
 

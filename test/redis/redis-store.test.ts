@@ -11,7 +11,7 @@ import { Redis, type Cluster } from 'ioredis';
 import ts from 'typescript';
 import { ConfigurationError } from '../../src/errors.js';
 import { RedisTokenStore } from '../../src/store/redis.js';
-import { SCRIPT_COMMANDS, ROTATE_SCRIPT } from '../../src/store/redis-scripts.js';
+import { SCRIPT_COMMANDS, SCRIPT_LUA } from '../../src/store/redis-scripts.js';
 import { shardKeyOf } from '../../src/shard-key.js';
 import type { NewFamily, RefreshTokenStore, RotateRequest } from '../../src/store/types.js';
 import { clusterClient, randomPrefix, standaloneClient } from './clients.js';
@@ -274,7 +274,7 @@ describe.each(setups)('RedisTokenStore on %s', (_name, connect) => {
     const user = `user-${random(4)}`;
     const { family } = newLogin(user, now);
     await store.createFamily(family, { maxSessionsPerUser: 10, now });
-    const rotateSha = createHash('sha1').update(ROTATE_SCRIPT).digest('hex');
+    const rotateSha = createHash('sha1').update(SCRIPT_LUA.rotate).digest('hex');
     for (const node of mastersOf(client)) await node.script('FLUSH');
     for (const node of mastersOf(client)) expect(await node.script('EXISTS', rotateSha)).toEqual([0]);
 
