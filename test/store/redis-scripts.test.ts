@@ -13,7 +13,7 @@ function withoutComments(lua: string): string {
 
 /** The names of the `local function`s a script defines. */
 function definedFunctions(lua: string): string[] {
-  return [...lua.matchAll(/^local function (\w+)/gm)].map(([, name]) => name);
+  return [...lua.matchAll(/^local function (\w+)/gm)].map(([, name]) => name!);
 }
 
 it.each(scripts)('%s defines no Lua function it does not use', (_name, lua) => {
