@@ -171,11 +171,13 @@ export interface StartSessionOptions {
   /**
    * With cookie transport, a POST (or any method but GET and HEAD) from another site is refused
    * with 403 `csrf_rejected` before any session starts, as at `/login`: otherwise a form on another
-   * site could sign the visitor in to the attacker's account. `true` lifts that check for a route
-   * that proved the request's origin itself: an OpenID Connect `form_post` callback whose `state`
-   * it checked. Default `false`.
+   * site could sign the visitor in to the attacker's account. For a route that proved the
+   * request's origin itself (an OpenID Connect `form_post` callback whose `state` it checked):
+   * the origins it comes from, such as the identity provider's `['https://accounts.example.com']`
+   * (with `trustedOrigins`, they pass), or `true` for a POST from anywhere, one whose `Origin` is
+   * `null` included. Default `false`.
    */
-  allowCrossSite?: boolean;
+  allowCrossSite?: boolean | readonly string[];
 }
 
 /** The token response, as `POST /login` and `/refresh` answer it. */

@@ -21,6 +21,7 @@ import {
   groupOption,
   integerOption,
   knownNames,
+  originOf,
   stringListOption,
 } from './values.js';
 
@@ -279,14 +280,10 @@ function resolveTrustedOrigins(value: unknown): ReadonlySet<string> {
   if (value === undefined) return new Set(DEFAULTS.trustedOrigins);
   if (!Array.isArray(value)) throw new ConfigurationError('trustedOrigins', 'must be an array of origins such as https://app.example.com');
   return new Set(
-    value.map((origin) => {
-      try {
-        const parsed = new URL(String(origin)).origin;
-        if (parsed !== 'null') return parsed;
-      } catch {
-        // reported below
-      }
-      throw new ConfigurationError('trustedOrigins', `has an entry that is not an origin: ${JSON.stringify(origin)}`);
+    value.map((entry) => {
+      const origin = originOf(entry);
+      if (origin === undefined) throw new ConfigurationError('trustedOrigins', `has an entry that is not an origin: ${JSON.stringify(entry)}`);
+      return origin;
     }),
   );
 }

@@ -62,6 +62,19 @@ export function optionalString(value: unknown, option: string): string | undefin
   throw new ConfigurationError(option, `must be a non-empty string (got ${describe(value)})`);
 }
 
+/**
+ * An origin as browsers send it in `Origin` (`https://app.example.com`, no path, default port
+ * left out), from any URL of it; undefined for what has no origin (not a URL, or an opaque one).
+ */
+export function originOf(value: unknown): string | undefined {
+  try {
+    const origin = new URL(String(value)).origin;
+    return origin === 'null' ? undefined : origin;
+  } catch {
+    return undefined;
+  }
+}
+
 /** An optional non-empty list of strings (an empty one would pass everyone or no one). */
 export function stringListOption(value: unknown, option: string): string[] | undefined {
   if (value === undefined) return undefined;

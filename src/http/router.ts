@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import express, { type Request, type Response, type Router } from 'express';
 import type { ResolvedAuthOptions } from '../config/index.js';
+import { originOf } from '../config/values.js';
 import {
   InternalError,
   InvalidCredentialsError,
@@ -121,11 +122,12 @@ async function startSession(context: EndpointContext, req: Request, res: Respons
   const { service, runHook, transport, trustedOrigins, now } = context;
   assertAuthUser(user, 'startSession: user');
   const signIn = signInOf(options, now());
+  const allowed = crossSiteOriginsOf(options.allowCrossSite, trustedOrigins);
   // Login CSRF: a cross-site form posted to the app's sign-up route would sign the victim's
   // browser in to an account the attacker owns, as /login would. GET sign-ins (an OAuth
   // callback) arrive cross-site by design and carry their own proof that this browser began
   // them (`state`), as does a cross-site POST the app vouches for with `allowCrossSite`.
-  if (transport === 'cookie' && !isSafeMethod(req) && options.allowCrossSite !== true) assertNotCrossSite(req, trustedOrigins);
+  if (transport === 'cookie' && !isSafeMethod(req) && allowed !== true) assertNotCrossSite(req, allowed);
   const { tokens, evictedSessionIds } = await service.startSession(user, clientOf(req), signIn);
   await runHook('onLogin', { user, sessionId: tokens.session.familyId, amr: signIn.amr, evictedSessionIds, req });
   await revoked(context, { userId: user.id, sessionIds: evictedSessionIds, reason: 'session_limit', req });
@@ -247,14 +249,27 @@ async function authenticate(service: TokenService, req: Request): Promise<Access
 
 /** The sign-in `startSession` was told of, checked: `amr` method names, an `authTime` not after now. */
 function signInOf(options: StartSessionOptions, now: number): SignIn {
-  const { amr = [], authTime = now, allowCrossSite } = options;
-  if (allowCrossSite !== undefined && typeof allowCrossSite !== 'boolean') throw new TypeError('startSession: options.allowCrossSite must be a boolean');
+  const { amr = [], authTime = now } = options;
   assertAmr(amr, 'startSession: options.amr');
   const time = authTime instanceof Date ? authTime.getTime() : authTime;
   if (typeof time !== 'number' || !Number.isFinite(time) || time <= 0 || time > now) {
     throw new TypeError('startSession: options.authTime must be a Date or ms since the epoch, not after now');
   }
   return { authTime: time, amr: [...amr] };
+}
+
+/**
+ * The origins `startSession` lets a cross-site POST come from: `trustedOrigins`, and those of
+ * `allowCrossSite` (`true`: any, without a check).
+ */
+function crossSiteOriginsOf(allowCrossSite: unknown, trustedOrigins: ReadonlySet<string>): ReadonlySet<string> | true {
+  if (allowCrossSite === undefined || allowCrossSite === false) return trustedOrigins;
+  if (allowCrossSite === true) return true;
+  const origins = Array.isArray(allowCrossSite) ? allowCrossSite.map(originOf) : [undefined];
+  if (origins.length === 0 || origins.includes(undefined)) {
+    throw new TypeError('startSession: options.allowCrossSite must be a boolean or a non-empty list of origins such as https://accounts.example.com');
+  }
+  return new Set([...trustedOrigins, ...(origins as string[])]);
 }
 
 function readCredentials(body: unknown): { username: string; password: string } {

@@ -43,7 +43,8 @@ const ALGORITHM_OF_CURVE: Readonly<Record<string, string>> = { 'P-256': 'ES256',
  * `algorithms`: its `alg`, or, when it names none, the one algorithm its curve allows (an RSA
  * key without `alg` only when `algorithms` holds a single RSA algorithm). Left out: keys without
  * a usable `kid` (1 to 256 printable ASCII characters), secrets (`oct`: a key from the network never signs here), keys
- * for another `use` or of a kind or size their algorithm does not fit, and a repeated `kid`
+ * for another `use`, keys whose `key_ops` (RFC 7517 §4.3) do not include `verify`, keys of a
+ * kind or size their algorithm does not fit, and a repeated `kid`
  * (the first one counts). Throws when the document is not a JWKS at all.
  */
 export function keysOfJwks(document: unknown, algorithms: readonly string[]): ResolvedKey[] {
@@ -51,9 +52,10 @@ export function keysOfJwks(document: unknown, algorithms: readonly string[]): Re
   const keys = new Map<string, ResolvedKey>();
   for (const jwk of document.keys as unknown[]) {
     if (!isObject(jwk)) continue;
-    const { kid, kty, use, alg, crv } = jwk;
+    const { kid, kty, use, key_ops: operations, alg, crv } = jwk;
     if (!isUsableKid(kid) || keys.has(kid)) continue;
     if ((kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP') || (use !== undefined && use !== 'sig')) continue;
+    if (operations !== undefined && !(Array.isArray(operations) && operations.includes('verify'))) continue;
     let algorithm: string | undefined;
     if (alg !== undefined) algorithm = typeof alg === 'string' ? alg : undefined;
     else if (kty !== 'RSA') algorithm = typeof crv === 'string' ? ALGORITHM_OF_CURVE[crv] : undefined;

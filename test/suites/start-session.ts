@@ -132,6 +132,18 @@ export function describeStartSession(name: string, makeStore: MakeStore): void {
         expect(await t.auth.listSessions('u-carol')).toHaveLength(2);
       });
 
+      it("passes a cross-site POST from an origin allowCrossSite lists (an identity provider's form_post), and no other", async () => {
+        const t = await guardedApp({ amr: ['fed'], allowCrossSite: ['https://accounts.example/any/path'] }, { trustedOrigins: ['https://app.example'] });
+        const post = (headers: Record<string, string>) => request(t.app).post('/sign-in/passkey').set(headers).send({});
+        expect((await post({ Origin: 'https://accounts.example', 'Sec-Fetch-Site': 'cross-site' })).status).toBe(200);
+        expect((await post({ Origin: 'https://app.example', 'Sec-Fetch-Site': 'cross-site' })).status).toBe(200);
+        expectError(await post(attacker), 403, 'csrf_rejected');
+        expectError(await post({ Origin: 'https://accounts.example.evil.example', 'Sec-Fetch-Site': 'cross-site' }), 403, 'csrf_rejected');
+        expectError(await post({ Origin: 'null', 'Sec-Fetch-Site': 'cross-site' }), 403, 'csrf_rejected');
+        expectError(await post({ 'Sec-Fetch-Site': 'cross-site' }), 403, 'csrf_rejected');
+        expect(await t.auth.listSessions('u-carol')).toHaveLength(2);
+      });
+
       it('is refused when method-override turned the POST into a GET: the method the browser sent counts', async () => {
         const t = await recordingApp(makeStore);
         // What the method-override package does with `?_method=GET`.
@@ -167,7 +179,9 @@ export function describeStartSession(name: string, makeStore: MakeStore): void {
       ['an amr that is not a list', carol, { amr: 'hwk' as never }],
       ['an amr value with a space', carol, { amr: ['hard key'] }],
       ['an authTime in the future', carol, { authTime: Date.UTC(2030, 0, 1) }],
-      ['an allowCrossSite that is not a boolean', carol, { allowCrossSite: 'yes' as never }],
+      ['an allowCrossSite that is neither a boolean nor a list', carol, { allowCrossSite: 'yes' as never }],
+      ['an allowCrossSite list that is empty', carol, { allowCrossSite: [] }],
+      ['an allowCrossSite list with something that is not an origin', carol, { allowCrossSite: ['https://accounts.example', 'accounts.example'] }],
     ])('rejects %s with a TypeError, and starts nothing', async (_case, user, options) => {
       const t = await recordingApp(makeStore);
       const seen: unknown[] = [];

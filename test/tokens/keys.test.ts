@@ -434,12 +434,15 @@ describe('createAccessTokenVerifier', () => {
       expect(Date.now() - started).toBeLessThan(2_000);
     });
 
-    it('uses no key of a kind it must not: secrets, other uses, unfit or unpinnable keys', async () => {
+    it('uses no key of a kind it must not: secrets, other uses or operations, unfit or unpinnable keys', async () => {
       const rsaJwk = rsa.publicKey.export({ format: 'jwk' });
       host.answer = json({
         keys: [
           { kty: 'oct', k: Buffer.from(SECRET).toString('base64url'), kid: 'oct', alg: 'HS256' },
           { ...ec.publicKey.export({ format: 'jwk' }), kid: 'enc', alg: 'ES256', use: 'enc' },
+          { ...ec.publicKey.export({ format: 'jwk' }), kid: 'encrypt-only', alg: 'ES256', key_ops: ['encrypt'] },
+          { ...ec.publicKey.export({ format: 'jwk' }), kid: 'bad-ops', alg: 'ES256', key_ops: 'verify' },
+          { ...ec.publicKey.export({ format: 'jwk' }), kid: 'verify-op', alg: 'ES256', key_ops: ['verify'] },
           { ...ec.publicKey.export({ format: 'jwk' }), kid: 'wrong-alg', alg: 'ES384' },
           { ...generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' }), kid: 'small', alg: 'RS256' },
           { ...rsaJwk, kid: 'rsa-no-alg' },
@@ -451,7 +454,8 @@ describe('createAccessTokenVerifier', () => {
       const verifier = verifierOf({ jwksUri: host.url, jwksCooldown: '1h' });
       const as = (kid: string) => signWith({ keys: [{ kid, privateKey: ec.privateKey, algorithm: 'ES256' }], issuer: 'https://auth.example', audience: 'api' });
       expect((await verifier.verify(as('ok'))).userId).toBe('u-alice');
-      for (const kid of ['enc', 'wrong-alg', 'oct', 'small']) expect(await failure(verifier.verify(as(kid)))).toMatchObject({ reason: 'unknown_key' });
+      expect((await verifier.verify(as('verify-op'))).userId).toBe('u-alice');
+      for (const kid of ['enc', 'encrypt-only', 'bad-ops', 'wrong-alg', 'oct', 'small']) expect(await failure(verifier.verify(as(kid)))).toMatchObject({ reason: 'unknown_key' });
       // The secret of the oct key never verifies: an HS256 token under its kid names no key.
       expect(await failure(verifier.verify(hmacToken({ alg: 'HS256', typ: 'at+jwt', kid: 'oct' }, claims({ iss: 'https://auth.example', aud: 'api' })))))
         .toMatchObject({ reason: 'unknown_key' });
