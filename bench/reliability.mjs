@@ -51,7 +51,10 @@ function tempDir(name) {
 }
 
 async function startApp(place, config) {
-  const app = await startNode(place.server, join(here, 'lib', 'server.mjs'), { args: ['reliability'], env: { BENCH_CONFIG: JSON.stringify(config) } });
+  const app = await startNode(place.server, join(here, 'lib', 'server.mjs'), {
+    args: ['reliability'],
+    env: { BENCH_CONFIG: JSON.stringify(config) },
+  });
   return { ...app, baseUrl: `http://127.0.0.1:${app.ready.port}` };
 }
 
@@ -78,7 +81,9 @@ async function outagePart(ctx) {
   const clients = await startNode(place.loader, join(here, 'lib', 'clients.mjs'));
   try {
     await clients.request({ type: 'outage-login', baseUrl: app.baseUrl, clients: OUTAGE.clients });
-    log(`outage: ${OUTAGE.clients} clients, ${OUTAGE.healthyS} s healthy, Redis killed for ${OUTAGE.downS} s, ${OUTAGE.recoveryS} s after its restart`);
+    log(
+      `outage: ${OUTAGE.clients} clients, ${OUTAGE.healthyS} s healthy, Redis killed for ${OUTAGE.downS} s, ${OUTAGE.recoveryS} s after its restart`,
+    );
     const loadStarted = Date.now();
     const run = clients.request({ type: 'outage-run', refreshEvery: OUTAGE.refreshEvery, backoffMs: OUTAGE.backoffMs }, 120_000);
     run.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
@@ -117,11 +122,18 @@ function outageResults({ records, final, wrongful, counters, loadStarted, killed
       else if (status === 0) counts.noAnswer++;
       else counts.otherStatus++;
     }
-    return { label, seconds: (Math.min(to, lastAnswer) - from) / 1000, ...counts, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+    return {
+      label,
+      seconds: (Math.min(to, lastAnswer) - from) / 1000,
+      ...counts,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+    };
   };
   const firstAfter = (at, status) => {
     let first = Infinity;
-    for (let i = 0; i < records.time.length; i++) if (records.status[i] === status && records.time[i] >= at && records.time[i] < first) first = records.time[i];
+    for (let i = 0; i < records.time.length; i++)
+      if (records.status[i] === status && records.time[i] >= at && records.time[i] < first) first = records.time[i];
     return first === Infinity ? null : (first - at) / 1000;
   };
   const phases = [
@@ -220,14 +232,27 @@ async function memoryPart(ctx) {
       const redis = await startRedis(place.redis, { dir: tempDir('redis'), args });
       try {
         log(`memory: ${fmtInt(MEMORY.redisSessions)} sessions in Redis (${label}), then waiting for them to expire`);
-        const { result } = await worker.request({ type: 'redis-expiry', redisPort: redis.port, sessions: MEMORY.redisSessions, users: MEMORY.redisSessions / 2, idleMs: MEMORY.idleMs, timeoutMs: MEMORY.expiryTimeoutMs }, 180_000);
+        const { result } = await worker.request(
+          {
+            type: 'redis-expiry',
+            redisPort: redis.port,
+            sessions: MEMORY.redisSessions,
+            users: MEMORY.redisSessions / 2,
+            idleMs: MEMORY.idleMs,
+            timeoutMs: MEMORY.expiryTimeoutMs,
+          },
+          180_000,
+        );
         rows.push({ name, label, ...result });
       } finally {
         await redis.stop();
       }
     }
     log(`memory: ${fmtInt(MEMORY.memorySessions)} sessions in a MemoryTokenStore, then a sweep after they expired`);
-    const { result } = await worker.request({ type: 'memory-store-expiry', sessions: MEMORY.memorySessions, users: MEMORY.memorySessions / 2, idleMs: MEMORY.idleMs }, 300_000);
+    const { result } = await worker.request(
+      { type: 'memory-store-expiry', sessions: MEMORY.memorySessions, users: MEMORY.memorySessions / 2, idleMs: MEMORY.idleMs },
+      300_000,
+    );
     rows.push({ name: 'memory-store', label: 'MemoryTokenStore, V8 heap after GC', ...result });
     return { settings: MEMORY, rows };
   } finally {
@@ -251,20 +276,39 @@ function render({ outage, rotation, memory }) {
       '',
       table(
         ['phase', 'seconds', 'requests', '200', '401', '503', 'other 5xx', 'other or no answer', 'p50 ms', 'p99 ms'],
-        outage.phases.map((row) => [row.label, fmt(row.seconds, 1), fmtInt(row.requests), fmtInt(row.ok), fmtInt(row.unauthorized), fmtInt(row.unavailable), fmtInt(row.other5xx), fmtInt(row.noAnswer + row.otherStatus), fmt(row.p50Ms), fmt(row.p99Ms)]),
+        outage.phases.map((row) => [
+          row.label,
+          fmt(row.seconds, 1),
+          fmtInt(row.requests),
+          fmtInt(row.ok),
+          fmtInt(row.unauthorized),
+          fmtInt(row.unavailable),
+          fmtInt(row.other5xx),
+          fmtInt(row.noAnswer + row.otherStatus),
+          fmt(row.p50Ms),
+          fmt(row.p99Ms),
+        ]),
       ),
       '',
       table(
         ['figure', 'value', 'must be'],
         [
-          ['families revoked without a replay (clients that got a 401, or whose latest token failed at the end)', fmtInt(outage.wrongfulRevocations), '0'],
+          [
+            'families revoked without a replay (clients that got a 401, or whose latest token failed at the end)',
+            fmtInt(outage.wrongfulRevocations),
+            '0',
+          ],
           ['clients whose latest token refreshed after the run', `${outage.finalRefreshes.ok} of ${outage.finalRefreshes.of}`, 'all'],
           ['other 5xx', fmtInt(outage.phases.at(-1).other5xx), '0'],
           ['time to the first 503 after the kill', seconds(outage.secondsToFirst503, 3), ''],
           ['time to the first 200 after the restart', seconds(outage.secondsToRecovery), ''],
           ['  of which Redis starting (until it answered PING)', seconds(outage.secondsToRedisPing), ''],
           ['p99 latency while Redis was down', `${fmt(outage.phases[1].p99Ms)} ms`, ''],
-          ['rotations / grace retries / reuse detected (app hooks)', `${fmtInt(outage.appCounters.rotated)} / ${fmtInt(outage.appCounters.retried)} / ${fmtInt(outage.appCounters.reuseDetected)}`, 'reuse 0'],
+          [
+            'rotations / grace retries / reuse detected (app hooks)',
+            `${fmtInt(outage.appCounters.rotated)} / ${fmtInt(outage.appCounters.retried)} / ${fmtInt(outage.appCounters.reuseDetected)}`,
+            'reuse 0',
+          ],
         ],
       ),
       '',
@@ -272,7 +316,10 @@ function render({ outage, rotation, memory }) {
   }
   if (rotation) {
     const { settings } = rotation;
-    const list = (counts) => Object.entries(counts).map(([key, count]) => `${key}: ${fmtInt(count)}`).join(', ');
+    const list = (counts) =>
+      Object.entries(counts)
+        .map(([key, count]) => `${key}: ${fmtInt(count)}`)
+        .join(', ');
     out.push(
       `### Rotation atomicity: ${fmtInt(settings.trials)} trials, each a login and ${settings.parallel} parallel refreshes of its one token, \`reuseGraceSeconds: 0\`, Redis`,
       '',
@@ -281,7 +328,11 @@ function render({ outage, rotation, memory }) {
         [
           ['successes per trial, min', fmtInt(rotation.minSuccesses), '1'],
           ['successes per trial, max', fmtInt(rotation.maxSuccesses), '1'],
-          ['trials whose family was not revoked (GET /me with its access token did not answer 401)', fmtInt(rotation.familyNotRevoked), '0'],
+          [
+            'trials whose family was not revoked (GET /me with its access token did not answer 401)',
+            fmtInt(rotation.familyNotRevoked),
+            '0',
+          ],
           ['refresh answers by status', list(rotation.refreshStatuses), '200 and 401 only'],
           ['reuse detected (app hook), one per trial', fmtInt(rotation.appCounters.reuseDetected), fmtInt(settings.trials)],
           ['time, requests per second', `${fmt(rotation.seconds, 1)} s, ${fmtInt(rotation.requests / rotation.seconds)} req/s`, ''],
@@ -297,11 +348,41 @@ function render({ outage, rotation, memory }) {
       `### Memory: sessions written through the store API (login + one refresh, 111-byte User-Agent, ${settings.idleMs / 1000} s idle TTL), then left to expire`,
       '',
       table(
-        ['store', 'sessions', 'bytes / live session', 'family hash', 'keys without TTL', 'keys: baseline / live / after expiry', 'memory: baseline / after expiry', 'after / baseline', 'gone after'],
+        [
+          'store',
+          'sessions',
+          'bytes / live session',
+          'family hash',
+          'keys without TTL',
+          'keys: baseline / live / after expiry',
+          'memory: baseline / after expiry',
+          'after / baseline',
+          'gone after',
+        ],
         rows.map((row) =>
           row.name === 'memory-store'
-            ? [row.label, fmtInt(row.sessions), fmtInt(row.bytesPerSession), '', '', `families: 0 / ${fmtInt(row.held)} / ${fmtInt(row.left)}`, `${mib(row.baseline)} / ${mib(row.after)}`, fmtRatio(row.heapAfterVsBaseline), `sweep ${fmtInt(row.sweepMs)} ms`]
-            : [row.label, fmtInt(row.sessions), fmtInt(row.bytesPerSession), row.encoding, fmtInt(row.keysWithoutTtl), `${fmtInt(row.baseline.keys)} / ${fmtInt(row.live.keys)} / ${fmtInt(row.after.keys)}`, `${mib(row.baseline.bytes)} / ${mib(row.after.bytes)}`, fmtRatio(row.memoryAfterVsBaseline), seconds(row.expiredSeconds, 1)],
+            ? [
+                row.label,
+                fmtInt(row.sessions),
+                fmtInt(row.bytesPerSession),
+                '',
+                '',
+                `families: 0 / ${fmtInt(row.held)} / ${fmtInt(row.left)}`,
+                `${mib(row.baseline)} / ${mib(row.after)}`,
+                fmtRatio(row.heapAfterVsBaseline),
+                `sweep ${fmtInt(row.sweepMs)} ms`,
+              ]
+            : [
+                row.label,
+                fmtInt(row.sessions),
+                fmtInt(row.bytesPerSession),
+                row.encoding,
+                fmtInt(row.keysWithoutTtl),
+                `${fmtInt(row.baseline.keys)} / ${fmtInt(row.live.keys)} / ${fmtInt(row.after.keys)}`,
+                `${mib(row.baseline.bytes)} / ${mib(row.after.bytes)}`,
+                fmtRatio(row.memoryAfterVsBaseline),
+                seconds(row.expiredSeconds, 1),
+              ],
         ),
       ),
       '',
@@ -349,22 +430,50 @@ function summarize({ outage, rotation, memory }) {
   if (outage) {
     guarantees.push(
       ['outage: no 5xx but 503', summary.other5xx === 0, fmtInt(summary.other5xx)],
-      ['outage: no family revoked without a replay; every latest token refreshes afterwards', summary.wrongfulRevocations === 0 && outage.finalRefreshes.ok === outage.finalRefreshes.of, `${summary.wrongfulRevocations} revoked, ${outage.finalRefreshes.ok} of ${outage.finalRefreshes.of} refreshed`],
-      ['outage: the app answers 503 while Redis is down and 200 again after its restart, without a restart of its own', summary.secondsToFirst503 !== null && summary.secondsToRecovery !== null, `first 503 after ${seconds(summary.secondsToFirst503, 3)}, first 200 after ${seconds(summary.secondsToRecovery)}`],
+      [
+        'outage: no family revoked without a replay; every latest token refreshes afterwards',
+        summary.wrongfulRevocations === 0 && outage.finalRefreshes.ok === outage.finalRefreshes.of,
+        `${summary.wrongfulRevocations} revoked, ${outage.finalRefreshes.ok} of ${outage.finalRefreshes.of} refreshed`,
+      ],
+      [
+        'outage: the app answers 503 while Redis is down and 200 again after its restart, without a restart of its own',
+        summary.secondsToFirst503 !== null && summary.secondsToRecovery !== null,
+        `first 503 after ${seconds(summary.secondsToFirst503, 3)}, first 200 after ${seconds(summary.secondsToRecovery)}`,
+      ],
     );
   }
   if (rotation) {
     guarantees.push(
-      ['rotation: exactly one success per trial', summary.minSuccessesPerTrial === 1 && summary.maxSuccessesPerTrial === 1, `${summary.minSuccessesPerTrial}..${summary.maxSuccessesPerTrial}`],
-      ['rotation: the family revoked after every trial', summary.trialsWithFamilyNotRevoked === 0, `${summary.trialsWithFamilyNotRevoked} not revoked`],
-      ['rotation: no answer but 200 and 401', Object.keys(rotation.refreshStatuses).every((status) => status === '200' || status === '401'), Object.keys(rotation.refreshStatuses).join(', ')],
+      [
+        'rotation: exactly one success per trial',
+        summary.minSuccessesPerTrial === 1 && summary.maxSuccessesPerTrial === 1,
+        `${summary.minSuccessesPerTrial}..${summary.maxSuccessesPerTrial}`,
+      ],
+      [
+        'rotation: the family revoked after every trial',
+        summary.trialsWithFamilyNotRevoked === 0,
+        `${summary.trialsWithFamilyNotRevoked} not revoked`,
+      ],
+      [
+        'rotation: no answer but 200 and 401',
+        Object.keys(rotation.refreshStatuses).every((status) => status === '200' || status === '401'),
+        Object.keys(rotation.refreshStatuses).join(', '),
+      ],
     );
   }
   if (memory) {
     guarantees.push(
       ['memory: every Redis key has a TTL', summary.keysWithoutTtl === 0, `${summary.keysWithoutTtl} without`],
-      ['memory: Redis keys back to the baseline and used_memory within 5 % of it after expiry', redisRows.every((row) => row.after.keys === row.baseline.keys && near(row.memoryAfterVsBaseline)), redisRows.map((row) => fmtRatio(row.memoryAfterVsBaseline)).join(', ')],
-      ['memory: memory-store heap within 5 % of the baseline after expiry and a sweep', memoryStore.left === 0 && near(summary.memoryStoreHeapAfterExpiryVsBaseline), fmtRatio(summary.memoryStoreHeapAfterExpiryVsBaseline)],
+      [
+        'memory: Redis keys back to the baseline and used_memory within 5 % of it after expiry',
+        redisRows.every((row) => row.after.keys === row.baseline.keys && near(row.memoryAfterVsBaseline)),
+        redisRows.map((row) => fmtRatio(row.memoryAfterVsBaseline)).join(', '),
+      ],
+      [
+        'memory: memory-store heap within 5 % of the baseline after expiry and a sweep',
+        memoryStore.left === 0 && near(summary.memoryStoreHeapAfterExpiryVsBaseline),
+        fmtRatio(summary.memoryStoreHeapAfterExpiryVsBaseline),
+      ],
     );
   }
   return { summary, guarantees: guarantees.map(([guarantee, met, value]) => ({ guarantee, met, value })) };
@@ -390,21 +499,35 @@ async function main() {
 
   const { summary, guarantees } = summarize(results);
   const runSeconds = Math.round((Date.now() - started) / 1000);
-  const command = [process.env.RELIABILITY_ONLY ? `RELIABILITY_ONLY=${process.env.RELIABILITY_ONLY}` : '', 'npm run bench:reliability'].filter(Boolean).join(' ');
-  const meta = { date: new Date().toISOString(), command, seconds: runSeconds, parts: Object.keys(results), pinned: place.pinned ? { app: place.server, clients: place.loader, redis: place.redis } : false };
+  const command = [process.env.RELIABILITY_ONLY ? `RELIABILITY_ONLY=${process.env.RELIABILITY_ONLY}` : '', 'npm run bench:reliability']
+    .filter(Boolean)
+    .join(' ');
+  const meta = {
+    date: new Date().toISOString(),
+    command,
+    seconds: runSeconds,
+    parts: Object.keys(results),
+    pinned: place.pinned ? { app: place.server, clients: place.loader, redis: place.redis } : false,
+  };
   const header = [
     `Run ${meta.date}, ${runSeconds} s (without the build), commit ${facts.commit ?? 'n/a'} (working tree), library ${facts.library}`,
     `Command: ${command}`,
     `Machine: ${facts.nproc} CPUs (${facts.cpuModel}), ${facts.memoryGiB} GiB, Node ${facts.node}, Redis ${facts.redis}, ioredis ${facts.ioredis}`,
     `Pinning: ${place.pinned ? `app and memory worker on CPU ${place.server}; clients and redis-server on CPU ${place.loader}` : 'none (taskset not found or one CPU)'}`,
   ].join('\n');
-  const guaranteesTable = table(['guarantee', 'measured', 'met'], guarantees.map(({ guarantee, value, met }) => [guarantee, value, met ? 'yes' : '**no**']));
+  const guaranteesTable = table(
+    ['guarantee', 'measured', 'met'],
+    guarantees.map(({ guarantee, value, met }) => [guarantee, value, met ? 'yes' : '**no**']),
+  );
   const report = `${header}\n\n${render(results)}\n### Guarantees\n\n${guaranteesTable}\n`;
   console.log(`\n${report}`);
 
   const resultsDir = join(here, 'results');
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, 'reliability.json'), `${JSON.stringify({ summary, guarantees, meta, machine: facts, tables: results }, null, 2)}\n`);
+  writeFileSync(
+    join(resultsDir, 'reliability.json'),
+    `${JSON.stringify({ summary, guarantees, meta, machine: facts, tables: results }, null, 2)}\n`,
+  );
   writeFileSync(join(resultsDir, 'reliability.md'), report);
   log(`wrote bench/results/reliability.json and bench/results/reliability.md (${runSeconds} s)`);
   if (guarantees.some(({ met }) => !met)) {

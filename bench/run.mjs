@@ -57,7 +57,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   // The comment at the top of this file is the help.
   const source = readFileSync(fileURLToPath(import.meta.url), 'utf8');
-  console.log(source.slice(source.indexOf('/*') + 2, source.indexOf('*/')).replace(/^ \* ?/gm, '').trim());
+  console.log(
+    source
+      .slice(source.indexOf('/*') + 2, source.indexOf('*/'))
+      .replace(/^ \* ?/gm, '')
+      .trim(),
+  );
   process.exit(0);
 }
 const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 5);
@@ -112,7 +117,11 @@ const MIDDLEWARE = [
   ['ours-hs256-redis', 'ours, HS256 + revocation checks on Redis', 'ours-redis'],
   ['ours-hs256-cached', "ours, HS256 + revocation: 'cached' on Redis", 'ours-cached'],
   ['ours-hs256-redis-many', `ours, HS256 + revocation checks on Redis, ${MANY_TOKENS.toLocaleString('en-US')} tokens in turn`, 'ours-many'],
-  ['ours-hs256-cached-many', `ours, HS256 + revocation: 'cached' on Redis, ${MANY_TOKENS.toLocaleString('en-US')} tokens in turn`, 'ours-many'],
+  [
+    'ours-hs256-cached-many',
+    `ours, HS256 + revocation: 'cached' on Redis, ${MANY_TOKENS.toLocaleString('en-US')} tokens in turn`,
+    'ours-many',
+  ],
   ['ours-hs256-postgres', 'ours, HS256 + revocation checks on PostgreSQL', 'ours-postgres'],
   ['ours-rs256', 'ours, RS256', 'ours-asymmetric'],
   ['ours-es256', 'ours, ES256', 'ours-asymmetric'],
@@ -136,7 +145,11 @@ const REDIS_ROWS = ['ours-hs256-redis', 'ours-hs256-cached', 'ours-hs256-redis-m
 
 async function startServer(place, variant, config, env = {}) {
   // A generous start-up deadline: on a machine shared with other runs a server can take 30 s.
-  const server = await startNode(place.server, join(here, 'lib', 'server.mjs'), { args: [variant], env: { BENCH_CONFIG: JSON.stringify(config), ...env }, timeoutMs: 120_000 });
+  const server = await startNode(place.server, join(here, 'lib', 'server.mjs'), {
+    args: [variant],
+    env: { BENCH_CONFIG: JSON.stringify(config), ...env },
+    timeoutMs: 120_000,
+  });
   return { ...server, port: server.ready.port, baseUrl: `http://127.0.0.1:${server.ready.port}` };
 }
 
@@ -155,7 +168,8 @@ async function sanityCheck(name, server, token) {
   const get = (authorization) => fetch(`${server.baseUrl}/me`, { headers: authorization ? { authorization } : {} });
   const ok = await get(`Bearer ${token}`);
   const body = await ok.text();
-  if (ok.status !== 200 || body !== '{"userId":"u_000001"}') throw new Error(`${name}: GET /me with a valid token answered ${ok.status} ${body}`);
+  if (ok.status !== 200 || body !== '{"userId":"u_000001"}')
+    throw new Error(`${name}: GET /me with a valid token answered ${ok.status} ${body}`);
   if (name === 'bare') return;
   const tampered = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
   const refused = await get(`Bearer ${tampered}`);
@@ -174,7 +188,14 @@ async function getRounds(loader, servers, { connections, seconds, rounds }) {
     for (const [name, server, token] of order) {
       const before = await server.request({ type: 'stats' });
       const many = Array.isArray(token);
-      const { result } = await loader.request({ type: 'get', url: `${server.baseUrl}/me`, connections, duration: seconds, headers: many ? {} : { authorization: `Bearer ${token}` }, tokens: many ? token : undefined });
+      const { result } = await loader.request({
+        type: 'get',
+        url: `${server.baseUrl}/me`,
+        connections,
+        duration: seconds,
+        headers: many ? {} : { authorization: `Bearer ${token}` },
+        tokens: many ? token : undefined,
+      });
       await server.request({ type: 'idle' });
       const after = await server.request({ type: 'stats' });
       // CPU time of the server process per answered request: steadier than req/s on a busy machine.
@@ -198,7 +219,15 @@ async function roundTripCheck(server, ports, load) {
     await server.request({ type: 'idle' });
   });
   const served = (await serverCount(server)) - okBefore;
-  return { served, roundTrips, perRequest: roundTrips / served, commands, scriptCommands, housekeeping, commandstats: callsDelta(statsBefore, await commandCalls(ports)) };
+  return {
+    served,
+    roundTrips,
+    perRequest: roundTrips / served,
+    commands,
+    scriptCommands,
+    housekeeping,
+    commandstats: callsDelta(statsBefore, await commandCalls(ports)),
+  };
 }
 
 /**
@@ -239,20 +268,27 @@ function errorsOf(rounds) {
 async function issueTokens(loader, servers) {
   // One HS256 token for every HS256 row: from the Redis variant (its family lives in Redis, so
   // the revocation check finds it live) when there is one.
-  const login = async (name) => (await loader.request({ type: 'login', baseUrl: servers[name].baseUrl, usernames: ['u_000001'] })).tokens[0].accessToken;
+  const login = async (name) =>
+    (await loader.request({ type: 'login', baseUrl: servers[name].baseUrl, usernames: ['u_000001'] })).tokens[0].accessToken;
   const hs256 = await login(['ours-hs256-redis', 'ours-hs256-cached', 'ours-hs256'].find((name) => servers[name]));
   const tokens = {};
   // PostgreSQL keeps its own families: its token must be one of them.
-  for (const name of ['ours-rs256', 'ours-es256', 'ours-hs256-keyset', 'ours-es256-keyset', 'ours-es256-verifier', 'ours-hs256-postgres']) if (servers[name]) tokens[name] = await login(name);
+  for (const name of ['ours-rs256', 'ours-es256', 'ours-hs256-keyset', 'ours-es256-keyset', 'ours-es256-verifier', 'ours-hs256-postgres'])
+    if (servers[name]) tokens[name] = await login(name);
   // Many distinct tokens: the memory store's for the stateless row, Redis families (one set,
   // for both Redis rows) for the per-request and cached rows.
-  for (const [rows, from] of [[['ours-hs256-many'], 'ours-hs256-many'], [['ours-hs256-redis-many', 'ours-hs256-cached-many'], 'ours-hs256-redis-many']]) {
+  for (const [rows, from] of [
+    [['ours-hs256-many'], 'ours-hs256-many'],
+    [['ours-hs256-redis-many', 'ours-hs256-cached-many'], 'ours-hs256-redis-many'],
+  ]) {
     if (!servers[from]) continue;
     const usernames = Array.from({ length: MANY_TOKENS }, (_, i) => `u_${String(i).padStart(6, '0')}`);
     usernames[0] = 'u_000001';
     const issued = [];
     for (let i = 0; i < usernames.length; i += 200) {
-      issued.push(...(await loader.request({ type: 'login', baseUrl: servers[from].baseUrl, usernames: usernames.slice(i, i + 200) })).tokens);
+      issued.push(
+        ...(await loader.request({ type: 'login', baseUrl: servers[from].baseUrl, usernames: usernames.slice(i, i + 200) })).tokens,
+      );
     }
     for (const row of rows) if (servers[row]) tokens[row] = issued.map((issue) => issue.accessToken);
   }
@@ -264,7 +300,13 @@ async function revocationCosts(ctx, servers, entries) {
   const { loader, redis, postgres } = ctx;
   /** One second of GET /me with the token, at the table's connection count. */
   const getMe = (server, token) => () =>
-    loader.request({ type: 'get', url: `${server.baseUrl}/me`, connections: CONNECTIONS, duration: 1, headers: { authorization: `Bearer ${token}` } });
+    loader.request({
+      type: 'get',
+      url: `${server.baseUrl}/me`,
+      connections: CONNECTIONS,
+      duration: 1,
+      headers: { authorization: `Bearer ${token}` },
+    });
   let revocationTrips;
   if (servers['ours-hs256-redis']) {
     const [, server, token] = entries.find(([name]) => name === 'ours-hs256-redis');
@@ -300,7 +342,8 @@ async function middlewareTables(ctx) {
       (name !== 'ours-hs256-postgres' || postgres.available) &&
       (!VARIANTS || ['bare', 'ours-hs256'].includes(name) || VARIANTS.includes(name)),
   );
-  for (const [i, { name }] of COMPARE.entries()) rows.splice(2 + i, 0, [`ours-hs256@${name}`, `ours, HS256, stateless (${name} build)`, 'ours-other-build']);
+  for (const [i, { name }] of COMPARE.entries())
+    rows.splice(2 + i, 0, [`ours-hs256@${name}`, `ours, HS256, stateless (${name} build)`, 'ours-other-build']);
   log(`middleware: starting ${rows.length} server processes`);
   const servers = {};
   try {
@@ -335,15 +378,35 @@ async function middlewareTables(ctx) {
         roundTrips: name === 'ours-hs256-redis' ? revocationTrips : name === 'ours-hs256-cached' ? cachedTrips : undefined,
         statements: name === 'ours-hs256-postgres' ? revocationStatements : undefined,
         roundTripsPerRequest:
-          name === 'ours-hs256-redis' ? revocationTrips?.perRequest : name === 'ours-hs256-cached' ? cachedTrips?.perRequest : name === 'ours-hs256-postgres' ? revocationStatements?.perRequest : undefined,
+          name === 'ours-hs256-redis'
+            ? revocationTrips?.perRequest
+            : name === 'ours-hs256-cached'
+              ? cachedTrips?.perRequest
+              : name === 'ours-hs256-postgres'
+                ? revocationStatements?.perRequest
+                : undefined,
       };
     });
-    if (redis.skipReason) middleware.splice(3, 0, { name: 'ours-hs256-redis', label: 'ours, HS256 + revocation checks on Redis', kind: 'ours-redis', skipped: redis.skipReason });
-    if (postgres.skipReason) middleware.splice(4, 0, { name: 'ours-hs256-postgres', label: 'ours, HS256 + revocation checks on PostgreSQL', kind: 'ours-postgres', skipped: postgres.skipReason });
+    if (redis.skipReason)
+      middleware.splice(3, 0, {
+        name: 'ours-hs256-redis',
+        label: 'ours, HS256 + revocation checks on Redis',
+        kind: 'ours-redis',
+        skipped: redis.skipReason,
+      });
+    if (postgres.skipReason)
+      middleware.splice(4, 0, {
+        name: 'ours-hs256-postgres',
+        label: 'ours, HS256 + revocation checks on PostgreSQL',
+        kind: 'ours-postgres',
+        skipped: postgres.skipReason,
+      });
 
     let connections;
     if (ONLY.includes('connections')) {
-      const subset = entries.filter(([name]) => ['bare', 'ours-hs256', 'ours-hs256-redis', 'ours-hs256-cached', 'ours-hs256-postgres', 'hmac-floor'].includes(name));
+      const subset = entries.filter(([name]) =>
+        ['bare', 'ours-hs256', 'ours-hs256-redis', 'ours-hs256-cached', 'ours-hs256-postgres', 'hmac-floor'].includes(name),
+      );
       const byConnections = { [CONNECTIONS]: at10 };
       for (const count of [1, 100]) {
         log(`connections: ${ROUNDS} rounds x ${SECONDS} s x ${subset.length} variants at ${count} connection(s)`);
@@ -354,7 +417,12 @@ async function middlewareTables(ctx) {
         const row = { name, label: rows.find(([n]) => n === name)[1] };
         for (const count of [1, 10, 100]) {
           const rounds = byConnections[count][name];
-          row[count] = { rps: rpsStats(rounds), ratio: pairedRatio(rounds, byConnections[count].bare), p99Ms: median(rounds.map((r) => r.latency.p99)), errors: errorsOf(rounds) };
+          row[count] = {
+            rps: rpsStats(rounds),
+            ratio: pairedRatio(rounds, byConnections[count].bare),
+            p99Ms: median(rounds.map((r) => r.latency.p99)),
+            errors: errorsOf(rounds),
+          };
         }
         return row;
       });
@@ -388,7 +456,8 @@ async function propagationTable(ctx, a) {
   const yieldToIo = () => new Promise((resolve) => setImmediate(resolve));
   try {
     const result = {};
-    for (const way of ['direct', 'http']) result[way] = await propagationSamples(a, way === 'direct' ? directCheck(direct, yieldToIo) : httpCheck(b));
+    for (const way of ['direct', 'http'])
+      result[way] = await propagationSamples(a, way === 'direct' ? directCheck(direct, yieldToIo) : httpCheck(b));
     return result;
   } finally {
     await b.stop();
@@ -422,7 +491,11 @@ async function propagationSamples(a, check) {
   let leaked = 0;
   let skipped = 0;
   for (let i = 0; i < PROPAGATION_SAMPLES; i++) {
-    const login = await fetch(`${a.baseUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: `prop-${i}`, password: PASSWORD }) });
+    const login = await fetch(`${a.baseUrl}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: `prop-${i}`, password: PASSWORD }),
+    });
     const { accessToken } = await login.json();
     const auth = { authorization: `Bearer ${accessToken}` };
     const first = await check(accessToken);
@@ -475,17 +548,31 @@ async function refreshTable(ctx) {
   const servers = {};
   let evalsha;
   try {
-    for (const [name] of variants) servers[name] = await startServer(place, name, { ...config, redisPort: redis.port, clusterPorts: redis.clusterPorts, postgresPort: postgres.port });
+    for (const [name] of variants)
+      servers[name] = await startServer(place, name, {
+        ...config,
+        redisPort: redis.port,
+        clusterPorts: redis.clusterPorts,
+        postgresPort: postgres.port,
+      });
     const scriptSource = redis.available ? await rotateScriptSource() : undefined;
     if (scriptSource) evalsha = await startNode(place.server, join(here, 'lib', 'evalsha.mjs'));
 
     const results = Object.fromEntries(variants.map(([name]) => [name, []]));
     results.evalsha = [];
-    log(`refresh: warm-up, then ${ROUNDS} rounds x ${SECONDS} s x ${variants.length + (evalsha ? 1 : 0)} rows at ${CONNECTIONS} connections`);
+    log(
+      `refresh: warm-up, then ${ROUNDS} rounds x ${SECONDS} s x ${variants.length + (evalsha ? 1 : 0)} rows at ${CONNECTIONS} connections`,
+    );
     for (let round = -1; round < ROUNDS; round++) {
       const seconds = round < 0 ? WARMUP_SECONDS : SECONDS;
       if (evalsha) {
-        const { result } = await evalsha.request({ type: 'run', redisPort: redis.port, duration: seconds, concurrency: CONNECTIONS, scriptLength: scriptSource.length });
+        const { result } = await evalsha.request({
+          type: 'run',
+          redisPort: redis.port,
+          duration: seconds,
+          concurrency: CONNECTIONS,
+          scriptLength: scriptSource.length,
+        });
         if (round >= 0) results.evalsha.push(result);
       }
       for (const [name] of variants) {
@@ -498,7 +585,9 @@ async function refreshTable(ctx) {
     for (const [name, , ports] of variants.filter(([, , ports]) => ports)) {
       log(`refresh: counting Redis round trips of "${name}" (MONITOR)`);
       const pool = await loginPool(loader, servers[name], 'trips');
-      trips[name] = await roundTripCheck(servers[name], ports, () => loader.request({ type: 'refresh', baseUrl: servers[name].baseUrl, connections: CONNECTIONS, duration: 1, pool }));
+      trips[name] = await roundTripCheck(servers[name], ports, () =>
+        loader.request({ type: 'refresh', baseUrl: servers[name].baseUrl, connections: CONNECTIONS, duration: 1, pool }),
+      );
     }
     let statements;
     if (servers['refresh-postgres']) {
@@ -511,9 +600,24 @@ async function refreshTable(ctx) {
     const rows = [];
     const reference = results.evalsha.length ? results.evalsha : undefined;
     if (reference) {
-      rows.push({ name: 'evalsha', label: `bare EVALSHA, ${scriptSource.length}-byte script (reference)`, kind: 'reference', rps: rpsStats(reference), ratio: 1, p50Ms: median(reference.map((r) => r.latency.p50)), p99Ms: median(reference.map((r) => r.latency.p99)), roundTripsPerRefresh: 1, errors: 0 });
+      rows.push({
+        name: 'evalsha',
+        label: `bare EVALSHA, ${scriptSource.length}-byte script (reference)`,
+        kind: 'reference',
+        rps: rpsStats(reference),
+        ratio: 1,
+        p50Ms: median(reference.map((r) => r.latency.p50)),
+        p99Ms: median(reference.map((r) => r.latency.p99)),
+        roundTripsPerRefresh: 1,
+        errors: 0,
+      });
     } else {
-      rows.push({ name: 'evalsha', label: 'bare EVALSHA (reference)', kind: 'reference', skipped: redis.skipReason ?? 'rotate script not built' });
+      rows.push({
+        name: 'evalsha',
+        label: 'bare EVALSHA (reference)',
+        kind: 'reference',
+        skipped: redis.skipReason ?? 'rotate script not built',
+      });
     }
     for (const [name, label] of variants) {
       const rounds = results[name];
@@ -556,7 +660,14 @@ async function loginTable(ctx) {
       for (const cost of costs) {
         const server = servers[cost];
         await server.request({ type: 'stats:reset' });
-        const { result } = await loader.request({ type: 'post', url: `${server.baseUrl}/auth/login`, connections: 20, duration: round < 0 ? WARMUP_SECONDS : LOGIN_SECONDS, body, timeout: 60 });
+        const { result } = await loader.request({
+          type: 'post',
+          url: `${server.baseUrl}/auth/login`,
+          connections: 20,
+          duration: round < 0 ? WARMUP_SECONDS : LOGIN_SECONDS,
+          body,
+          timeout: 60,
+        });
         result.eventLoop = (await server.request({ type: 'stats' })).eventLoop;
         // Requests the loader abandoned at the end still hash: let them finish first.
         await server.request({ type: 'idle', timeoutMs: 120_000 }, 130_000);
@@ -595,19 +706,36 @@ async function throttleTable(ctx) {
     ['throttled-memory', 'memory store, throttled (429)', 'memory', 'throttled'],
   ];
   if (redis.available) {
-    variants.push(['throttle-redis', 'Redis, wrong password counted (401)', 'redis', 'counting'], ['throttled-redis', 'Redis, throttled (429)', 'redis', 'throttled']);
-    if (redis.clusterPorts) variants.push(['throttle-cluster', 'Redis Cluster (3 masters), wrong password counted (401)', 'cluster', 'counting']);
+    variants.push(
+      ['throttle-redis', 'Redis, wrong password counted (401)', 'redis', 'counting'],
+      ['throttled-redis', 'Redis, throttled (429)', 'redis', 'throttled'],
+    );
+    if (redis.clusterPorts)
+      variants.push(['throttle-cluster', 'Redis Cluster (3 masters), wrong password counted (401)', 'cluster', 'counting']);
   }
-  if (postgres.available) variants.push(['throttle-postgres', 'PostgreSQL, wrong password counted (401)', 'postgres', 'counting'], ['throttled-postgres', 'PostgreSQL, throttled (429)', 'postgres', 'throttled']);
+  if (postgres.available)
+    variants.push(
+      ['throttle-postgres', 'PostgreSQL, wrong password counted (401)', 'postgres', 'counting'],
+      ['throttled-postgres', 'PostgreSQL, throttled (429)', 'postgres', 'throttled'],
+    );
   // A username per variant: the variants on one Redis (or PostgreSQL) share its counters.
   const wrongFor = (name) => JSON.stringify({ username: `alice-${name}`, password: 'wrong password' });
   const rightFor = (name) => JSON.stringify({ username: `alice-${name}`, password: PASSWORD });
   const servers = {};
   try {
     for (const [name, , store, mode] of variants) {
-      servers[name] = await startServer(place, 'throttle', { ...config, password: PASSWORD, throttleStore: store, throttleMode: mode, redisPort: redis.port, clusterPorts: redis.clusterPorts, postgresPort: postgres.port });
+      servers[name] = await startServer(place, 'throttle', {
+        ...config,
+        password: PASSWORD,
+        throttleStore: store,
+        throttleMode: mode,
+        redisPort: redis.port,
+        clusterPorts: redis.clusterPorts,
+        postgresPort: postgres.port,
+      });
       // Reach the limit first where the variant is about the throttled answer; then check each answers as labelled.
-      const post = (body) => fetch(`${servers[name].baseUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const post = (body) =>
+        fetch(`${servers[name].baseUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       if (mode === 'throttled') for (let i = 0; i < 5; i++) await post(wrongFor(name));
       const status = (await post(wrongFor(name))).status;
       if (status !== (mode === 'throttled' ? 429 : 401)) throw new Error(`throttle: ${name} answered ${status} to a wrong password`);
@@ -617,7 +745,13 @@ async function throttleTable(ctx) {
     for (let round = -1; round < ROUNDS; round++) {
       const order = variants.map((_, i) => variants[(i + Math.max(round, 0)) % variants.length]);
       for (const [name] of order) {
-        const { result } = await loader.request({ type: 'post', url: `${servers[name].baseUrl}/auth/login`, connections: CONNECTIONS, duration: round < 0 ? WARMUP_SECONDS : SECONDS, body: wrongFor(name) });
+        const { result } = await loader.request({
+          type: 'post',
+          url: `${servers[name].baseUrl}/auth/login`,
+          connections: CONNECTIONS,
+          duration: round < 0 ? WARMUP_SECONDS : SECONDS,
+          body: wrongFor(name),
+        });
         await servers[name].request({ type: 'idle' });
         if (round >= 0) results[name].push(result);
       }
@@ -625,27 +759,37 @@ async function throttleTable(ctx) {
     // Round trips per answered login, not timed: MONITOR on Redis, pg_stat_statements on PostgreSQL.
     const perLogin = {};
     const answered = async (server) => (await server.request({ type: 'stats' })).answered;
-    const oneSecond = (name, body) => () => loader.request({ type: 'post', url: `${servers[name].baseUrl}/auth/login`, connections: CONNECTIONS, duration: 1, body });
+    const oneSecond = (name, body) => () =>
+      loader.request({ type: 'post', url: `${servers[name].baseUrl}/auth/login`, connections: CONNECTIONS, duration: 1, body });
     const ports = { redis: redis.port ? [redis.port] : undefined, cluster: redis.clusterPorts };
     for (const [name, , store, mode] of variants) {
       const server = servers[name];
       const wrong = wrongFor(name);
-      const bodies = mode === 'counting' && store !== 'memory' ? { failed: wrong, succeeded: rightFor(name) } : mode === 'throttled' && store !== 'memory' ? { throttled: wrong } : {};
+      const bodies =
+        mode === 'counting' && store !== 'memory'
+          ? { failed: wrong, succeeded: rightFor(name) }
+          : mode === 'throttled' && store !== 'memory'
+            ? { throttled: wrong }
+            : {};
       for (const [kind, body] of Object.entries(bodies)) {
         const before = await answered(server);
         let trips;
         if (store === 'postgres') {
           log(`throttle: counting PostgreSQL statements of "${name}" (${kind})`);
-          trips = (await countStatements(postgres.port, async () => {
-            await oneSecond(name, body)();
-            await server.request({ type: 'idle' });
-          })).topLevel;
+          trips = (
+            await countStatements(postgres.port, async () => {
+              await oneSecond(name, body)();
+              await server.request({ type: 'idle' });
+            })
+          ).topLevel;
         } else {
           log(`throttle: counting Redis round trips of "${name}" (${kind}, MONITOR)`);
-          trips = (await countRoundTrips(ports[store], async () => {
-            await oneSecond(name, body)();
-            await server.request({ type: 'idle' });
-          })).roundTrips;
+          trips = (
+            await countRoundTrips(ports[store], async () => {
+              await oneSecond(name, body)();
+              await server.request({ type: 'idle' });
+            })
+          ).roundTrips;
         }
         (perLogin[name] ??= {})[kind] = trips / ((await answered(server)) - before);
       }
@@ -678,7 +822,9 @@ async function memoryTable(ctx) {
   const worker = await startNode(place.server, join(here, 'lib', 'memory.mjs'), { nodeArgs: ['--expose-gc'] });
   let server;
   try {
-    log(`memory: ${SESSIONS.toLocaleString('en-US')} sessions (${users.toLocaleString('en-US')} users x 2), each logged in and refreshed once`);
+    log(
+      `memory: ${SESSIONS.toLocaleString('en-US')} sessions (${users.toLocaleString('en-US')} users x 2), each logged in and refreshed once`,
+    );
     const rows = [];
     const { result: memory } = await worker.request({ type: 'memory-store', sessions: SESSIONS, users }, 300_000);
     rows.push({ name: 'memory-store', label: 'MemoryTokenStore, V8 heap', ...memory });
@@ -688,7 +834,10 @@ async function memoryTable(ctx) {
       rows.push({ name: 'redis-store', label: 'RedisTokenStore, INFO memory used_memory', ...result });
       // The same without a User-Agent: every field of the family hash then fits Redis's compact
       // encoding (hash-max-listpack-value, 64 bytes by default), which a 111-byte one does not.
-      const { result: bare } = await worker.request({ type: 'redis-store', redisPort: server.port, sessions: SESSIONS, users, withUserAgent: false }, 300_000);
+      const { result: bare } = await worker.request(
+        { type: 'redis-store', redisPort: server.port, sessions: SESSIONS, users, withUserAgent: false },
+        300_000,
+      );
       rows.push({ name: 'redis-store-no-user-agent', label: 'RedisTokenStore, sessions without a User-Agent', ...bare });
     } else {
       rows.push({ name: 'redis-store', label: 'RedisTokenStore, INFO memory used_memory', skipped: redis.skipReason });
@@ -723,8 +872,13 @@ function statementsNote(row, what) {
 /** What MONITOR saw in the round-trip check of a row. */
 function tripsNote(row, what) {
   const { served, roundTrips, commands, scriptCommands, housekeeping = {} } = row.roundTrips;
-  const list = (counts) => Object.entries(counts).map(([name, count]) => `${name} ${fmt(count / served)}`).join(', ') || 'none';
-  const pings = housekeeping.ping ? `; PINGs (heartbeats), ${housekeeping.ping} in all, ${fmt(housekeeping.ping / served, 4)} per ${what}` : '';
+  const list = (counts) =>
+    Object.entries(counts)
+      .map(([name, count]) => `${name} ${fmt(count / served)}`)
+      .join(', ') || 'none';
+  const pings = housekeeping.ping
+    ? `; PINGs (heartbeats), ${housekeeping.ping} in all, ${fmt(housekeeping.ping / served, 4)} per ${what}`
+    : '';
   return `Round trips of "${row.label}" (MONITOR over ${fmtInt(served)} answered requests): ${roundTrips} commands from clients, ${fmt(roundTrips / served, 3)} per ${what} (${list(commands)})${pings}; inside the scripts, per ${what}: ${list(scriptCommands)}.`;
 }
 
@@ -746,11 +900,33 @@ function renderMiddleware(middleware) {
   out.push(`### Middleware: GET /me, ${CONNECTIONS} connections (req/s, median of ${ROUNDS} rounds x ${SECONDS} s)`, '');
   out.push(
     table(
-      ['variant', 'req/s', 'min..max', 'vs bare', 'server CPU µs / req', 'vs bare', 'p50 ms', 'p99 ms', 'store round trips / request', 'errors'],
+      [
+        'variant',
+        'req/s',
+        'min..max',
+        'vs bare',
+        'server CPU µs / req',
+        'vs bare',
+        'p50 ms',
+        'p99 ms',
+        'store round trips / request',
+        'errors',
+      ],
       middleware.map((row) =>
         row.skipped
           ? skippedRow(row.label, row.skipped, 10)
-          : [row.label, fmtInt(row.rps.median), fmtRange(row.rps), fmtRatio(row.ratio), fmt(row.cpu.micros, 1), fmtRatio(row.cpu.ratio), fmt(row.p50Ms), fmt(row.p99Ms), row.roundTripsPerRequest === undefined ? '' : fmt(row.roundTripsPerRequest), row.errors],
+          : [
+              row.label,
+              fmtInt(row.rps.median),
+              fmtRange(row.rps),
+              fmtRatio(row.ratio),
+              fmt(row.cpu.micros, 1),
+              fmtRatio(row.cpu.ratio),
+              fmt(row.p50Ms),
+              fmt(row.p99Ms),
+              row.roundTripsPerRequest === undefined ? '' : fmt(row.roundTripsPerRequest),
+              row.errors,
+            ],
       ),
     ),
     '',
@@ -762,7 +938,10 @@ function renderMiddleware(middleware) {
 /** The table of GET /me at 1, 10 and 100 connections. */
 function renderConnections(connections) {
   const out = [];
-  out.push(`### Connections: GET /me at 1, 10 and 100 connections (req/s, median of ${ROUNDS} rounds x ${SECONDS} s; ratio to bare at the same count)`, '');
+  out.push(
+    `### Connections: GET /me at 1, 10 and 100 connections (req/s, median of ${ROUNDS} rounds x ${SECONDS} s; ratio to bare at the same count)`,
+    '',
+  );
   out.push(
     table(
       ['variant', '1 conn', 'vs bare', '10 conns', 'vs bare', '100 conns', 'vs bare', 'p99 ms @100', 'errors'],
@@ -786,8 +965,14 @@ function renderConnections(connections) {
 /** How long a revocation takes to reach another process. */
 function renderPropagation(propagation) {
   const out = [];
-  out.push(`### Revocation propagation: logout-all through one process, until another process (revocation: 'cached') refuses the token`, '');
-  const label = { direct: 'verifyAccessToken in another process, polled in a loop', http: 'GET /me on another server process, polled over HTTP' };
+  out.push(
+    `### Revocation propagation: logout-all through one process, until another process (revocation: 'cached') refuses the token`,
+    '',
+  );
+  const label = {
+    direct: 'verifyAccessToken in another process, polled in a loop',
+    http: 'GET /me on another server process, polled over HTTP',
+  };
   out.push(
     table(
       ['measured by', 'samples', 'left out (logout-all got 503)', 'p50 ms', 'p99 ms', 'max ms', 'checks still accepted meanwhile'],
@@ -806,14 +991,26 @@ function renderPropagation(propagation) {
 /** The refresh table, with its round-trip and statement notes. */
 function renderRefresh(refresh) {
   const out = [];
-  out.push(`### Refresh: POST /auth/refresh, every request a real rotation, ${CONNECTIONS} connections (median of ${ROUNDS} rounds x ${SECONDS} s)`, '');
+  out.push(
+    `### Refresh: POST /auth/refresh, every request a real rotation, ${CONNECTIONS} connections (median of ${ROUNDS} rounds x ${SECONDS} s)`,
+    '',
+  );
   out.push(
     table(
       ['variant', 'ops/s', 'min..max', 'vs EVALSHA', 'p50 ms', 'p99 ms', 'store round trips / refresh', 'errors'],
       refresh.map((row) =>
         row.skipped
           ? skippedRow(row.label, row.skipped, 8)
-          : [row.label, fmtInt(row.rps.median), fmtRange(row.rps), fmtRatio(row.ratio), fmt(row.p50Ms), fmt(row.p99Ms), row.roundTripsPerRefresh === undefined ? '' : fmt(row.roundTripsPerRefresh), row.errors],
+          : [
+              row.label,
+              fmtInt(row.rps.median),
+              fmtRange(row.rps),
+              fmtRatio(row.ratio),
+              fmt(row.p50Ms),
+              fmt(row.p99Ms),
+              row.roundTripsPerRefresh === undefined ? '' : fmt(row.roundTripsPerRefresh),
+              row.errors,
+            ],
       ),
     ),
     '',
@@ -829,7 +1026,16 @@ function renderLogin(login) {
   out.push(
     table(
       ['variant', 'logins/s', 'min..max', 'p50 ms', 'p99 ms', 'event-loop delay p99 ms', 'min..max', 'errors'],
-      login.map((row) => [row.label, fmt(row.rps.median, 1), fmtRange(row.rps, (v) => fmt(v, 1)), fmtInt(row.p50Ms), fmtInt(row.p99Ms), fmt(row.eventLoopP99Ms.median), fmtRange(row.eventLoopP99Ms, (v) => fmt(v)), row.errors]),
+      login.map((row) => [
+        row.label,
+        fmt(row.rps.median, 1),
+        fmtRange(row.rps, (v) => fmt(v, 1)),
+        fmtInt(row.p50Ms),
+        fmtInt(row.p99Ms),
+        fmt(row.eventLoopP99Ms.median),
+        fmtRange(row.eventLoopP99Ms, (v) => fmt(v)),
+        row.errors,
+      ]),
     ),
     '',
   );
@@ -839,15 +1045,30 @@ function renderLogin(login) {
 /** The login-throttle table. */
 function renderThrottle(throttle) {
   const out = [];
-  out.push(`### Login throttle: POST /auth/login without bcrypt, ${CONNECTIONS} connections (median of ${ROUNDS} rounds x ${SECONDS} s; every answer counts)`, '');
-  const trips = (row) => Object.entries(row.roundTripsPerLogin ?? {}).map(([kind, value]) => `${fmt(value, 2)} ${kind}`).join(', ');
+  out.push(
+    `### Login throttle: POST /auth/login without bcrypt, ${CONNECTIONS} connections (median of ${ROUNDS} rounds x ${SECONDS} s; every answer counts)`,
+    '',
+  );
+  const trips = (row) =>
+    Object.entries(row.roundTripsPerLogin ?? {})
+      .map(([kind, value]) => `${fmt(value, 2)} ${kind}`)
+      .join(', ');
   out.push(
     table(
       ['variant', 'answers/s', 'min..max', 'x reference', 'p50 ms', 'p99 ms', 'store round trips per login', 'errors'],
-      throttle.map((row) => [row.label, fmtInt(row.answeredRps.median), fmtRange(row.answeredRps, fmtInt), fmtRatio(row.ratio), fmt(row.p50Ms, 1), fmt(row.p99Ms, 1), trips(row), row.errors]),
+      throttle.map((row) => [
+        row.label,
+        fmtInt(row.answeredRps.median),
+        fmtRange(row.answeredRps, fmtInt),
+        fmtRatio(row.ratio),
+        fmt(row.p50Ms, 1),
+        fmt(row.p99Ms, 1),
+        trips(row),
+        row.errors,
+      ]),
     ),
     '',
-    'Round trips: Redis commands sent by the app (MONITOR) or PostgreSQL top-level statements (pg_stat_statements) per answered login. A failed or throttled login makes one (the throttle\'s check-and-count); a successful one adds the reset and the session write.',
+    "Round trips: Redis commands sent by the app (MONITOR) or PostgreSQL top-level statements (pg_stat_statements) per answered login. A failed or throttled login makes one (the throttle's check-and-count); a successful one adds the reset and the session write.",
     '',
   );
   return out;
@@ -856,11 +1077,23 @@ function renderThrottle(throttle) {
 /** Memory per live session, per store. */
 function renderMemory(memory) {
   const out = [];
-  out.push(`### Memory per live session (${SESSIONS.toLocaleString('en-US')} sessions, 2 per user, each logged in and refreshed once, with a 111-byte User-Agent unless said)`, '');
+  out.push(
+    `### Memory per live session (${SESSIONS.toLocaleString('en-US')} sessions, 2 per user, each logged in and refreshed once, with a 111-byte User-Agent unless said)`,
+    '',
+  );
   out.push(
     table(
       ['store', 'bytes / session', 'total', 'keys'],
-      memory.map((row) => (row.skipped ? skippedRow(row.label, row.skipped, 4) : [row.label, fmtInt(row.bytesPerSession), `${fmt((row.usedMemoryBytes ?? row.heapBytes) / 2 ** 20, 1)} MiB`, row.keys === undefined ? '' : fmtInt(row.keys)])),
+      memory.map((row) =>
+        row.skipped
+          ? skippedRow(row.label, row.skipped, 4)
+          : [
+              row.label,
+              fmtInt(row.bytesPerSession),
+              `${fmt((row.usedMemoryBytes ?? row.heapBytes) / 2 ** 20, 1)} MiB`,
+              row.keys === undefined ? '' : fmtInt(row.keys),
+            ],
+      ),
     ),
     '',
   );
@@ -874,7 +1107,9 @@ function renderPostgres(postgres) {
   out.push(
     table(
       ['PostgresTokenStore method', 'query() calls (round trips)', 'top-level statements', 'statements inside functions'],
-      postgres.map((row) => (row.skipped ? skippedRow('every method', row.skipped, 4) : [row.name, fmt(row.roundTrips), fmt(row.topLevel), fmt(row.nested)])),
+      postgres.map((row) =>
+        row.skipped ? skippedRow('every method', row.skipped, 4) : [row.name, fmt(row.roundTrips), fmt(row.topLevel), fmt(row.nested)],
+      ),
     ),
     '',
   );
@@ -955,21 +1190,81 @@ function summarize(results) {
   const nearOne = (value) => Math.abs(value - 1) < 0.01;
   const targets = [
     ['ours stateless HS256 >= 0.90x the bare route', check(summaryValues.oursVsBare, (v) => v >= 0.9), fmtRatio(summaryValues.oursVsBare)],
-    ['ours stateless HS256 >= every peer row', check(summaryValues.oursVsBestPeer, (v) => v >= 1), `${fmtRatio(summaryValues.oursVsBestPeer)} of the best peer (${summaryValues.bestPeer})`],
-    ['ours stateless HS256 within 5 % of the raw HMAC floor, or above it', check(summaryValues.oursVsHmacFloor, (v) => v >= 0.95), `${fmtRatio(summaryValues.oursVsHmacFloor)} of the floor`],
-    ['revocation checks on Redis: exactly one round trip per request', check(summaryValues.roundTripsPerRevocationCheck, nearOne), fmt(summaryValues.roundTripsPerRevocationCheck, 3)],
-    ['revocation checks on Redis >= 0.6x the bare route at 10 connections', check(summaryValues.revocationVsBare, (v) => v >= 0.6), fmtRatio(summaryValues.revocationVsBare)],
-    ["revocation: 'cached' >= 0.90x the bare route at 10 connections", check(summaryValues.cachedRevocationVsBare, (v) => v >= 0.9), fmtRatio(summaryValues.cachedRevocationVsBare)],
-    ["revocation: 'cached': < 0.01 store round trips per request", check(summaryValues.roundTripsPerCachedCheck, (v) => v < 0.01), fmt(summaryValues.roundTripsPerCachedCheck, 4)],
-    ['a revocation refused by another process: p99 < 100 ms', check(summaryValues.revocationPropagationP99Ms, (v) => v < 100), `${fmt(summaryValues.revocationPropagationP99Ms)} ms (p50 ${fmt(summaryValues.revocationPropagationP50Ms)} ms)`],
-    ['/refresh on Redis: exactly one round trip per rotation', check(summaryValues.roundTripsPerRefresh, nearOne), `${fmt(summaryValues.roundTripsPerRefresh, 3)} (Cluster: ${fmt(summaryValues.roundTripsPerRefreshCluster, 3)})`],
-    ['revocation checks on PostgreSQL: exactly one statement per request', check(summaryValues.statementsPerRevocationCheckPostgres, nearOne), fmt(summaryValues.statementsPerRevocationCheckPostgres, 3)],
-    ['/refresh on PostgreSQL: exactly one statement per rotation', check(summaryValues.statementsPerRefreshPostgres, nearOne), fmt(summaryValues.statementsPerRefreshPostgres, 3)],
-    ['PostgresTokenStore: one statement per store call, every method', check(summaryValues.maxStatementsPerStoreCallPostgres, nearOne), `at most ${fmt(summaryValues.maxStatementsPerStoreCallPostgres, 3)}`],
-    ['login at cost 12, 20 concurrent: event-loop delay p99 < 20 ms', check(summaryValues.loginEventLoopP99Ms, (v) => v < 20), `${fmt(summaryValues.loginEventLoopP99Ms)} ms`],
-    ['Redis memory per live session < 1 KB', check(summaryValues.redisBytesPerSession, (v) => v < 1024), `${fmtInt(summaryValues.redisBytesPerSession)} bytes`],
-    ['a key set (by kid) within 5 % of one key, HS256 and ES256', check(Math.min(summaryValues.keySetVsOneKeyHs256 ?? NaN, summaryValues.keySetVsOneKeyEs256 ?? NaN), (v) => v >= 0.95), `${fmtRatio(summaryValues.keySetVsOneKeyHs256)} (HS256), ${fmtRatio(summaryValues.keySetVsOneKeyEs256)} (ES256)`],
-    ['createAccessTokenVerifier on a JWKS within 5 % of one key (ES256)', check(summaryValues.verifierVsOneKeyEs256, (v) => v >= 0.95), fmtRatio(summaryValues.verifierVsOneKeyEs256)],
+    [
+      'ours stateless HS256 >= every peer row',
+      check(summaryValues.oursVsBestPeer, (v) => v >= 1),
+      `${fmtRatio(summaryValues.oursVsBestPeer)} of the best peer (${summaryValues.bestPeer})`,
+    ],
+    [
+      'ours stateless HS256 within 5 % of the raw HMAC floor, or above it',
+      check(summaryValues.oursVsHmacFloor, (v) => v >= 0.95),
+      `${fmtRatio(summaryValues.oursVsHmacFloor)} of the floor`,
+    ],
+    [
+      'revocation checks on Redis: exactly one round trip per request',
+      check(summaryValues.roundTripsPerRevocationCheck, nearOne),
+      fmt(summaryValues.roundTripsPerRevocationCheck, 3),
+    ],
+    [
+      'revocation checks on Redis >= 0.6x the bare route at 10 connections',
+      check(summaryValues.revocationVsBare, (v) => v >= 0.6),
+      fmtRatio(summaryValues.revocationVsBare),
+    ],
+    [
+      "revocation: 'cached' >= 0.90x the bare route at 10 connections",
+      check(summaryValues.cachedRevocationVsBare, (v) => v >= 0.9),
+      fmtRatio(summaryValues.cachedRevocationVsBare),
+    ],
+    [
+      "revocation: 'cached': < 0.01 store round trips per request",
+      check(summaryValues.roundTripsPerCachedCheck, (v) => v < 0.01),
+      fmt(summaryValues.roundTripsPerCachedCheck, 4),
+    ],
+    [
+      'a revocation refused by another process: p99 < 100 ms',
+      check(summaryValues.revocationPropagationP99Ms, (v) => v < 100),
+      `${fmt(summaryValues.revocationPropagationP99Ms)} ms (p50 ${fmt(summaryValues.revocationPropagationP50Ms)} ms)`,
+    ],
+    [
+      '/refresh on Redis: exactly one round trip per rotation',
+      check(summaryValues.roundTripsPerRefresh, nearOne),
+      `${fmt(summaryValues.roundTripsPerRefresh, 3)} (Cluster: ${fmt(summaryValues.roundTripsPerRefreshCluster, 3)})`,
+    ],
+    [
+      'revocation checks on PostgreSQL: exactly one statement per request',
+      check(summaryValues.statementsPerRevocationCheckPostgres, nearOne),
+      fmt(summaryValues.statementsPerRevocationCheckPostgres, 3),
+    ],
+    [
+      '/refresh on PostgreSQL: exactly one statement per rotation',
+      check(summaryValues.statementsPerRefreshPostgres, nearOne),
+      fmt(summaryValues.statementsPerRefreshPostgres, 3),
+    ],
+    [
+      'PostgresTokenStore: one statement per store call, every method',
+      check(summaryValues.maxStatementsPerStoreCallPostgres, nearOne),
+      `at most ${fmt(summaryValues.maxStatementsPerStoreCallPostgres, 3)}`,
+    ],
+    [
+      'login at cost 12, 20 concurrent: event-loop delay p99 < 20 ms',
+      check(summaryValues.loginEventLoopP99Ms, (v) => v < 20),
+      `${fmt(summaryValues.loginEventLoopP99Ms)} ms`,
+    ],
+    [
+      'Redis memory per live session < 1 KB',
+      check(summaryValues.redisBytesPerSession, (v) => v < 1024),
+      `${fmtInt(summaryValues.redisBytesPerSession)} bytes`,
+    ],
+    [
+      'a key set (by kid) within 5 % of one key, HS256 and ES256',
+      check(Math.min(summaryValues.keySetVsOneKeyHs256 ?? NaN, summaryValues.keySetVsOneKeyEs256 ?? NaN), (v) => v >= 0.95),
+      `${fmtRatio(summaryValues.keySetVsOneKeyHs256)} (HS256), ${fmtRatio(summaryValues.keySetVsOneKeyEs256)} (ES256)`,
+    ],
+    [
+      'createAccessTokenVerifier on a JWKS within 5 % of one key (ES256)',
+      check(summaryValues.verifierVsOneKeyEs256, (v) => v >= 0.95),
+      fmtRatio(summaryValues.verifierVsOneKeyEs256),
+    ],
   ].map(([target, met, value]) => ({ target, met, value }));
   return { summary: summaryValues, targets };
 }
@@ -986,8 +1281,14 @@ function renderTargets(targets) {
 async function main() {
   const facts = machineFacts();
   const place = placement();
-  log(`${facts.nproc} CPUs (${facts.cpuModel}), Node ${facts.node}, Express ${facts.express}, Redis ${facts.redis ?? 'not found'}, PostgreSQL ${facts.postgres ?? 'not found'}`);
-  log(place.pinned ? `pinned: servers on CPU ${place.server}, load generator and redis-server on CPU ${place.loader}` : 'taskset not found or one CPU: processes are not pinned');
+  log(
+    `${facts.nproc} CPUs (${facts.cpuModel}), Node ${facts.node}, Express ${facts.express}, Redis ${facts.redis ?? 'not found'}, PostgreSQL ${facts.postgres ?? 'not found'}`,
+  );
+  log(
+    place.pinned
+      ? `pinned: servers on CPU ${place.server}, load generator and redis-server on CPU ${place.loader}`
+      : 'taskset not found or one CPU: processes are not pinned',
+  );
   await loadLibrary(); // fails early when the build is missing
   for (const { dir } of COMPARE) await loadLibrary(distDir(dir));
 
@@ -1007,7 +1308,9 @@ async function main() {
       cleanups.push(() => cluster.stop());
       redis.clusterPorts = cluster.ports;
     }
-    log(`redis-server on ${redis.port}${redis.clusterPorts ? `, Cluster on ${redis.clusterPorts.join(', ')}` : ''}; RedisTokenStore from ${redisStore.source}`);
+    log(
+      `redis-server on ${redis.port}${redis.clusterPorts ? `, Cluster on ${redis.clusterPorts.join(', ')}` : ''}; RedisTokenStore from ${redisStore.source}`,
+    );
   }
   if (redis.skipReason) log(`Redis rows skipped: ${redis.skipReason}`);
 
@@ -1066,7 +1369,10 @@ async function main() {
   const resultsDir = join(here, 'results');
   mkdirSync(resultsDir, { recursive: true });
   const name = /^[\w-]+$/.test(process.env.BENCH_RESULTS ?? '') ? process.env.BENCH_RESULTS : 'latest';
-  writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify({ summary: summaryValues, targets, meta, machine: facts, tables: results }, null, 2)}\n`);
+  writeFileSync(
+    join(resultsDir, `${name}.json`),
+    `${JSON.stringify({ summary: summaryValues, targets, meta, machine: facts, tables: results }, null, 2)}\n`,
+  );
   writeFileSync(join(resultsDir, `${name}.md`), report);
   log(`wrote bench/results/${name}.json and bench/results/${name}.md (${seconds} s)`);
 }

@@ -129,7 +129,8 @@ async function round(admin, { store, shardKeyOf }, label) {
     Promise.all(
       sessions.map(async ({ userId, familyId }) => {
         for (let i = 0; i < ROTATIONS; i++) {
-          if (await store.isAccessTokenRevoked({ familyId, jti: `jti-${i}`, userId, now: Date.now() })) throw new Error('a live session was revoked');
+          if (await store.isAccessTokenRevoked({ familyId, jti: `jti-${i}`, userId, now: Date.now() }))
+            throw new Error('a live session was revoked');
         }
       }),
     ),
@@ -183,7 +184,10 @@ function report(results, started) {
     return row;
   });
   const headers = ['build', ...CALLS.flatMap((call) => [`${call} µs`, 'vs this'])];
-  const settings = ['BENCH_ROUNDS', 'BENCH_COMPARE', 'BENCH_LIB'].filter((name) => process.env[name]).map((name) => `${name}="${process.env[name]}" `).join('');
+  const settings = ['BENCH_ROUNDS', 'BENCH_COMPARE', 'BENCH_LIB']
+    .filter((name) => process.env[name])
+    .map((name) => `${name}="${process.env[name]}" `)
+    .join('');
   const md = [
     `Run ${new Date(started).toISOString()}, ${Math.round((Date.now() - started) / 1000)} s in all, library ${facts.library}`,
     `Command: ${settings}npm run bench:scripts`,
@@ -198,7 +202,10 @@ function report(results, started) {
     '',
   ].join('\n');
   const out = join(repoRoot, 'bench', 'results');
-  writeFileSync(join(out, 'scripts.json'), JSON.stringify({ started: new Date(started).toISOString(), builds, rounds: ROUNDS, results }, null, 2) + '\n');
+  writeFileSync(
+    join(out, 'scripts.json'),
+    JSON.stringify({ started: new Date(started).toISOString(), builds, rounds: ROUNDS, results }, null, 2) + '\n',
+  );
   writeFileSync(join(out, 'scripts.md'), md);
   console.log(md);
 }

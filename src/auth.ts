@@ -31,7 +31,10 @@ export function createAuth(options: AuthOptions): Auth {
   // Not awaited: a refusal is answered at once, whatever the hook does.
   const observe: ErrorObserver = (error, req) => void runHook('onError', { error, req });
   // Only a router with `/login` counts logins (and warns about where it counts them).
-  const throttle = config.loginThrottle && config.verifyCredentials ? new LoginThrottle(config.loginThrottle, store, storeTimeoutMs, now, () => new MemoryLoginCounters()) : undefined;
+  const throttle =
+    config.loginThrottle && config.verifyCredentials
+      ? new LoginThrottle(config.loginThrottle, store, storeTimeoutMs, now, () => new MemoryLoginCounters())
+      : undefined;
   const { router, startSession } = createEndpoints(config, service, throttle, runHook, observe);
 
   async function revoked(userId: string | undefined, sessionIds: string[], reason: RevocationReason | undefined): Promise<void> {

@@ -103,7 +103,10 @@ export class InvalidRequestError extends AuthError {
  */
 export class TransportMismatchError extends AuthError {
   constructor(serverTransport: string) {
-    super('transport_mismatch', `This server sends the refresh token by ${serverTransport} transport (refreshToken.transport: '${serverTransport}'); set the client's transport to match.`);
+    super(
+      'transport_mismatch',
+      `This server sends the refresh token by ${serverTransport} transport (refreshToken.transport: '${serverTransport}'); set the client's transport to match.`,
+    );
   }
 }
 
@@ -140,7 +143,10 @@ const INVALID_TOKEN_MESSAGES: Partial<Record<AccessTokenFailureReason, string>> 
  */
 export class InvalidTokenError extends AuthError {
   constructor(reason: AccessTokenFailureReason, options?: { cause?: unknown; message?: string }) {
-    super('invalid_token', options?.message ?? INVALID_TOKEN_MESSAGES[reason] ?? 'The access token is invalid.', { cause: options?.cause, reason });
+    super('invalid_token', options?.message ?? INVALID_TOKEN_MESSAGES[reason] ?? 'The access token is invalid.', {
+      cause: options?.cause,
+      reason,
+    });
   }
 }
 

@@ -96,8 +96,16 @@ export interface CredentialsVerifierOptions {
  */
 export function createCredentialsVerifier(options: CredentialsVerifierOptions): VerifyCredentials {
   const group = groupOption(options, 'createCredentialsVerifier');
-  const findUser = functionOption<CredentialsVerifierOptions['findUser']>(group.findUser, 'createCredentialsVerifier.findUser', 'async (username) => ({ id, passwordHash, roles?, scopes?, claims? }) or null');
-  if (!findUser) throw new ConfigurationError('createCredentialsVerifier.findUser', 'is required: async (username) => ({ id, passwordHash, roles?, scopes?, claims? }) or null');
+  const findUser = functionOption<CredentialsVerifierOptions['findUser']>(
+    group.findUser,
+    'createCredentialsVerifier.findUser',
+    'async (username) => ({ id, passwordHash, roles?, scopes?, claims? }) or null',
+  );
+  if (!findUser)
+    throw new ConfigurationError(
+      'createCredentialsVerifier.findUser',
+      'is required: async (username) => ({ id, passwordHash, roles?, scopes?, claims? }) or null',
+    );
   const cost = costOption(group.cost, 'createCredentialsVerifier.cost');
   // Made at once, so the first unknown user does not pay for it (and stand out by taking longer).
   const standInHash = bcrypt.hash(randomBytes(16).toString('base64url'), cost);

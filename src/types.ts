@@ -255,7 +255,8 @@ export interface LogoutEvent {
  * `resolveUser` answered null), or by the app through `revokeUser`/`revokeSession` (its own
  * `reason`, `'admin'` by default).
  */
-export type RevocationReason = 'logout' | 'logout_all' | 'session_deleted' | 'reused' | 'session_limit' | 'user_removed' | 'admin' | (string & {});
+export type RevocationReason =
+  'logout' | 'logout_all' | 'session_deleted' | 'reused' | 'session_limit' | 'user_removed' | 'admin' | (string & {});
 
 /** What `onRevoke` is told: whose sessions were revoked, and why. */
 export interface RevokeEvent {

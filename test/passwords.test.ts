@@ -72,7 +72,12 @@ describe('passwords', () => {
     const verify = () => createCredentialsVerifier({ findUser: (name) => users.get(name) ?? null, cost: 10 });
 
     it('returns the user without its hash for the right password', async () => {
-      expect(await verify()('alice', 'hunter2-but-longer', {} as never)).toEqual({ id: 'u1', roles: ['admin'], scopes: undefined, claims: undefined });
+      expect(await verify()('alice', 'hunter2-but-longer', {} as never)).toEqual({
+        id: 'u1',
+        roles: ['admin'],
+        scopes: undefined,
+        claims: undefined,
+      });
     });
 
     it('returns null for a wrong password and for an unknown user', async () => {
@@ -95,7 +100,12 @@ describe('passwords', () => {
 
     it('logs in a user whose hash PHP made ($2y$)', async () => {
       const verifier = createCredentialsVerifier({ findUser: () => ({ id: 'u-php', passwordHash: PHP_HASH }), cost: 10 });
-      expect(await verifier('php', PHP_PASSWORD, {} as never)).toEqual({ id: 'u-php', roles: undefined, scopes: undefined, claims: undefined });
+      expect(await verifier('php', PHP_PASSWORD, {} as never)).toEqual({
+        id: 'u-php',
+        roles: undefined,
+        scopes: undefined,
+        claims: undefined,
+      });
     });
 
     it.each([

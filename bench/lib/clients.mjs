@@ -66,7 +66,9 @@ async function runClient(client, { refreshEvery, backoffMs }, record) {
   let refreshPending = false;
   while (!outage.stopping) {
     refreshPending ||= ++count % refreshEvery === 0;
-    const answer = refreshPending ? await refresh(baseUrl, client.refreshToken) : await send(baseUrl, 'GET', '/me', { bearer: client.accessToken });
+    const answer = refreshPending
+      ? await refresh(baseUrl, client.refreshToken)
+      : await send(baseUrl, 'GET', '/me', { bearer: client.accessToken });
     record(refreshPending ? 1 : 0, answer);
     if (answer.status === 200) {
       if (refreshPending) Object.assign(client, JSON.parse(answer.body));

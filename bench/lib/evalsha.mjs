@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { serveIpc } from './procs.mjs';
 
 // The rotate script's 'rotated' reply: the session's seven values, the user record, no sealed successor.
-const BODY = "return {'rotated', ARGV[1], ARGV[5], ARGV[5], ARGV[6], ARGV[6], false, false, '{\"id\":\"user-0-0\"}', false}\n";
+const BODY = 'return {\'rotated\', ARGV[1], ARGV[5], ARGV[5], ARGV[6], ARGV[6], false, false, \'{"id":"user-0-0"}\', false}\n';
 
 function percentile(sorted, p) {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
@@ -29,7 +29,18 @@ serveIpc({
       const familyId = b64(6).slice(0, 8) + b64(16);
       const base = `bench:{${familyId.slice(0, 8)}}:`;
       // The rotate script's: familyId, presentedHash, proofHash, successorHash, now, idleExpiresAt, graceMs, channel.
-      const args = [`${base}f:${familyId}`, base, familyId, b64(32), b64(32), b64(32), String(Date.now()), String(Date.now() + 14 * 86400e3), '0', 'bench:revocations'];
+      const args = [
+        `${base}f:${familyId}`,
+        base,
+        familyId,
+        b64(32),
+        b64(32),
+        b64(32),
+        String(Date.now()),
+        String(Date.now() + 14 * 86400e3),
+        '0',
+        'bench:revocations',
+      ];
       await client.evalsha(sha, 2, ...args); // warm the connection
       const latencies = [];
       const end = performance.now() + duration * 1000;
@@ -44,7 +55,14 @@ serveIpc({
       await Promise.all(Array.from({ length: concurrency }, worker));
       const elapsed = (performance.now() - started) / 1000;
       latencies.sort((a, b) => a - b);
-      return { result: { ok: latencies.length, rps: latencies.length / elapsed, latency: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) }, scriptBytes: lua.length } };
+      return {
+        result: {
+          ok: latencies.length,
+          rps: latencies.length / elapsed,
+          latency: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
+          scriptBytes: lua.length,
+        },
+      };
     } finally {
       client.disconnect();
     }

@@ -24,7 +24,13 @@ function summarize(result) {
     rps: ok / result.duration,
     /** Every answer, whatever its status: the throttle table measures 401 and 429 paths. */
     answeredRps: (ok + result.non2xx) / result.duration,
-    latency: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max, mean: result.latency.mean },
+    latency: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+      mean: result.latency.mean,
+    },
   };
 }
 
@@ -49,12 +55,19 @@ serveIpc({
     if (!tokens) return { result: await run({ url, connections, duration, headers }) };
     // Many tokens in turn, each request the next one: a server's view of many clients.
     let next = 0;
-    const requests = [{ method: 'GET', setupRequest: (request) => ({ ...request, headers: { ...headers, authorization: `Bearer ${tokens[next++ % tokens.length]}` } }) }];
+    const requests = [
+      {
+        method: 'GET',
+        setupRequest: (request) => ({ ...request, headers: { ...headers, authorization: `Bearer ${tokens[next++ % tokens.length]}` } }),
+      },
+    ];
     return { result: await run({ url, connections, duration, headers, requests }) };
   },
 
   async post({ url, connections, duration, body, timeout = 30 }) {
-    return { result: await run({ url, connections, duration, timeout, method: 'POST', headers: { 'content-type': 'application/json' }, body }) };
+    return {
+      result: await run({ url, connections, duration, timeout, method: 'POST', headers: { 'content-type': 'application/json' }, body }),
+    };
   },
 
   async login({ baseUrl, usernames }) {

@@ -54,7 +54,15 @@ async function fill(store, { sessions, users, inFlight = 256, withUserAgent = tr
       },
       { maxSessionsPerUser: 100, now },
     );
-    const result = await store.rotate({ familyId, presentedHash: first, proofHash, successorHash: hash(b64(32)), now: now + 1, idleTtlMs: idleMs, graceMs: 0 });
+    const result = await store.rotate({
+      familyId,
+      presentedHash: first,
+      proofHash,
+      successorHash: hash(b64(32)),
+      now: now + 1,
+      idleTtlMs: idleMs,
+      graceMs: 0,
+    });
     if (result.outcome !== 'rotated') throw new Error(`rotate answered ${result.outcome}`);
   };
   const worker = async () => {
@@ -127,7 +135,16 @@ serveIpc({
       const seconds = (Date.now() - started) / 1000;
       const after = await usedMemory(redisPort);
       const keys = await client.dbsize();
-      return { result: { sessions, users, keys, usedMemoryBytes: after - before, bytesPerSession: (after - before) / sessions, fillSeconds: seconds } };
+      return {
+        result: {
+          sessions,
+          users,
+          keys,
+          usedMemoryBytes: after - before,
+          bytesPerSession: (after - before) / sessions,
+          fillSeconds: seconds,
+        },
+      };
     } finally {
       client.disconnect();
     }
@@ -147,7 +164,8 @@ serveIpc({
       const fillSeconds = (Date.now() - started) / 1000;
       const live = { bytes: await usedMemory(redisPort), keys: await client.dbsize() };
       // A family hash per session and an index per user: none may have expired during the fill.
-      if (live.keys !== baseline.keys + sessions + users) throw new Error(`${live.keys} keys after the fill (${fillSeconds} s), not ${sessions + users}: raise idleMs`);
+      if (live.keys !== baseline.keys + sessions + users)
+        throw new Error(`${live.keys} keys after the fill (${fillSeconds} s), not ${sessions + users}: raise idleMs`);
       const encoding = await familyEncoding(client);
       const { withoutTtl } = await scanTtls(redisPort);
       const deadline = Date.now() + timeoutMs;

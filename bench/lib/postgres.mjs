@@ -30,7 +30,11 @@ export function postgresBinDir() {
   const has = (dir) => dir && existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres'));
   if (process.env.ERT_PG_BIN) return has(process.env.ERT_PG_BIN) ? process.env.ERT_PG_BIN : undefined;
   const debian = '/usr/lib/postgresql';
-  const versions = existsSync(debian) ? readdirSync(debian).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = existsSync(debian)
+    ? readdirSync(debian)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   return [...versions.map((v) => join(debian, v, 'bin')), ...(process.env.PATH ?? '').split(':')].find(has);
 }
 
@@ -73,7 +77,10 @@ export async function startPostgres(cpu) {
   const dir = mkdtempSync(join(tmpdir(), 'ert-bench-pg-'));
   if (user) chownSync(dir, user.uid, user.gid);
   const data = join(dir, 'data');
-  const init = spawnSync(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'], { encoding: 'utf8', ...user });
+  const init = spawnSync(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'], {
+    encoding: 'utf8',
+    ...user,
+  });
   if (init.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed: ${init.error?.message ?? init.stderr}`);
@@ -182,10 +189,38 @@ export async function statementsPerOperation(port, { PostgresTokenStore, shardKe
   });
   const operations = [
     ['createFamily', (f) => store.createFamily(f, { maxSessionsPerUser: 5, now })],
-    ['rotate (the current token)', (f) => store.rotate({ familyId: f.familyId, presentedHash: f.tokenHash, proofHash: f.proofHash, successorHash: f.successor, sealedSuccessor: 'sealed', now, idleTtlMs: DAY, graceMs: 10_000 })],
-    ['rotate (retry within the grace window)', (f) => store.rotate({ familyId: f.familyId, presentedHash: f.tokenHash, proofHash: f.proofHash, successorHash: `${f.successor}2`, now, idleTtlMs: DAY, graceMs: 10_000 })],
+    [
+      'rotate (the current token)',
+      (f) =>
+        store.rotate({
+          familyId: f.familyId,
+          presentedHash: f.tokenHash,
+          proofHash: f.proofHash,
+          successorHash: f.successor,
+          sealedSuccessor: 'sealed',
+          now,
+          idleTtlMs: DAY,
+          graceMs: 10_000,
+        }),
+    ],
+    [
+      'rotate (retry within the grace window)',
+      (f) =>
+        store.rotate({
+          familyId: f.familyId,
+          presentedHash: f.tokenHash,
+          proofHash: f.proofHash,
+          successorHash: `${f.successor}2`,
+          now,
+          idleTtlMs: DAY,
+          graceMs: 10_000,
+        }),
+    ],
     ['isAccessTokenRevoked', (f) => store.isAccessTokenRevoked({ familyId: f.familyId, jti: `jti-${f.userId}`, userId: f.userId, now })],
-    ['denylistAccessToken', (f) => store.denylistAccessToken({ familyId: f.familyId, jti: `jti-${f.userId}`, expiresAt: now + 60_000, now })],
+    [
+      'denylistAccessToken',
+      (f) => store.denylistAccessToken({ familyId: f.familyId, jti: `jti-${f.userId}`, expiresAt: now + 60_000, now }),
+    ],
     ['listFamilies', (f) => store.listFamilies(f.userId, now)],
     ['revokeFamily', (f) => store.revokeFamily(f.familyId, { userId: f.userId, now })],
     ['revokeUser', (f) => store.revokeUser(f.userId, now)],

@@ -80,7 +80,23 @@ export async function startRedis(cpu, { dir, port: fixedPort, args = [], busPort
   const child = spawnPinned(
     cpu,
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', ownDir, '--logfile', join(ownDir, `redis-${port}.log`), ...args],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--dir',
+      ownDir,
+      '--logfile',
+      join(ownDir, `redis-${port}.log`),
+      ...args,
+    ],
     { stdio: 'ignore' },
   );
   try {
@@ -110,19 +126,33 @@ export async function startCluster(cpu, masters = 3) {
   try {
     for (let i = 0; i < masters; i++) {
       servers.push(
-        await startRedis(cpu, { dir, busPortFree: true, args: ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${i}.conf`), '--cluster-node-timeout', '2000'] }),
+        await startRedis(cpu, {
+          dir,
+          busPortFree: true,
+          args: ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${i}.conf`), '--cluster-node-timeout', '2000'],
+        }),
       );
     }
     const ports = servers.map((server) => server.port);
     await new Promise((resolve, reject) =>
-      execFile('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 }, (error, stdout, stderr) =>
-        error ? reject(new Error(`redis-cli --cluster create failed: ${error.message}\n${stdout}${stderr}`)) : resolve(),
+      execFile(
+        'redis-cli',
+        ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'],
+        { timeout: 30_000 },
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`redis-cli --cluster create failed: ${error.message}\n${stdout}${stderr}`)) : resolve(),
       ),
     );
     const deadline = Date.now() + 15_000;
     for (;;) {
       const states = await Promise.all(ports.map((port) => info(port, 'CLUSTER', 'INFO')));
-      if (states.every((text) => text.includes('cluster_state:ok') && text.includes(`cluster_known_nodes:${masters}`) && text.includes('cluster_slots_ok:16384'))) break;
+      if (
+        states.every(
+          (text) =>
+            text.includes('cluster_state:ok') && text.includes(`cluster_known_nodes:${masters}`) && text.includes('cluster_slots_ok:16384'),
+        )
+      )
+        break;
       if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -156,7 +186,21 @@ export async function commandCalls(ports) {
 }
 
 /** Commands the benchmark itself sends, or ioredis sends for housekeeping: not round trips of a request. */
-const HOUSEKEEPING = new Set(['info', 'cluster', 'command', 'ping', 'client', 'hello', 'select', 'readonly', 'script', 'flushall', 'memory', 'dbsize', 'monitor']);
+const HOUSEKEEPING = new Set([
+  'info',
+  'cluster',
+  'command',
+  'ping',
+  'client',
+  'hello',
+  'select',
+  'readonly',
+  'script',
+  'flushall',
+  'memory',
+  'dbsize',
+  'monitor',
+]);
 
 /** The difference between two `commandCalls` (commands that scripts run are counted too). */
 export function callsDelta(before, after) {
@@ -186,7 +230,14 @@ export async function countRoundTrips(ports, fn) {
       // steady traffic (the heartbeat PINGs of revocation: 'cached') a MONITOR line can arrive in
       // the same read as MONITOR's OK, before ioredis has switched to monitoring, and
       // `client.monitor()` rejects with "Command queue state error". Such a line is lost.
-      const monitor = new Redis({ port, host: '127.0.0.1', monitor: true, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const monitor = new Redis({
+        port,
+        host: '127.0.0.1',
+        monitor: true,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
       monitor.on('error', () => {});
       const monitoring = new Promise((resolve) => monitor.once('monitoring', resolve));
       await monitor.connect();

@@ -95,7 +95,10 @@ async function redisClient() {
 async function clusterClient() {
   const { RedisTokenStore } = (await loadRedisStore()) ?? {};
   if (!RedisTokenStore) throw new Error('the Redis store is not available in this build');
-  const client = new Cluster(config.clusterPorts.map((port) => ({ host: '127.0.0.1', port })), { ...lib.recommendedClusterOptions, lazyConnect: true });
+  const client = new Cluster(
+    config.clusterPorts.map((port) => ({ host: '127.0.0.1', port })),
+    { ...lib.recommendedClusterOptions, lazyConnect: true },
+  );
   await client.connect();
   redisClients.push(client);
   return new RedisTokenStore({ client, keyPrefix: 'bench:' });
@@ -105,7 +108,13 @@ async function clusterClient() {
 async function postgresStore() {
   const { PostgresTokenStore, recommendedPostgresPoolOptions } = (await loadPostgresStore()) ?? {};
   if (!PostgresTokenStore) throw new Error('the PostgreSQL store is not available in this build');
-  const pool = new pg.Pool({ host: '127.0.0.1', port: config.postgresPort, user: 'postgres', database: 'postgres', ...recommendedPostgresPoolOptions });
+  const pool = new pg.Pool({
+    host: '127.0.0.1',
+    port: config.postgresPort,
+    user: 'postgres',
+    database: 'postgres',
+    ...recommendedPostgresPoolOptions,
+  });
   pool.on('error', () => {});
   postgresPools.push(pool);
   const store = new PostgresTokenStore({ pool, tableName: 'bench_families' });
@@ -132,7 +141,9 @@ const variants = {
   // revocation: 'cached' (README "Revocation checks from memory"): the same checks from memory.
   async 'ours-hs256-cached'(app) {
     const store = await redisClient();
-    app.get('/me', requireAccessToken({ ...verifyOnly.hs256, store, revocation: 'cached' }), (req, res) => res.json({ userId: req.auth.userId }));
+    app.get('/me', requireAccessToken({ ...verifyOnly.hs256, store, revocation: 'cached' }), (req, res) =>
+      res.json({ userId: req.auth.userId }),
+    );
     app.use('/auth', authRouter(ours.hs256, store));
   },
   async 'ours-hs256-postgres'(app) {
@@ -150,24 +161,42 @@ const variants = {
   },
   // Key sets: the token's key is the second of the set, found by its kid.
   'ours-hs256-keyset'(app) {
-    const keys = [{ kid: 'next', secret: `${secret}-next` }, { kid: 'current', secret }];
+    const keys = [
+      { kid: 'next', secret: `${secret}-next` },
+      { kid: 'current', secret },
+    ];
     app.get('/me', requireAccessToken({ keys, expiresIn }), (req, res) => res.json({ userId: req.auth.userId }));
     app.use('/auth', authRouter({ keys: [keys[1]], expiresIn }, new MemoryTokenStore()));
   },
   'ours-es256-keyset'(app) {
-    const keys = [{ kid: 'next', secret: `${secret}-next` }, { kid: 'current', algorithm: 'ES256', publicKey: config.ec?.publicKey }];
+    const keys = [
+      { kid: 'next', secret: `${secret}-next` },
+      { kid: 'current', algorithm: 'ES256', publicKey: config.ec?.publicKey },
+    ];
     app.get('/me', requireAccessToken({ keys, expiresIn }), (req, res) => res.json({ userId: req.auth.userId }));
-    app.use('/auth', authRouter({ keys: [{ kid: 'current', algorithm: 'ES256', privateKey: config.ec?.privateKey }], expiresIn }, new MemoryTokenStore()));
+    app.use(
+      '/auth',
+      authRouter({ keys: [{ kid: 'current', algorithm: 'ES256', privateKey: config.ec?.privateKey }], expiresIn }, new MemoryTokenStore()),
+    );
   },
   // Another service's view: createAccessTokenVerifier on the signer's JWKS (this process's own
   // router, fetched once, at the first request).
   'ours-es256-verifier'(app) {
     let guard;
-    app.get('/me', (req, res, next) => {
-      guard ??= lib.createAccessTokenVerifier({ jwksUri: `http://127.0.0.1:${req.socket.localPort}/auth/jwks.json`, expiresIn }).requireAccessToken();
-      guard(req, res, next);
-    }, (req, res) => res.json({ userId: req.auth.userId }));
-    app.use('/auth', authRouter({ keys: [{ kid: 'current', algorithm: 'ES256', privateKey: config.ec?.privateKey }], expiresIn }, new MemoryTokenStore()));
+    app.get(
+      '/me',
+      (req, res, next) => {
+        guard ??= lib
+          .createAccessTokenVerifier({ jwksUri: `http://127.0.0.1:${req.socket.localPort}/auth/jwks.json`, expiresIn })
+          .requireAccessToken();
+        guard(req, res, next);
+      },
+      (req, res) => res.json({ userId: req.auth.userId }),
+    );
+    app.use(
+      '/auth',
+      authRouter({ keys: [{ kid: 'current', algorithm: 'ES256', privateKey: config.ec?.privateKey }], expiresIn }, new MemoryTokenStore()),
+    );
   },
 
   // ---- peers, each as its documentation shows it, verifying the same HS256 token ----
@@ -180,12 +209,24 @@ const variants = {
     app.use((_error, _req, res, _next) => unauthorized(res));
   },
   'passport-jwt-string'(app) {
-    passport.use('jwt', new JwtStrategy({ jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: secret, algorithms: ['HS256'] }, (payload, done) => done(null, payload)));
+    passport.use(
+      'jwt',
+      new JwtStrategy(
+        { jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: secret, algorithms: ['HS256'] },
+        (payload, done) => done(null, payload),
+      ),
+    );
     app.use(passport.initialize());
     app.get('/me', passport.authenticate('jwt', { session: false }), (req, res) => res.json({ userId: req.user.sub }));
   },
   'passport-jwt-keyobject'(app) {
-    passport.use('jwt', new JwtStrategy({ jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: secretKey, algorithms: ['HS256'] }, (payload, done) => done(null, payload)));
+    passport.use(
+      'jwt',
+      new JwtStrategy(
+        { jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: secretKey, algorithms: ['HS256'] },
+        (payload, done) => done(null, payload),
+      ),
+    );
     app.use(passport.initialize());
     app.get('/me', passport.authenticate('jwt', { session: false }), (req, res) => res.json({ userId: req.user.sub }));
   },
@@ -196,42 +237,54 @@ const variants = {
     fastJwt(app, {});
   },
   jose(app) {
-    app.get('/me', (req, res, next) => {
-      jwtVerify(bearer(req) ?? '', secretKey, { algorithms: ['HS256'], typ: 'at+jwt' }).then(
-        ({ payload }) => {
-          req.auth = payload;
-          next();
-        },
-        () => unauthorized(res),
-      );
-    }, (req, res) => res.json({ userId: req.auth.sub }));
+    app.get(
+      '/me',
+      (req, res, next) => {
+        jwtVerify(bearer(req) ?? '', secretKey, { algorithms: ['HS256'], typ: 'at+jwt' }).then(
+          ({ payload }) => {
+            req.auth = payload;
+            next();
+          },
+          () => unauthorized(res),
+        );
+      },
+      (req, res) => res.json({ userId: req.auth.sub }),
+    );
   },
   'jsonwebtoken-keyobject'(app) {
-    app.get('/me', (req, res, next) => {
-      try {
-        req.auth = jwt.verify(bearer(req) ?? '', secretKey, { algorithms: ['HS256'] });
-      } catch {
-        return unauthorized(res);
-      }
-      next();
-    }, (req, res) => res.json({ userId: req.auth.sub }));
+    app.get(
+      '/me',
+      (req, res, next) => {
+        try {
+          req.auth = jwt.verify(bearer(req) ?? '', secretKey, { algorithms: ['HS256'] });
+        } catch {
+          return unauthorized(res);
+        }
+        next();
+      },
+      (req, res) => res.json({ userId: req.auth.sub }),
+    );
   },
 
   /** The floor: one HMAC-SHA256 over the signing input, a constant-time compare, JSON.parse, exp. */
   'hmac-floor'(app) {
-    app.get('/me', (req, res, next) => {
-      const token = bearer(req);
-      const first = token?.indexOf('.') ?? -1;
-      const last = token?.lastIndexOf('.') ?? -1;
-      if (first < 1 || last <= first) return unauthorized(res);
-      const expected = createHmac('sha256', secretKey).update(token.slice(0, last)).digest();
-      const signature = Buffer.from(token.slice(last + 1), 'base64url');
-      if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) return unauthorized(res);
-      const payload = JSON.parse(Buffer.from(token.slice(first + 1, last), 'base64url').toString('utf8'));
-      if (!(payload.exp > Date.now() / 1000)) return unauthorized(res);
-      req.auth = payload;
-      next();
-    }, (req, res) => res.json({ userId: req.auth.sub }));
+    app.get(
+      '/me',
+      (req, res, next) => {
+        const token = bearer(req);
+        const first = token?.indexOf('.') ?? -1;
+        const last = token?.lastIndexOf('.') ?? -1;
+        if (first < 1 || last <= first) return unauthorized(res);
+        const expected = createHmac('sha256', secretKey).update(token.slice(0, last)).digest();
+        const signature = Buffer.from(token.slice(last + 1), 'base64url');
+        if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) return unauthorized(res);
+        const payload = JSON.parse(Buffer.from(token.slice(first + 1, last), 'base64url').toString('utf8'));
+        if (!(payload.exp > Date.now() / 1000)) return unauthorized(res);
+        req.auth = payload;
+        next();
+      },
+      (req, res) => res.json({ userId: req.auth.sub }),
+    );
   },
 
   // ---- /refresh ----
@@ -296,7 +349,16 @@ const variants = {
     });
     // One user logging in from 20 connections at once: the login throttle would answer most with
     // 429 (each attempt counts until it succeeds). This table measures bcrypt; "throttle" the throttle.
-    app.use('/auth', createAuthRouter({ accessToken: ours.hs256, store: new MemoryTokenStore(), verifyCredentials, refreshToken: { transport: 'body' }, loginThrottle: false }));
+    app.use(
+      '/auth',
+      createAuthRouter({
+        accessToken: ours.hs256,
+        store: new MemoryTokenStore(),
+        verifyCredentials,
+        refreshToken: { transport: 'body' },
+        loginThrottle: false,
+      }),
+    );
   },
 };
 
@@ -335,7 +397,12 @@ try {
       const histogram = eventLoopDelay;
       const delay = (ns) => Math.max(0, ns / 1e6 - ELD_RESOLUTION_MS);
       return {
-        eventLoop: { p50Ms: delay(histogram.percentile(50)), p99Ms: delay(histogram.percentile(99)), maxMs: delay(histogram.max), samples: histogram.count },
+        eventLoop: {
+          p50Ms: delay(histogram.percentile(50)),
+          p99Ms: delay(histogram.percentile(99)),
+          maxMs: delay(histogram.max),
+          samples: histogram.count,
+        },
         inflight,
         ok2xx,
         /** Every answer, whatever its status. */
@@ -368,12 +435,16 @@ try {
 /** fast-jwt as its documentation shows it, with or without its verified-token cache. */
 function fastJwt(app, options) {
   const verify = createVerifier({ key: secret, algorithms: ['HS256'], ...options });
-  app.get('/me', (req, res, next) => {
-    try {
-      req.auth = verify(bearer(req) ?? '');
-    } catch {
-      return unauthorized(res);
-    }
-    next();
-  }, (req, res) => res.json({ userId: req.auth.sub }));
+  app.get(
+    '/me',
+    (req, res, next) => {
+      try {
+        req.auth = verify(bearer(req) ?? '');
+      } catch {
+        return unauthorized(res);
+      }
+      next();
+    },
+    (req, res) => res.json({ userId: req.auth.sub }),
+  );
 }

@@ -50,7 +50,12 @@ export async function createDemoApp({
   const users = new Map();
   let lastId = 0;
   async function addUser(username, password) {
-    const user = { id: `user-${++lastId}`, passwordHash: await hashPassword(password, { cost: HASH_COST }), roles: ['member'], claims: { name: username } };
+    const user = {
+      id: `user-${++lastId}`,
+      passwordHash: await hashPassword(password, { cost: HASH_COST }),
+      roles: ['member'],
+      claims: { name: username },
+    };
     users.set(username, user);
     return user;
   }
@@ -97,8 +102,17 @@ export async function createDemoApp({
   app.post('/api/signup', jsonOnly, async (req, res, next) => {
     try {
       const { username, password } = req.body ?? {};
-      if (typeof username !== 'string' || !/^[\w.@-]{1,64}$/.test(username) || typeof password !== 'string' || password.length < 8 || Buffer.byteLength(password) > 72) {
-        return res.status(400).json({ error: 'invalid_request', message: 'A username of 1 to 64 letters, digits or ._@- and a password of 8 to 72 bytes, please.' });
+      if (
+        typeof username !== 'string' ||
+        !/^[\w.@-]{1,64}$/.test(username) ||
+        typeof password !== 'string' ||
+        password.length < 8 ||
+        Buffer.byteLength(password) > 72
+      ) {
+        return res.status(400).json({
+          error: 'invalid_request',
+          message: 'A username of 1 to 64 letters, digits or ._@- and a password of 8 to 72 bytes, please.',
+        });
       }
       if (users.has(username)) return res.status(409).json({ error: 'username_taken', message: 'That username is taken.' });
       const user = await addUser(username, password);
@@ -127,7 +141,13 @@ export async function createDemoApp({
     const now = Date.now();
     for (const [hash, link] of magicLinks) if (link.expiresAt <= now) magicLinks.delete(hash);
     const binding = randomBytes(32).toString('base64url');
-    res.cookie(BINDING_COOKIE, binding, { httpOnly: true, sameSite: 'lax', path: '/api/magic-link', maxAge: MAGIC_LINK_TTL_MS, secure: req.secure });
+    res.cookie(BINDING_COOKIE, binding, {
+      httpOnly: true,
+      sameSite: 'lax',
+      path: '/api/magic-link',
+      maxAge: MAGIC_LINK_TTL_MS,
+      secure: req.secure,
+    });
     let link;
     if (users.has(username)) {
       const token = randomBytes(32).toString('base64url');
@@ -153,7 +173,10 @@ export async function createDemoApp({
         return res.status(400).json({ error: 'invalid_link', message: 'Open the sign-in link in the browser that asked for it.' });
       }
       const user = link && link.expiresAt > Date.now() ? users.get(link.username) : undefined;
-      if (!user) return res.status(400).json({ error: 'invalid_link', message: 'This sign-in link is unknown, used or expired: ask for a new one.' });
+      if (!user)
+        return res
+          .status(400)
+          .json({ error: 'invalid_link', message: 'This sign-in link is unknown, used or expired: ask for a new one.' });
       res.clearCookie(BINDING_COOKIE, { path: '/api/magic-link' });
       // RFC 8176 has no value for a link sent by e-mail. 'otp' (one-time password) is the nearest:
       // a single-use secret delivered out of band, proving control of the mailbox; 'sms' and

@@ -36,7 +36,12 @@ function corsFor(origin) {
  * @param {string | number} [options.accessTokenTtl] default '1m'
  */
 export async function createApi({ appOrigin, accessTokenTtl = '1m' }) {
-  const users = new Map([[demoUser.username, { id: 'user-1', passwordHash: await hashPassword(demoUser.password, { cost: 10 }), claims: { name: demoUser.username } }]]);
+  const users = new Map([
+    [
+      demoUser.username,
+      { id: 'user-1', passwordHash: await hashPassword(demoUser.password, { cost: 10 }), claims: { name: demoUser.username } },
+    ],
+  ]);
   const store = new MemoryTokenStore();
   const auth = createAuth({
     // A real app reads its secret from the environment (see the README's Quick start).

@@ -123,7 +123,10 @@ function createExchange(config: ClientConfig, onSessionExpired: (() => void) | u
    * `keepalive`: the request outlives the page, and the browser still stores the answer's cookie
    * if the tab is closed or reloaded meanwhile.
    */
-  function post(path: string, { body, bearer, keepalive = false }: { body?: unknown; bearer?: string | null; keepalive?: boolean } = {}): Promise<Response> {
+  function post(
+    path: string,
+    { body, bearer, keepalive = false }: { body?: unknown; bearer?: string | null; keepalive?: boolean } = {},
+  ): Promise<Response> {
     const headers: Record<string, string> = {};
     if (body) headers['content-type'] = 'application/json';
     if (bearer) headers.authorization = `Bearer ${bearer}`;
@@ -137,7 +140,13 @@ function createExchange(config: ClientConfig, onSessionExpired: (() => void) | u
     }
     const at = now();
     const lifetime = body.expiresIn * 1000;
-    const message = { t: 'token' as const, at, token: body.accessToken, exp: at + lifetime, due: at + lifetime - Math.min(leewayMs, lifetime / 4) };
+    const message = {
+      t: 'token' as const,
+      at,
+      token: body.accessToken,
+      exp: at + lifetime,
+      due: at + lifetime - Math.min(leewayMs, lifetime / 4),
+    };
     session.signIn(message);
     tabs.post(message);
   }
@@ -203,7 +212,11 @@ function createExchange(config: ClientConfig, onSessionExpired: (() => void) | u
  */
 function createFetch({ base, isApi, send, now }: ClientConfig, { session, refresh }: Exchange): AuthClient['fetch'] {
   /** Refreshes, unless the server could not answer: the caller goes on with what it has, and a 401 will tell. */
-  const tryRefresh = () => refresh().then(() => true, () => false);
+  const tryRefresh = () =>
+    refresh().then(
+      () => true,
+      () => false,
+    );
 
   /** The token to send now: refreshes first when it is due, or when the client does not know yet. */
   async function currentToken(): Promise<string | null> {

@@ -70,15 +70,18 @@ export function createSession(
 
   /** At least a second apart: a server that answers tokens already due cannot make it spin. */
   function arm(delayMs: number): void {
-    timer = setTimeout(() => {
-      timer = undefined;
-      refresh().then(schedule, () => {
-        // The server could not answer (network, 503): try again a little later while the token
-        // is still good; once it has expired, the next call refreshes.
-        const left = state.kind === 'signed-in' ? state.expiresAt - now() : 0;
-        if (timer === undefined && autoRefresh && left > 0) arm(Math.min(5000, left / 2));
-      });
-    }, Math.max(MIN_TIMER_MS, delayMs));
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        refresh().then(schedule, () => {
+          // The server could not answer (network, 503): try again a little later while the token
+          // is still good; once it has expired, the next call refreshes.
+          const left = state.kind === 'signed-in' ? state.expiresAt - now() : 0;
+          if (timer === undefined && autoRefresh && left > 0) arm(Math.min(5000, left / 2));
+        });
+      },
+      Math.max(MIN_TIMER_MS, delayMs),
+    );
     // Node: a pending refresh must not keep the process alive.
     (timer as { unref?: () => void }).unref?.();
   }

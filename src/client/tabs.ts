@@ -5,9 +5,7 @@
  * orders them: a tab ignores a message older than the state it has.
  */
 export type TabMessage =
-  | { t: 'token'; at: number; token: string; exp: number; due: number }
-  | { t: 'out'; at: number }
-  | { t: 'idle'; at: number };
+  { t: 'token'; at: number; token: string; exp: number; due: number } | { t: 'out'; at: number } | { t: 'idle'; at: number };
 
 export interface Tabs {
   /**

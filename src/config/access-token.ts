@@ -8,10 +8,31 @@ import { durationOption, groupOption, integerOption, knownNames, optionalString 
 
 export const SYMMETRIC: readonly string[] = ['HS256', 'HS384', 'HS512'] satisfies SymmetricAlgorithm[];
 const CURVES: Partial<Record<AsymmetricAlgorithm, string>> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
-export const ASYMMETRIC: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] satisfies AsymmetricAlgorithm[];
+export const ASYMMETRIC: readonly string[] = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] satisfies AsymmetricAlgorithm[];
 
 /** The names of the access-token options, for the groups that take them. */
-export const ACCESS_TOKEN_OPTION_NAMES = ['secret', 'algorithm', 'privateKey', 'publicKey', 'keys', 'expiresIn', 'issuer', 'audience', 'clockToleranceSeconds'] as const;
+export const ACCESS_TOKEN_OPTION_NAMES = [
+  'secret',
+  'algorithm',
+  'privateKey',
+  'publicKey',
+  'keys',
+  'expiresIn',
+  'issuer',
+  'audience',
+  'clockToleranceSeconds',
+] as const;
 const KEY_OPTION_NAMES = ['kid', 'secret', 'privateKey', 'publicKey', 'algorithm'] as const;
 /** Longest `kid` accepted, in configuration and in a JWKS. */
 export const MAX_KID_LENGTH = 256;
@@ -61,8 +82,13 @@ export interface ResolvedAccessTokenOptions {
  * `'verify'` a public key, or a private key to derive it from. `name` prefixes the option names
  * in errors: `accessToken`, or `requireAccessToken` for the standalone middleware.
  */
-export function resolveAccessTokenOptions(options: AccessTokenOptions | undefined, purpose: 'sign' | 'verify', name: string): ResolvedAccessTokenOptions {
-  if (!options || typeof options !== 'object') throw new ConfigurationError(name, 'is required: { secret }, { algorithm, privateKey, publicKey } or { keys }');
+export function resolveAccessTokenOptions(
+  options: AccessTokenOptions | undefined,
+  purpose: 'sign' | 'verify',
+  name: string,
+): ResolvedAccessTokenOptions {
+  if (!options || typeof options !== 'object')
+    throw new ConfigurationError(name, 'is required: { secret }, { algorithm, privateKey, publicKey } or { keys }');
   return {
     keys: options.keys === undefined ? oneKey(options, purpose, name) : resolveKeySet(options, purpose, name),
     ...resolveClaimOptions(options, name),
@@ -70,10 +96,19 @@ export function resolveAccessTokenOptions(options: AccessTokenOptions | undefine
 }
 
 /** The options every verifier of our tokens has, whatever its keys: lifetime, clock tolerance, `iss` and `aud`. */
-export function resolveClaimOptions(options: Pick<AccessTokenOptions, 'expiresIn' | 'clockToleranceSeconds' | 'issuer' | 'audience'>, name: string): Omit<ResolvedAccessTokenOptions, 'keys'> {
+export function resolveClaimOptions(
+  options: Pick<AccessTokenOptions, 'expiresIn' | 'clockToleranceSeconds' | 'issuer' | 'audience'>,
+  name: string,
+): Omit<ResolvedAccessTokenOptions, 'keys'> {
   return {
     lifetimeSeconds: durationOption(options.expiresIn, DEFAULTS.accessToken.expiresIn, `${name}.expiresIn`),
-    toleranceSeconds: integerOption(options.clockToleranceSeconds, DEFAULTS.accessToken.clockToleranceSeconds, `${name}.clockToleranceSeconds`, 0, MAX_CLOCK_TOLERANCE_SECONDS),
+    toleranceSeconds: integerOption(
+      options.clockToleranceSeconds,
+      DEFAULTS.accessToken.clockToleranceSeconds,
+      `${name}.clockToleranceSeconds`,
+      0,
+      MAX_CLOCK_TOLERANCE_SECONDS,
+    ),
     issuer: optionalString(options.issuer, `${name}.issuer`),
     audience: optionalString(options.audience, `${name}.audience`),
   };
@@ -90,7 +125,8 @@ function resolveKeySet(options: AccessTokenOptions, purpose: 'sign' | 'verify', 
   if (secret !== undefined || privateKey !== undefined || publicKey !== undefined) {
     throw new ConfigurationError(`${name}.keys`, 'replaces secret, privateKey and publicKey: give the keys in it only');
   }
-  if (!Array.isArray(keys) || keys.length === 0) throw new ConfigurationError(`${name}.keys`, 'must be a non-empty array of { kid, secret | privateKey | publicKey, algorithm? }');
+  if (!Array.isArray(keys) || keys.length === 0)
+    throw new ConfigurationError(`${name}.keys`, 'must be a non-empty array of { kid, secret | privateKey | publicKey, algorithm? }');
   const verifiers: ResolvedKey[] = [];
   const kids = new Set<string>();
   keys.forEach((entry: unknown, index) => {
@@ -108,7 +144,8 @@ function resolveKeySet(options: AccessTokenOptions, purpose: 'sign' | 'verify', 
     verifiers.push({ kid, ...resolveKey({ ...group, algorithm } as KeyMaterial, 'verify', option) });
   });
   const signer = verifiers.find((key) => key.signingKey !== undefined);
-  if (purpose === 'sign' && !signer) throw new ConfigurationError(`${name}.keys`, 'needs a key that can sign: one with a secret or a privateKey');
+  if (purpose === 'sign' && !signer)
+    throw new ConfigurationError(`${name}.keys`, 'needs a key that can sign: one with a secret or a privateKey');
   return { signer, verifiers, byKid: true };
 }
 
@@ -168,7 +205,10 @@ function toSecretKey(secret: KeyInput, option: string): KeyObject {
   else throw new ConfigurationError(option, 'must be a string, a Buffer or a secret KeyObject');
   if ((key.symmetricKeySize ?? 0) < 32) throw new ConfigurationError(option, 'must be at least 32 bytes (256 bits) long');
   if (isPublishedSecret(key.export())) {
-    throw new ConfigurationError(option, "is a secret this package's README or examples published: anyone can forge tokens with it. Use one of your own (`openssl rand -base64 32`)");
+    throw new ConfigurationError(
+      option,
+      "is a secret this package's README or examples published: anyone can forge tokens with it. Use one of your own (`openssl rand -base64 32`)",
+    );
   }
   return key;
 }

@@ -108,15 +108,43 @@ export interface ResolvedStandaloneGuard {
   guard: ResolvedGuardOptions;
 }
 
-const AUTH_OPTION_NAMES = ['accessToken', 'store', 'verifyCredentials', 'refreshToken', 'trustedOrigins', 'hooks', 'loginThrottle', 'storeTimeoutMs', 'bodyLimitBytes', 'now'] as const;
+const AUTH_OPTION_NAMES = [
+  'accessToken',
+  'store',
+  'verifyCredentials',
+  'refreshToken',
+  'trustedOrigins',
+  'hooks',
+  'loginThrottle',
+  'storeTimeoutMs',
+  'bodyLimitBytes',
+  'now',
+] as const;
 const LOGIN_THROTTLE_OPTION_NAMES = ['perUsernameAndIp', 'perIp', 'ipv6Prefix'] as const;
 const THROTTLE_LIMIT_OPTION_NAMES = ['failures', 'window'] as const;
-const REFRESH_TOKEN_OPTION_NAMES = ['idleTtl', 'absoluteTtl', 'reuseGraceSeconds', 'maxSessionsPerUser', 'transport', 'cookie', 'resolveUser'] as const;
+const REFRESH_TOKEN_OPTION_NAMES = [
+  'idleTtl',
+  'absoluteTtl',
+  'reuseGraceSeconds',
+  'maxSessionsPerUser',
+  'transport',
+  'cookie',
+  'resolveUser',
+] as const;
 const COOKIE_OPTION_NAMES = ['name', 'sameSite', 'secure', 'domain', 'path'] as const;
 const GUARD_OPTION_NAMES = ['roles', 'scopes', 'optional', 'revocation', 'maxStalenessMs', 'maxAuthAge', 'errors', 'getToken'] as const;
 const VERIFY_OPTION_NAMES = ['revocation', 'maxStalenessMs'] as const;
 const STANDALONE_OPTION_NAMES = [...ACCESS_TOKEN_OPTION_NAMES, ...GUARD_OPTION_NAMES, 'store', 'storeTimeoutMs', 'now'] as const;
-const HOOK_NAMES = ['onLogin', 'onLoginFailed', 'onLoginThrottled', 'onRefresh', 'onReuseDetected', 'onLogout', 'onRevoke', 'onError'] as const;
+const HOOK_NAMES = [
+  'onLogin',
+  'onLoginFailed',
+  'onLoginThrottled',
+  'onRefresh',
+  'onReuseDetected',
+  'onLogout',
+  'onRevoke',
+  'onError',
+] as const;
 
 export function resolveAuthOptions(options: AuthOptions): ResolvedAuthOptions {
   if (!options || typeof options !== 'object') throw new ConfigurationError('options', 'are required');
@@ -127,16 +155,26 @@ export function resolveAuthOptions(options: AuthOptions): ResolvedAuthOptions {
   const store = storeOption(options.store, 'store');
   const refreshToken = resolveRefreshTokenOptions(options.refreshToken);
   if (refreshToken.resolveUser && typeof store.findFamily !== 'function') {
-    throw new ConfigurationError('refreshToken.resolveUser', 'needs a store that implements findFamily (MemoryTokenStore, RedisTokenStore and PostgresTokenStore do)');
+    throw new ConfigurationError(
+      'refreshToken.resolveUser',
+      'needs a store that implements findFamily (MemoryTokenStore, RedisTokenStore and PostgresTokenStore do)',
+    );
   }
   const throttleMethods = [store.hitLoginAttempt, store.resetLoginAttempts].filter((method) => typeof method === 'function').length;
   if (throttleMethods === 1) {
-    throw new ConfigurationError('store', 'implements only one of hitLoginAttempt and resetLoginAttempts: the login throttle needs both, or neither');
+    throw new ConfigurationError(
+      'store',
+      'implements only one of hitLoginAttempt and resetLoginAttempts: the login throttle needs both, or neither',
+    );
   }
   return {
     accessToken: resolveAccessTokenOptions(options.accessToken, 'sign', 'accessToken'),
     store,
-    verifyCredentials: functionOption<VerifyCredentials>(options.verifyCredentials, 'verifyCredentials', 'async (username, password, req) => user or null'),
+    verifyCredentials: functionOption<VerifyCredentials>(
+      options.verifyCredentials,
+      'verifyCredentials',
+      'async (username, password, req) => user or null',
+    ),
     refreshToken,
     trustedOrigins: resolveTrustedOrigins(options.trustedOrigins),
     hooks: resolveHooks(options.hooks),
@@ -151,14 +189,21 @@ export function resolveAuthOptions(options: AuthOptions): ResolvedAuthOptions {
  * The options of `auth.requireAccessToken(options)`. `name` prefixes option names in errors;
  * `store` is where revocation is checked, if anywhere.
  */
-export function resolveGuardOptions(options: GuardOptions | undefined, name: string, store: RefreshTokenStore | undefined): ResolvedGuardOptions {
+export function resolveGuardOptions(
+  options: GuardOptions | undefined,
+  name: string,
+  store: RefreshTokenStore | undefined,
+): ResolvedGuardOptions {
   const group = groupOption(options, name);
   knownNames(group, GUARD_OPTION_NAMES, `${name}.`);
   return guardOf(group, name, store);
 }
 
 /** The options of `auth.verifyAccessToken(token, options)`: the revocation part of a guard. */
-export function resolveVerifyOptions(options: unknown, store: RefreshTokenStore): Pick<ResolvedGuardOptions, 'revocation' | 'maxStalenessMs'> {
+export function resolveVerifyOptions(
+  options: unknown,
+  store: RefreshTokenStore,
+): Pick<ResolvedGuardOptions, 'revocation' | 'maxStalenessMs'> {
   const name = 'verifyAccessToken';
   const group = groupOption(options, name);
   knownNames(group, VERIFY_OPTION_NAMES, `${name}.`);
@@ -199,15 +244,23 @@ function guardOf(group: Record<string, unknown>, name: string, store: RefreshTok
  * `watchRevocations` cannot serve `'cached'`: refused at start-up rather than quietly paying a
  * store call per request.
  */
-function revocationOf(group: Record<string, unknown>, name: string, store: RefreshTokenStore | undefined): Pick<ResolvedGuardOptions, 'revocation' | 'maxStalenessMs'> {
+function revocationOf(
+  group: Record<string, unknown>,
+  name: string,
+  store: RefreshTokenStore | undefined,
+): Pick<ResolvedGuardOptions, 'revocation' | 'maxStalenessMs'> {
   const defaults = DEFAULTS.requireAccessToken;
   const cached = group.revocation === 'cached';
   const revocation = cached || booleanOption(group.revocation, defaults.revocation, `${name}.revocation`);
   if (revocation && !store) throw new ConfigurationError(`${name}.revocation`, 'needs a store to check revocation against');
   if (cached && typeof store!.watchRevocations !== 'function') {
-    throw new ConfigurationError(`${name}.revocation`, "'cached' needs a store that implements watchRevocations (MemoryTokenStore and RedisTokenStore do); use true to ask the store on each request");
+    throw new ConfigurationError(
+      `${name}.revocation`,
+      "'cached' needs a store that implements watchRevocations (MemoryTokenStore and RedisTokenStore do); use true to ask the store on each request",
+    );
   }
-  if (group.maxStalenessMs !== undefined && !cached) throw new ConfigurationError(`${name}.maxStalenessMs`, "only applies with revocation: 'cached'");
+  if (group.maxStalenessMs !== undefined && !cached)
+    throw new ConfigurationError(`${name}.maxStalenessMs`, "only applies with revocation: 'cached'");
   return {
     revocation: cached ? 'cached' : revocation ? 'store' : 'none',
     maxStalenessMs: integerOption(group.maxStalenessMs, defaults.maxStalenessMs, `${name}.maxStalenessMs`, MIN_STALENESS_MS, 60_000),
@@ -225,8 +278,15 @@ function resolveRefreshTokenOptions(value: unknown): ResolvedRefreshTokenOptions
   return {
     idleTtlMs: durationOption(options.idleTtl, defaults.idleTtl, 'refreshToken.idleTtl') * 1000,
     absoluteTtlMs: durationOption(options.absoluteTtl, defaults.absoluteTtl, 'refreshToken.absoluteTtl') * 1000,
-    graceMs: integerOption(options.reuseGraceSeconds, defaults.reuseGraceSeconds[transport], 'refreshToken.reuseGraceSeconds', 0, 3600) * 1000,
-    maxSessionsPerUser: integerOption(options.maxSessionsPerUser, defaults.maxSessionsPerUser, 'refreshToken.maxSessionsPerUser', 1, 100_000),
+    graceMs:
+      integerOption(options.reuseGraceSeconds, defaults.reuseGraceSeconds[transport], 'refreshToken.reuseGraceSeconds', 0, 3600) * 1000,
+    maxSessionsPerUser: integerOption(
+      options.maxSessionsPerUser,
+      defaults.maxSessionsPerUser,
+      'refreshToken.maxSessionsPerUser',
+      1,
+      100_000,
+    ),
     transport,
     cookie: resolveCookie(options.cookie),
     resolveUser: functionOption<ResolveUser>(options.resolveUser, 'refreshToken.resolveUser', 'async (userId, session) => user or null'),
@@ -242,7 +302,8 @@ function resolveCookie(value: unknown): ResolvedCookie {
   const options = groupOption(value, 'refreshToken.cookie');
   knownNames(options, COOKIE_OPTION_NAMES, 'refreshToken.cookie.');
   const name = options.name ?? defaults.name;
-  if (typeof name !== 'string' || !COOKIE_NAME.test(name)) throw new ConfigurationError('refreshToken.cookie.name', 'must be a valid cookie name');
+  if (typeof name !== 'string' || !COOKIE_NAME.test(name))
+    throw new ConfigurationError('refreshToken.cookie.name', 'must be a valid cookie name');
   const sameSite = choiceOption(options.sameSite, defaults.sameSite, ['strict', 'lax', 'none'], 'refreshToken.cookie.sameSite');
   const secure = booleanOption(options.secure, defaults.secure, 'refreshToken.cookie.secure');
   if (sameSite === 'none' && !secure) {
@@ -253,7 +314,10 @@ function resolveCookie(value: unknown): ResolvedCookie {
     throw new ConfigurationError('refreshToken.cookie.domain', 'must be a non-empty string');
   }
   if (path !== undefined && (typeof path !== 'string' || !COOKIE_PATH.test(path))) {
-    throw new ConfigurationError('refreshToken.cookie.path', 'must be a path starting with /, in printable ASCII without ";", "<" or spaces');
+    throw new ConfigurationError(
+      'refreshToken.cookie.path',
+      'must be a path starting with /, in printable ASCII without ";", "<" or spaces',
+    );
   }
   assertPrefixRules(name, secure, domain, path);
   return { name, sameSite, secure, ...(domain === undefined ? {} : { domain }), ...(path === undefined ? {} : { path }) };
@@ -282,7 +346,8 @@ function resolveTrustedOrigins(value: unknown): ReadonlySet<string> {
   return new Set(
     value.map((entry) => {
       const origin = originOf(entry);
-      if (origin === undefined) throw new ConfigurationError('trustedOrigins', `has an entry that is not an origin: ${JSON.stringify(entry)}`);
+      if (origin === undefined)
+        throw new ConfigurationError('trustedOrigins', `has an entry that is not an origin: ${JSON.stringify(entry)}`);
       return origin;
     }),
   );
@@ -324,12 +389,23 @@ function storeTimeoutOption(value: unknown, option: string): number {
   return integerOption(value, DEFAULTS.storeTimeoutMs, option, 1, 60_000);
 }
 
-const STORE_METHODS = ['createFamily', 'rotate', 'revokeFamily', 'revokeUser', 'listFamilies', 'denylistAccessToken', 'isAccessTokenRevoked'] as const;
+const STORE_METHODS = [
+  'createFamily',
+  'rotate',
+  'revokeFamily',
+  'revokeUser',
+  'listFamilies',
+  'denylistAccessToken',
+  'isAccessTokenRevoked',
+] as const;
 
 /** A `RefreshTokenStore`, checked for every required method so a broken adapter fails at start-up. */
 function storeOption(value: unknown, option: string): RefreshTokenStore {
   if (!value || typeof value !== 'object') {
-    throw new ConfigurationError(option, 'is required: a RefreshTokenStore such as new MemoryTokenStore() or new RedisTokenStore({ client })');
+    throw new ConfigurationError(
+      option,
+      'is required: a RefreshTokenStore such as new MemoryTokenStore() or new RedisTokenStore({ client })',
+    );
   }
   const missing = STORE_METHODS.filter((method) => typeof (value as Record<string, unknown>)[method] !== 'function');
   if (missing.length) throw new ConfigurationError(option, `is missing the RefreshTokenStore method(s) ${missing.join(', ')}`);

@@ -21,7 +21,10 @@ export function durationOption(value: unknown, fallback: Duration, option: strin
     const seconds = match ? Number(match[1]) * UNIT_SECONDS[match[2] ?? 's']! : 0;
     if (seconds > 0 && seconds <= MAX_DURATION_SECONDS) return seconds;
   }
-  throw new ConfigurationError(option, `must be a number of seconds from 1 to ten years, or a string such as '15m' or '14d' (got ${describe(value)})`);
+  throw new ConfigurationError(
+    option,
+    `must be a number of seconds from 1 to ten years, or a string such as '15m' or '14d' (got ${describe(value)})`,
+  );
 }
 
 /** A whole number within bounds. */
@@ -41,7 +44,10 @@ export function booleanOption(value: unknown, fallback: boolean, option: string)
 export function choiceOption<T extends string | boolean>(value: unknown, fallback: T, allowed: readonly T[], option: string): T {
   const chosen = value === undefined ? fallback : value;
   if (allowed.includes(chosen as T)) return chosen as T;
-  throw new ConfigurationError(option, `must be ${allowed.map((choice) => JSON.stringify(choice).replace(/"/g, "'")).join(' or ')} (got ${describe(value)})`);
+  throw new ConfigurationError(
+    option,
+    `must be ${allowed.map((choice) => JSON.stringify(choice).replace(/"/g, "'")).join(' or ')} (got ${describe(value)})`,
+  );
 }
 
 /** An optional function; `shape` says what it should look like, for the message. */

@@ -51,7 +51,8 @@ export function resolveVerifierOptions(options: AccessTokenVerifierOptions): Res
     const accessToken = resolveAccessTokenOptions({ ...options, keys } as never, 'verify', NAME);
     const algorithms = algorithmsOption(options.algorithms, [...SYMMETRIC, ...ASYMMETRIC]);
     accessToken.keys.verifiers.forEach((key, index) => {
-      if (!algorithms.includes(key.algorithm)) throw new ConfigurationError(`${NAME}.keys[${index}].algorithm`, `is not one of algorithms (${algorithms.join(', ')})`);
+      if (!algorithms.includes(key.algorithm))
+        throw new ConfigurationError(`${NAME}.keys[${index}].algorithm`, `is not one of algorithms (${algorithms.join(', ')})`);
     });
     return { now, source: 'keys', accessToken };
   }
@@ -80,7 +81,8 @@ export function resolveVerifierOptions(options: AccessTokenVerifierOptions): Res
 /** `algorithms`: a non-empty list of the algorithms allowed here; default all of them. */
 function algorithmsOption(value: unknown, allowed: readonly string[]): readonly string[] {
   if (value === undefined) return allowed;
-  if (Array.isArray(value) && value.length > 0 && value.every((name) => typeof name === 'string' && allowed.includes(name))) return [...value];
+  if (Array.isArray(value) && value.length > 0 && value.every((name) => typeof name === 'string' && allowed.includes(name)))
+    return [...value];
   throw new ConfigurationError(`${NAME}.algorithms`, `must be a non-empty array of ${allowed.join(', ')}`);
 }
 

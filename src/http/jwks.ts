@@ -11,7 +11,8 @@ import type { AccessTokenOptions } from '../types.js';
  * The router of `createAuth` serves the same at `GET /jwks.json`.
  */
 export function jwksHandler(options: AccessTokenOptions): RequestHandler {
-  if (options && typeof options === 'object') knownNames(options as unknown as Record<string, unknown>, ACCESS_TOKEN_OPTION_NAMES, 'jwksHandler.');
+  if (options && typeof options === 'object')
+    knownNames(options as unknown as Record<string, unknown>, ACCESS_TOKEN_OPTION_NAMES, 'jwksHandler.');
   return serveJwks(publicJwks(resolveAccessTokenOptions(options, 'verify', 'jwksHandler').keys));
 }
 
@@ -19,6 +20,9 @@ export function jwksHandler(options: AccessTokenOptions): RequestHandler {
 export function serveJwks(jwks: JsonWebKeySet): RequestHandler {
   const body = JSON.stringify(jwks);
   return (_req, res) => {
-    res.status(200).set({ 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': `public, max-age=${DEFAULTS.jwksMaxAgeSeconds}` }).end(body);
+    res
+      .status(200)
+      .set({ 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': `public, max-age=${DEFAULTS.jwksMaxAgeSeconds}` })
+      .end(body);
   };
 }

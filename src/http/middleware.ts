@@ -39,7 +39,11 @@ export interface TokenAuthenticator {
  * its view is current, stay synchronous when the keys are at hand: no promise and no timer per
  * request.
  */
-export function accessTokenGuard(authenticator: TokenAuthenticator, options: ResolvedGuardOptions, observe?: ErrorObserver): RequestHandler {
+export function accessTokenGuard(
+  authenticator: TokenAuthenticator,
+  options: ResolvedGuardOptions,
+  observe?: ErrorObserver,
+): RequestHandler {
   const { roles, scopes, optional, revocation, maxStalenessMs, maxAuthAgeSeconds, errors, getToken } = options;
   // Subscribe now, at start-up, so the view is current by the first requests.
   if (revocation === 'cached') authenticator.revocationView!();
@@ -53,10 +57,15 @@ export function accessTokenGuard(authenticator: TokenAuthenticator, options: Res
   }
 
   function admit(req: Request, res: Response, next: NextFunction, claims: AccessClaims): void {
-    if (roles && !roles.some((role) => claims.roles.includes(role))) return fail(req, res, next, new InsufficientScopeError('missing_role'));
-    if (scopes && !scopes.every((scope) => claims.scopes.includes(scope))) return fail(req, res, next, new InsufficientScopeError('missing_scope'));
+    if (roles && !roles.some((role) => claims.roles.includes(role)))
+      return fail(req, res, next, new InsufficientScopeError('missing_role'));
+    if (scopes && !scopes.every((scope) => claims.scopes.includes(scope)))
+      return fail(req, res, next, new InsufficientScopeError('missing_scope'));
     // A token that does not say when its sign-in was cannot prove it recent.
-    if (maxAuthAgeSeconds !== undefined && (claims.authTime === undefined || authenticator.nowSeconds() - claims.authTime > maxAuthAgeSeconds)) {
+    if (
+      maxAuthAgeSeconds !== undefined &&
+      (claims.authTime === undefined || authenticator.nowSeconds() - claims.authTime > maxAuthAgeSeconds)
+    ) {
       return fail(req, res, next, new InsufficientUserAuthenticationError(maxAuthAgeSeconds));
     }
     req.auth = toAuthInfo(claims);

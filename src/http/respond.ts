@@ -45,7 +45,9 @@ export function toAuthError(error: unknown): AuthError {
   const { status = undefined, statusCode = undefined } = (error ?? {}) as { status?: unknown; statusCode?: unknown };
   const clientStatus = status ?? statusCode;
   if (typeof clientStatus === 'number' && clientStatus >= 400 && clientStatus < 500) {
-    return clientStatus === 413 ? new PayloadTooLargeError() : new InvalidRequestError('The request is malformed: the body must be JSON, and the URL well encoded.');
+    return clientStatus === 413
+      ? new PayloadTooLargeError()
+      : new InvalidRequestError('The request is malformed: the body must be JSON, and the URL well encoded.');
   }
   return new InternalError(error);
 }

@@ -25,7 +25,17 @@ import type { HookRunner } from './hooks.js';
 import { serveJwks } from './jwks.js';
 import { learnMountPath } from './mount-path.js';
 import { errorMiddleware, failRequest, handle as handleAsync, sendJson, type ErrorObserver } from './respond.js';
-import { assertClientTransport, clearRefreshCookie, hasCookie, objectBody, readRefreshToken, refreshCookie, setRefreshCookie, type RefreshCookie, type Transport } from './transport.js';
+import {
+  assertClientTransport,
+  clearRefreshCookie,
+  hasCookie,
+  objectBody,
+  readRefreshToken,
+  refreshCookie,
+  setRefreshCookie,
+  type RefreshCookie,
+  type Transport,
+} from './transport.js';
 
 const MAX_USERNAME_LENGTH = 256;
 const MAX_PASSWORD_BYTES = 1024;
@@ -77,10 +87,12 @@ export function createEndpoints(
    * cross-site request carries no SameSite cookie, yet its response could set or clear one. With
    * body transport, to those that send the cookie anyway.
    */
-  const refuseCrossSite = (when: 'always' | 'cookie-borne'): express.RequestHandler => (req, _res, next) => {
-    if (when === 'always' || transport === 'cookie' || hasCookie(req, cookie.name)) assertNotCrossSite(req, trustedOrigins);
-    next();
-  };
+  const refuseCrossSite =
+    (when: 'always' | 'cookie-borne'): express.RequestHandler =>
+    (req, _res, next) => {
+      if (when === 'always' || transport === 'cookie' || hasCookie(req, cookie.name)) assertNotCrossSite(req, trustedOrigins);
+      next();
+    };
 
   const json = express.json({ limit: bodyLimit, strict: true });
   router.use((req, res, next) => {
@@ -88,7 +100,8 @@ export function createEndpoints(
     mountPath.confirm(req);
     // Also when an app-level parser read the body first: its limit may be larger than ours, and a
     // chunked or compressed body has no Content-Length that tells its size.
-    if (Number(req.headers['content-length']) > bodyLimit || parsedSize(req.body) > bodyLimit) return failRequest(req, res, new PayloadTooLargeError(), observe);
+    if (Number(req.headers['content-length']) > bodyLimit || parsedSize(req.body) > bodyLimit)
+      return failRequest(req, res, new PayloadTooLargeError(), observe);
     next();
   });
 
@@ -118,7 +131,13 @@ async function revoked({ runHook }: EndpointContext, event: RevokeEvent): Promis
 }
 
 /** `auth.startSession`: a new session for a user the app signed in itself, with the router's cookie. */
-async function startSession(context: EndpointContext, req: Request, res: Response, user: AuthUser, options: StartSessionOptions): Promise<TokenResponse> {
+async function startSession(
+  context: EndpointContext,
+  req: Request,
+  res: Response,
+  user: AuthUser,
+  options: StartSessionOptions,
+): Promise<TokenResponse> {
   const { service, runHook, transport, trustedOrigins, now } = context;
   assertAuthUser(user, 'startSession: user');
   const signIn = signInOf(options, now());
@@ -267,7 +286,9 @@ function crossSiteOriginsOf(allowCrossSite: unknown, trustedOrigins: ReadonlySet
   if (allowCrossSite === true) return true;
   const origins = Array.isArray(allowCrossSite) ? allowCrossSite.map(originOf) : [undefined];
   if (origins.length === 0 || origins.includes(undefined)) {
-    throw new TypeError('startSession: options.allowCrossSite must be a boolean or a non-empty list of origins such as https://accounts.example.com');
+    throw new TypeError(
+      'startSession: options.allowCrossSite must be a boolean or a non-empty list of origins such as https://accounts.example.com',
+    );
   }
   return new Set([...trustedOrigins, ...(origins as string[])]);
 }

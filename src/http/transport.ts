@@ -19,7 +19,7 @@ export type Transport = 'cookie' | 'body';
 export function refreshCookie(options: ResolvedCookie, mountPath: () => string | undefined): RefreshCookie {
   const { path, ...attributes } = options;
   const hostOnly = /^__Host-/i.test(options.name);
-  return { ...attributes, path: () => path ?? (hostOnly ? '/' : mountPath() ?? '/') };
+  return { ...attributes, path: () => path ?? (hostOnly ? '/' : (mountPath() ?? '/')) };
 }
 
 /** Every value the raw `Cookie` header gives `name`: duplicates matter, so no parser that keeps one. */
@@ -48,7 +48,11 @@ export function hasCookie(req: Request, name: string): boolean {
  * 400 too: a cross-site form can fill one in (behind an app-level form parser), and answering it
  * with `Set-Cookie` would plant the sender's session in the victim's browser.
  */
-export function readRefreshToken(req: Request, cookie: RefreshCookie, transport: Transport): { token: string; fromCookie: boolean } | undefined {
+export function readRefreshToken(
+  req: Request,
+  cookie: RefreshCookie,
+  transport: Transport,
+): { token: string; fromCookie: boolean } | undefined {
   const fromCookies = cookieValues(req, cookie.name);
   const fromBody = ownField(objectBody(req.body), 'refreshToken');
   if (fromBody !== undefined && typeof fromBody !== 'string') throw new InvalidRequestError('refreshToken must be a string.');

@@ -44,7 +44,13 @@ export class MemoryTokenStore implements RefreshTokenStore {
 
   constructor(options: MemoryTokenStoreOptions = {}) {
     const group = groupOption(options, 'MemoryTokenStore');
-    const interval = integerOption(group.sweepIntervalMs, DEFAULTS.memoryStore.sweepIntervalMs, 'MemoryTokenStore.sweepIntervalMs', 1, 2 ** 31 - 1);
+    const interval = integerOption(
+      group.sweepIntervalMs,
+      DEFAULTS.memoryStore.sweepIntervalMs,
+      'MemoryTokenStore.sweepIntervalMs',
+      1,
+      2 ** 31 - 1,
+    );
     this.sweeper = setInterval(() => this.sweep(Date.now()), interval);
     this.sweeper.unref();
   }
@@ -105,7 +111,10 @@ export class MemoryTokenStore implements RefreshTokenStore {
     return { outcome: 'found', session: toSession(family), userRecord: family.userRecord };
   }
 
-  async revokeFamily(familyId: string, conditions: { userId?: string; proofHash?: string; now: number }): Promise<{ userId: string } | null> {
+  async revokeFamily(
+    familyId: string,
+    conditions: { userId?: string; proofHash?: string; now: number },
+  ): Promise<{ userId: string } | null> {
     const family = this.live(familyId, conditions.now);
     if (!family) return null;
     if (conditions.userId !== undefined && family.userId !== conditions.userId) return null;
@@ -166,7 +175,12 @@ export class MemoryTokenStore implements RefreshTokenStore {
 
   /** Number of records held, for tests and memory measurements. */
   get size(): { families: number; users: number; denylist: number; loginCounters: number } {
-    return { families: this.families.size, users: this.familiesByUser.size, denylist: this.denylist.size, loginCounters: this.loginCounters.size };
+    return {
+      families: this.families.size,
+      users: this.familiesByUser.size,
+      denylist: this.denylist.size,
+      loginCounters: this.loginCounters.size,
+    };
   }
 
   /** Drops every record that is dead at `now`. Runs on a timer; exposed for tests and benchmarks. */

@@ -56,8 +56,7 @@ export interface TableNames {
 export function tableNames(tableName: unknown = DEFAULTS.postgresStore.tableName): TableNames {
   const parts = typeof tableName === 'string' ? tableName.split('.') : [];
   const valid =
-    (parts.length === 1 || parts.length === 2) &&
-    parts.every((part) => IDENTIFIER.test(part) && part.length <= MAX_TABLE_LENGTH);
+    (parts.length === 1 || parts.length === 2) && parts.every((part) => IDENTIFIER.test(part) && part.length <= MAX_TABLE_LENGTH);
   if (!valid) {
     throw new ConfigurationError(
       'PostgresTokenStore.tableName',

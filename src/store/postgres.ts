@@ -1,7 +1,16 @@
 import { groupOption } from '../config/values.js';
 import { ConfigurationError } from '../errors.js';
 import { migrateSql, schemaSql, statements, tableNames, type TableNames } from './postgres-sql.js';
-import type { FindFamilyResult, LoginAttempt, LoginAttemptResult, NewFamily, RefreshTokenStore, RotateRequest, RotateResult, SessionRecord } from './types.js';
+import type {
+  FindFamilyResult,
+  LoginAttempt,
+  LoginAttemptResult,
+  NewFamily,
+  RefreshTokenStore,
+  RotateRequest,
+  RotateResult,
+  SessionRecord,
+} from './types.js';
 
 /**
  * What the store needs of a PostgreSQL client: `query(text, values)` resolving to `{ rows }`,
@@ -67,7 +76,10 @@ export class PostgresTokenStore implements RefreshTokenStore {
   constructor(options: PostgresTokenStoreOptions) {
     const { pool, tableName } = groupOption(options, 'PostgresTokenStore') as Partial<PostgresTokenStoreOptions>;
     if (!pool || typeof (pool as { query?: unknown }).query !== 'function') {
-      throw new ConfigurationError('PostgresTokenStore.pool', 'must be a pg.Pool, or an object with query(text, values) resolving to { rows }');
+      throw new ConfigurationError(
+        'PostgresTokenStore.pool',
+        'must be a pg.Pool, or an object with query(text, values) resolving to { rows }',
+      );
     }
     this.pool = pool;
     this.names = tableNames(tableName);
@@ -130,8 +142,16 @@ export class PostgresTokenStore implements RefreshTokenStore {
     return { outcome: 'found', session: toSession(row), userRecord: String(row.subject) };
   }
 
-  async revokeFamily(familyId: string, conditions: { userId?: string; proofHash?: string; now: number }): Promise<{ userId: string } | null> {
-    const [row] = await this.run(this.sql.revokeFamily, [familyId, conditions.now, conditions.userId ?? null, conditions.proofHash ?? null]);
+  async revokeFamily(
+    familyId: string,
+    conditions: { userId?: string; proofHash?: string; now: number },
+  ): Promise<{ userId: string } | null> {
+    const [row] = await this.run(this.sql.revokeFamily, [
+      familyId,
+      conditions.now,
+      conditions.userId ?? null,
+      conditions.proofHash ?? null,
+    ]);
     return row ? { userId: String(row.user_id) } : null;
   }
 
@@ -164,7 +184,8 @@ export class PostgresTokenStore implements RefreshTokenStore {
     ]);
     if (row?.allowed === true) return { allowed: true };
     const counter = counters[Number(row?.counter) - 1];
-    if (row?.allowed !== false || counter === undefined) throw new Error('PostgresTokenStore: unexpected answer from the hitLoginAttempt function');
+    if (row?.allowed !== false || counter === undefined)
+      throw new Error('PostgresTokenStore: unexpected answer from the hitLoginAttempt function');
     return { allowed: false, retryAfterMs: Number(row.retry_after_ms), key: counter.key };
   }
 

@@ -120,7 +120,10 @@ export class RedisRevocationFeed implements RevocationFeed {
   private readonly timer: NodeJS.Timeout;
   private epoch = 1;
 
-  constructor(client: RedisClient, private readonly channel: string) {
+  constructor(
+    client: RedisClient,
+    private readonly channel: string,
+  ) {
     this.source = client as unknown as Connection;
     this.syncNodes();
     this.timer = setInterval(() => {

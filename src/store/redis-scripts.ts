@@ -63,7 +63,16 @@ type FamilyField = (typeof FAMILY_FIELDS)[number];
 const LONG_FIELDS = ['userAgent', 'subject', 'sealedSuccessor'] as const satisfies readonly FamilyField[];
 
 /** The fields `createFamily` writes, always (the others arrive with the first rotation) ... */
-const NEW_FAMILY_FIELDS = ['userId', 'createdAt', 'lastUsedAt', 'expiresAt', 'absoluteExpiresAt', 'tokenHash', 'proofHash', 'subject'] as const satisfies readonly FamilyField[];
+const NEW_FAMILY_FIELDS = [
+  'userId',
+  'createdAt',
+  'lastUsedAt',
+  'expiresAt',
+  'absoluteExpiresAt',
+  'tokenHash',
+  'proofHash',
+  'subject',
+] as const satisfies readonly FamilyField[];
 /** ... and when given. */
 const NEW_FAMILY_OPTIONAL_FIELDS = ['userAgent', 'ip'] as const satisfies readonly FamilyField[];
 
@@ -96,7 +105,9 @@ function luaRead(record: string, key: string, fields: readonly string[]): string
 /** A Lua function `name(outcome, record)`: a reply of the outcome, then the record's values of `fields`, in order (false for a missing one). */
 function luaReply(name: string, fields: readonly string[]): string {
   return `local function ${name}(outcome, record)
-  return { outcome, ${checkNames(fields).map((field) => `record.${field} or false`).join(', ')} }
+  return { outcome, ${checkNames(fields)
+    .map((field) => `record.${field} or false`)
+    .join(', ')} }
 end`;
 }
 
@@ -117,10 +128,16 @@ end`;
 function luaNewFamilyFields(): string {
   const isLong = (field: FamilyField) => (LONG_FIELDS as readonly FamilyField[]).includes(field);
   const short = NEW_FAMILY_FIELDS.filter((field) => !isLong(field));
-  const lines = [`local fields = { ${checkNames(short).map((field) => `'${field}', arg.${field}`).join(', ')} }`];
+  const lines = [
+    `local fields = { ${checkNames(short)
+      .map((field) => `'${field}', arg.${field}`)
+      .join(', ')} }`,
+  ];
   for (const field of NEW_FAMILY_FIELDS.filter(isLong)) lines.push(`put_long(fields, '${field}', arg.${field})`);
   for (const field of checkNames(NEW_FAMILY_OPTIONAL_FIELDS) as readonly FamilyField[]) {
-    const put = isLong(field) ? `put_long(fields, '${field}', arg.${field})` : `fields[#fields + 1] = '${field}'; fields[#fields + 1] = arg.${field}`;
+    const put = isLong(field)
+      ? `put_long(fields, '${field}', arg.${field})`
+      : `fields[#fields + 1] = '${field}'; fields[#fields + 1] = arg.${field}`;
     lines.push(`if arg.${field} then ${put} end`);
   }
   return lines.join('\n');
@@ -246,7 +263,7 @@ end`,
 function preludeFor(body: string): string {
   const used = new Set<string>();
   let text = body;
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [name, lua] of PRELUDE) {
       if (!used.has(name) && new RegExp(`\\b${name}\\b`).test(text)) {

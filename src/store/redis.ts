@@ -126,7 +126,10 @@ export class RedisTokenStore implements RefreshTokenStore {
   private feed: RedisRevocationFeed | undefined;
 
   constructor(options: RedisTokenStoreOptions) {
-    const { client, keyPrefix = DEFAULTS.redisStore.keyPrefix } = groupOption(options, 'RedisTokenStore') as Partial<RedisTokenStoreOptions>;
+    const { client, keyPrefix = DEFAULTS.redisStore.keyPrefix } = groupOption(
+      options,
+      'RedisTokenStore',
+    ) as Partial<RedisTokenStoreOptions>;
     if (!client || typeof (client as { defineCommand?: unknown }).defineCommand !== 'function') {
       throw new ConfigurationError('RedisTokenStore.client', 'must be an ioredis Redis or Cluster instance');
     }
@@ -192,12 +195,18 @@ export class RedisTokenStore implements RefreshTokenStore {
   async findFamily(familyId: string, conditions: { proofHash: string; now: number }): Promise<FindFamilyResult> {
     const base = this.familyBase(familyId);
     if (base === undefined) return { outcome: 'invalid', reason: 'unknown' };
-    const reply = decodeFamilyReply(familyId, await this.scripts.findFamily([`${base}f:${familyId}`], { proofHash: conditions.proofHash, now: String(conditions.now) }));
+    const reply = decodeFamilyReply(
+      familyId,
+      await this.scripts.findFamily([`${base}f:${familyId}`], { proofHash: conditions.proofHash, now: String(conditions.now) }),
+    );
     if (reply.outcome === 'invalid' || reply.outcome === 'found') return reply;
     throw new Error(`RedisTokenStore: unexpected reply from the findFamily script: ${reply.outcome}`);
   }
 
-  async revokeFamily(familyId: string, conditions: { userId?: string; proofHash?: string; now: number }): Promise<{ userId: string } | null> {
+  async revokeFamily(
+    familyId: string,
+    conditions: { userId?: string; proofHash?: string; now: number },
+  ): Promise<{ userId: string } | null> {
     const base = this.familyBase(familyId);
     if (base === undefined) return null;
     const reply = await this.scripts.revokeFamily([`${base}f:${familyId}`, base], {
@@ -247,7 +256,10 @@ export class RedisTokenStore implements RefreshTokenStore {
   async isAccessTokenRevoked(query: { familyId: string; jti: string; userId: string; now: number }): Promise<boolean> {
     const base = this.familyBase(query.familyId);
     if (base === undefined) return true;
-    const reply = await this.scripts.isAccessTokenRevoked([`${base}d:${query.jti}`, `${base}f:${query.familyId}`], { userId: query.userId, now: String(query.now) });
+    const reply = await this.scripts.isAccessTokenRevoked([`${base}d:${query.jti}`, `${base}f:${query.familyId}`], {
+      userId: query.userId,
+      now: String(query.now),
+    });
     return Number(reply) !== 0;
   }
 

@@ -218,7 +218,8 @@ export type RotateResult =
   | { outcome: 'invalid'; reason?: InvalidFamilyReason };
 
 /** What `findFamily` answers: the live family whose proof matches, or `invalid` as `rotate` would say. */
-export type FindFamilyResult = { outcome: 'found'; session: SessionRecord; userRecord: string } | { outcome: 'invalid'; reason?: InvalidFamilyReason };
+export type FindFamilyResult =
+  { outcome: 'found'; session: SessionRecord; userRecord: string } | { outcome: 'invalid'; reason?: InvalidFamilyReason };
 
 /** One counter of the login throttle: at most `limit` attempts per `windowMs`, counted from the first. */
 export interface LoginCounter {

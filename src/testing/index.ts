@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { shardKeyOf } from '../shard-key.js';
-import type { FindFamilyResult, InvalidFamilyReason, LoginCounter, NewFamily, RefreshTokenStore, RotateRequest, RotateResult } from '../store/types.js';
+import type {
+  FindFamilyResult,
+  InvalidFamilyReason,
+  LoginCounter,
+  NewFamily,
+  RefreshTokenStore,
+  RotateRequest,
+  RotateResult,
+} from '../store/types.js';
 
 /** The test-runner globals the suite registers with: Jest's, or any runner that has the same. */
 interface TestGlobals {
@@ -87,7 +95,11 @@ export function testRefreshTokenStore(
       return { ...family, evicted: result.evictedFamilyIds };
     }
 
-    function rotation(family: { familyId: string; proofHash: string }, presentedHash: string, extra: Partial<RotateRequest> = {}): RotateRequest {
+    function rotation(
+      family: { familyId: string; proofHash: string },
+      presentedHash: string,
+      extra: Partial<RotateRequest> = {},
+    ): RotateRequest {
       return {
         familyId: family.familyId,
         presentedHash,
@@ -118,13 +130,16 @@ export function testRefreshTokenStore(
         assert.deepEqual(pickSession(sessions[0]!), pickSession(family));
       });
 
-      it('lists a user\'s live families oldest first, and no one else\'s', async () => {
+      it("lists a user's live families oldest first, and no one else's", async () => {
         const first = await login();
         clock += MINUTE;
         const second = await login({ userId: first.userId, createdAt: clock, lastUsedAt: clock });
         await login();
         const sessions = await store.listFamilies(first.userId, clock);
-        assert.deepEqual(sessions.map((s) => s.familyId), [first.familyId, second.familyId]);
+        assert.deepEqual(
+          sessions.map((s) => s.familyId),
+          [first.familyId, second.familyId],
+        );
       });
 
       it('keeps long values byte for byte: a user agent, a user record and a sealed successor', async () => {
@@ -152,7 +167,10 @@ export function testRefreshTokenStore(
         const third = await login({ userId: first.userId, createdAt: clock }, 2);
         assert.deepEqual(third.evicted, [first.familyId]);
         const sessions = await store.listFamilies(first.userId, clock);
-        assert.deepEqual(sessions.map((s) => s.familyId), [second.familyId, third.familyId]);
+        assert.deepEqual(
+          sessions.map((s) => s.familyId),
+          [second.familyId, third.familyId],
+        );
         assertInvalid(await store.rotate(rotation(first, first.tokenHash)), 'unknown');
       });
 
@@ -166,7 +184,10 @@ export function testRefreshTokenStore(
         assert.deepEqual(created.evicted, byId.slice(0, 2));
         assert.equal(await isLive(created), true);
         const sessions = await store.listFamilies(userId, clock);
-        assert.deepEqual(sessions.map((s) => s.familyId), [created.familyId, byId[2]]);
+        assert.deepEqual(
+          sessions.map((s) => s.familyId),
+          [created.familyId, byId[2]],
+        );
       });
 
       it('never evicts the family it creates when its createdAt is older (a clock that stepped back)', async () => {
@@ -182,9 +203,15 @@ export function testRefreshTokenStore(
         clock += 2 * MINUTE;
         const live = await login({ userId: expired.userId, createdAt: clock }, 2);
         const newest = await login({ userId: expired.userId, createdAt: clock + 1 }, 2);
-        assert.deepEqual(newest.evicted.filter((id) => id !== expired.familyId), []);
+        assert.deepEqual(
+          newest.evicted.filter((id) => id !== expired.familyId),
+          [],
+        );
         const sessions = await store.listFamilies(expired.userId, clock);
-        assert.deepEqual(sessions.map((s) => s.familyId), [live.familyId, newest.familyId]);
+        assert.deepEqual(
+          sessions.map((s) => s.familyId),
+          [live.familyId, newest.familyId],
+        );
       });
     });
 
@@ -324,7 +351,8 @@ export function testRefreshTokenStore(
 
     if (options.findFamily ?? true) {
       describe('findFamily', () => {
-        const find = (family: { familyId: string; proofHash: string }) => store.findFamily!(family.familyId, { proofHash: family.proofHash, now: clock });
+        const find = (family: { familyId: string; proofHash: string }) =>
+          store.findFamily!(family.familyId, { proofHash: family.proofHash, now: clock });
 
         it('finds a live family by its id and proof, as rotate would, and changes nothing', async () => {
           const family = await login();
@@ -365,7 +393,7 @@ export function testRefreshTokenStore(
         assert.equal(await isLive(family), false);
       });
 
-      it('revokeFamily returns null and changes nothing when the family is another user\'s', async () => {
+      it("revokeFamily returns null and changes nothing when the family is another user's", async () => {
         const family = await login();
         assert.equal(await store.revokeFamily(family.familyId, { userId: 'someone-else', now: clock }), null);
         assert.equal(await isLive(family), true);
@@ -406,7 +434,10 @@ export function testRefreshTokenStore(
     describe('access-token checks and the denylist', () => {
       it('passes an access token of a live family that is not denylisted', async () => {
         const family = await login();
-        assert.equal(await store.isAccessTokenRevoked({ familyId: family.familyId, jti: random(8), userId: family.userId, now: clock }), false);
+        assert.equal(
+          await store.isAccessTokenRevoked({ familyId: family.familyId, jti: random(8), userId: family.userId, now: clock }),
+          false,
+        );
       });
 
       it('refuses a denylisted jti until its expiry', async () => {
@@ -418,10 +449,16 @@ export function testRefreshTokenStore(
         assert.equal(await store.isAccessTokenRevoked({ ...query, now: clock + 15 * MINUTE }), false);
       });
 
-      it('refuses a token whose family is unknown, revoked or another user\'s', async () => {
+      it("refuses a token whose family is unknown, revoked or another user's", async () => {
         const family = await login();
-        assert.equal(await store.isAccessTokenRevoked({ familyId: family.familyId, jti: random(8), userId: 'someone-else', now: clock }), true);
-        assert.equal(await store.isAccessTokenRevoked({ familyId: familyIdFor(family.userId), jti: random(8), userId: family.userId, now: clock }), true);
+        assert.equal(
+          await store.isAccessTokenRevoked({ familyId: family.familyId, jti: random(8), userId: 'someone-else', now: clock }),
+          true,
+        );
+        assert.equal(
+          await store.isAccessTokenRevoked({ familyId: familyIdFor(family.userId), jti: random(8), userId: family.userId, now: clock }),
+          true,
+        );
         await store.revokeUser(family.userId, clock);
         assert.equal(await isLive(family), false);
       });
@@ -437,7 +474,8 @@ export function testRefreshTokenStore(
           ];
           return { group, counters, hit: (at = clock) => store.hitLoginAttempt!({ group, counters, now: at }) };
         }
-        const reset = (group: string, clear: string[], decrement: string[], at = clock) => store.resetLoginAttempts!({ group, clear, decrement, now: at });
+        const reset = (group: string, clear: string[], decrement: string[], at = clock) =>
+          store.resetLoginAttempts!({ group, clear, decrement, now: at });
 
         it('allows up to the limit, then refuses with the time until the limiting counter expires, and its key', async () => {
           const { counters, hit } = attempt();
@@ -466,7 +504,12 @@ export function testRefreshTokenStore(
         it('answers the counter that expires last when several are at their limit', async () => {
           const { group, counters, hit } = attempt();
           for (let i = 0; i < 3; i++) await hit();
-          for (let i = 0; i < 2; i++) await store.hitLoginAttempt!({ group, counters: [{ key: `u:${random(8)}`, limit: 3, windowMs: MINUTE }, counters[1]!], now: clock });
+          for (let i = 0; i < 2; i++)
+            await store.hitLoginAttempt!({
+              group,
+              counters: [{ key: `u:${random(8)}`, limit: 3, windowMs: MINUTE }, counters[1]!],
+              now: clock,
+            });
           assert.deepEqual(await hit(clock + 1), { allowed: false, retryAfterMs: 60 * MINUTE - 1, key: 'ip' });
         });
 
@@ -503,11 +546,12 @@ export function testRefreshTokenStore(
     describe('concurrency', () => {
       it(`lets exactly one of ${concurrency} parallel rotations of one token win, then revokes the family`, async () => {
         const family = await login();
-        const results = await Promise.all(
-          Array.from({ length: concurrency }, () => store.rotate(rotation(family, family.tokenHash))),
-        );
+        const results = await Promise.all(Array.from({ length: concurrency }, () => store.rotate(rotation(family, family.tokenHash))));
         assert.equal(results.filter((r) => r.outcome === 'rotated').length, 1);
-        assert.equal(results.filter((r) => r.outcome === 'rotated' || r.outcome === 'reused' || r.outcome === 'invalid').length, concurrency);
+        assert.equal(
+          results.filter((r) => r.outcome === 'rotated' || r.outcome === 'reused' || r.outcome === 'invalid').length,
+          concurrency,
+        );
         assert.equal(await isLive(family), false);
       });
 
@@ -547,7 +591,16 @@ function familyIdFor(userId: string): string {
   return shardKeyOf(userId) + random(16);
 }
 
-function pickSession(s: { familyId: string; userId: string; createdAt: number; lastUsedAt: number; expiresAt: number; absoluteExpiresAt: number; userAgent?: string; ip?: string }) {
+function pickSession(s: {
+  familyId: string;
+  userId: string;
+  createdAt: number;
+  lastUsedAt: number;
+  expiresAt: number;
+  absoluteExpiresAt: number;
+  userAgent?: string;
+  ip?: string;
+}) {
   return {
     familyId: s.familyId,
     userId: s.userId,

@@ -11,7 +11,21 @@ import { isInFuture, timeClaimFailure } from './time-claims.js';
 const ACCESS_TOKEN_TYPE = 'at+jwt';
 
 /** Claims that belong to the library; custom claims never override them (nor the payload's prototype). */
-const RESERVED_CLAIMS = new Set(['sub', 'jti', 'sid', 'iat', 'exp', 'iss', 'aud', 'nbf', 'roles', 'scope', 'auth_time', 'amr', '__proto__']);
+const RESERVED_CLAIMS = new Set([
+  'sub',
+  'jti',
+  'sid',
+  'iat',
+  'exp',
+  'iss',
+  'aud',
+  'nbf',
+  'roles',
+  'scope',
+  'auth_time',
+  'amr',
+  '__proto__',
+]);
 
 /** Longest `sub`, `sid` or `jti` accepted; the router refuses longer user ids at login. */
 export const MAX_ID_LENGTH = 256;
@@ -132,7 +146,14 @@ export class AccessTokens {
     for (const [name, value] of Object.entries(user.claims ?? {})) {
       if (!RESERVED_CLAIMS.has(name)) payload[name] = value;
     }
-    Object.assign(payload, { sub: user.id, sid: sessionId, jti, iat, exp: iat + this.lifetimeSeconds, auth_time: Math.floor(signIn.authTime / 1000) });
+    Object.assign(payload, {
+      sub: user.id,
+      sid: sessionId,
+      jti,
+      iat,
+      exp: iat + this.lifetimeSeconds,
+      auth_time: Math.floor(signIn.authTime / 1000),
+    });
     if (signIn.amr.length) payload.amr = signIn.amr;
     if (this.issuer !== undefined) payload.iss = this.issuer;
     if (this.audience !== undefined) payload.aud = this.audience;
@@ -152,7 +173,10 @@ export class AccessTokens {
     if (cached !== undefined) return this.reuse(token, cached, nowSeconds);
     if (!isCompactJws(token)) throw invalid('malformed', 'not a compact JWS of three base64url segments');
     const verifier = this.verifierOf(token);
-    const payload = verifier.check === undefined ? this.verifyWithJsonwebtoken(verifier.key, token, nowSeconds) : this.verifyOwn(verifier.check, token, nowSeconds);
+    const payload =
+      verifier.check === undefined
+        ? this.verifyWithJsonwebtoken(verifier.key, token, nowSeconds)
+        : this.verifyOwn(verifier.check, token, nowSeconds);
     const { sub, sid, jti, iat, exp, roles, scope, auth_time: authTime, amr } = payload;
     if (typeof exp !== 'number' || typeof iat !== 'number') throw invalid('bad_claims', 'exp and iat must be numbers');
     // `nbf` and `exp` were checked with the signature (as jwt.verify orders them); `iat` now.
@@ -234,10 +258,12 @@ export class AccessTokens {
     }
     if (!isObject(payload)) throw invalid('malformed', 'payload is not an object');
     const { nbf, exp, aud, iss } = payload;
-    if ((nbf !== undefined && typeof nbf !== 'number') || (exp !== undefined && typeof exp !== 'number')) throw invalid('bad_claims', 'nbf and exp must be numbers');
+    if ((nbf !== undefined && typeof nbf !== 'number') || (exp !== undefined && typeof exp !== 'number'))
+      throw invalid('bad_claims', 'nbf and exp must be numbers');
     const failure = timeClaimFailure({ nbf, exp }, nowSeconds, this);
     if (failure) throw invalid(failure, 'nbf is in the future, or the token expired');
-    if (this.audience !== undefined && aud !== this.audience && !(Array.isArray(aud) && aud.includes(this.audience))) throw invalid('wrong_audience', 'aud does not match');
+    if (this.audience !== undefined && aud !== this.audience && !(Array.isArray(aud) && aud.includes(this.audience)))
+      throw invalid('wrong_audience', 'aud does not match');
     if (this.issuer !== undefined && iss !== this.issuer) throw invalid('wrong_issuer', 'iss does not match');
     return payload;
   }
@@ -299,7 +325,9 @@ function signEd25519(header: object, payload: object, key: KeyObject): string {
 
 /** The JOSE header of every token a key signs; the one-key options name no `kid`. */
 function headerOf(key: ResolvedKey): { alg: string; typ: string; kid?: string } {
-  return key.kid === undefined ? { alg: key.algorithm, typ: ACCESS_TOKEN_TYPE } : { alg: key.algorithm, typ: ACCESS_TOKEN_TYPE, kid: key.kid };
+  return key.kid === undefined
+    ? { alg: key.algorithm, typ: ACCESS_TOKEN_TYPE }
+    : { alg: key.algorithm, typ: ACCESS_TOKEN_TYPE, kid: key.kid };
 }
 
 /** A refusal with its reason for operators, and the detail of what failed as its cause. */

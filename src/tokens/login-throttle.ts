@@ -32,8 +32,7 @@ export interface CountedAttempt {
 }
 
 export type ThrottleDecision =
-  | { allowed: true; attempt: CountedAttempt }
-  | { allowed: false; limit: ThrottleLimit; retryAfter: number; ip: string };
+  { allowed: true; attempt: CountedAttempt } | { allowed: false; limit: ThrottleLimit; retryAfter: number; ip: string };
 
 const IP_KEY = 'ip';
 
@@ -189,8 +188,9 @@ function embeddedIpv4(groups: number[]): string | undefined {
 
 /** The eight 16-bit groups of a valid IPv6 address (a trailing dotted IPv4 part included). */
 function ipv6Groups(address: string): number[] {
-  const text = address.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a, b, c, d) =>
-    `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`,
+  const text = address.replace(
+    /(\d+)\.(\d+)\.(\d+)\.(\d+)$/,
+    (_, a, b, c, d) => `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`,
   );
   const [head, tail] = text.split('::') as [string, string | undefined];
   const part = (half: string) => (half === '' ? [] : half.split(':'));
@@ -204,7 +204,7 @@ function ipv6Groups(address: string): number[] {
 function compressIpv6(groups: number[]): string {
   let start = -1;
   let length = 0;
-  for (let i = 0; i < groups.length; ) {
+  for (let i = 0; i < groups.length;) {
     let j = i;
     while (j < groups.length && groups[j] === 0) j++;
     if (j - i > length && j - i >= 2) [start, length] = [i, j - i];

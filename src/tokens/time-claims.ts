@@ -15,7 +15,11 @@ export interface ClockRules {
  * in the future nor older than a token lives. For a token that passed once and is checked again
  * (a clock moved on, or back), no two of them fail together, so the order never decides its reason.
  */
-export function timeClaimFailure(claims: { nbf?: number; exp?: number; iat?: number }, nowSeconds: number, rules: ClockRules): AccessTokenFailureReason | undefined {
+export function timeClaimFailure(
+  claims: { nbf?: number; exp?: number; iat?: number },
+  nowSeconds: number,
+  rules: ClockRules,
+): AccessTokenFailureReason | undefined {
   const { nbf, exp, iat } = claims;
   const tolerance = rules.toleranceSeconds;
   if (nbf !== undefined && isInFuture(nbf, nowSeconds, tolerance)) return 'not_yet_valid';

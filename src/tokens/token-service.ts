@@ -3,11 +3,22 @@ import { InternalError, InvalidTokenError, StoreUnavailableError } from '../erro
 import type { RefreshTokenStore, SessionRecord } from '../store/types.js';
 import type { AuthUser, SessionInfo } from '../types.js';
 import { MAX_CLOCK_TOLERANCE_SECONDS, type AccessClaims, type AccessTokens, type SignIn } from './access-token.js';
-import { isSessionId, newRefreshToken, newSession, openSuccessor, parseRefreshToken, sealSuccessor, type PresentedRefreshToken } from './refresh-token.js';
+import {
+  isSessionId,
+  newRefreshToken,
+  newSession,
+  openSuccessor,
+  parseRefreshToken,
+  sealSuccessor,
+  type PresentedRefreshToken,
+} from './refresh-token.js';
 import { RevocationView } from './revocation-view.js';
 import { assertAuthUser, parseGrant, serializeGrant } from './user.js';
 
-export type RefreshPolicy = Pick<ResolvedRefreshTokenOptions, 'idleTtlMs' | 'absoluteTtlMs' | 'graceMs' | 'maxSessionsPerUser' | 'resolveUser'>;
+export type RefreshPolicy = Pick<
+  ResolvedRefreshTokenOptions,
+  'idleTtlMs' | 'absoluteTtlMs' | 'graceMs' | 'maxSessionsPerUser' | 'resolveUser'
+>;
 
 /** Where a request came from, as the session list shows it. */
 export interface ClientContext {
@@ -146,7 +157,11 @@ export class TokenService {
   }
 
   /** Starts a new session for a user who just signed in (`signIn.authTime` at the latest now). */
-  async startSession(user: AuthUser, client: ClientContext, signIn: SignIn): Promise<{ tokens: IssuedTokens; evictedSessionIds: string[] }> {
+  async startSession(
+    user: AuthUser,
+    client: ClientContext,
+    signIn: SignIn,
+  ): Promise<{ tokens: IssuedTokens; evictedSessionIds: string[] }> {
     const now = this.now();
     const family = newSession(user.id);
     const first = newRefreshToken(family);
@@ -168,7 +183,10 @@ export class TokenService {
         { maxSessionsPerUser: this.policy.maxSessionsPerUser, now },
       ),
     );
-    return { tokens: { accessToken: access.token, expiresIn: access.expiresIn, refreshToken: first.token, session }, evictedSessionIds: evictedFamilyIds };
+    return {
+      tokens: { accessToken: access.token, expiresIn: access.expiresIn, refreshToken: first.token, session },
+      evictedSessionIds: evictedFamilyIds,
+    };
   }
 
   /**
@@ -199,7 +217,8 @@ export class TokenService {
         graceMs: this.policy.graceMs,
       }),
     );
-    if (result.outcome === 'invalid') return { outcome: 'invalid', reason: result.reason === 'wrong_proof' ? 'wrong_proof' : 'unknown_session' };
+    if (result.outcome === 'invalid')
+      return { outcome: 'invalid', reason: result.reason === 'wrong_proof' ? 'wrong_proof' : 'unknown_session' };
     if (result.outcome === 'reused') return { outcome: 'reused', userId: result.userId, sessionId: presented.sessionId };
 
     const refreshToken = result.outcome === 'rotated' ? successor.token : openSuccessor(result.sealedSuccessor, presented);
@@ -265,10 +284,14 @@ export class TokenService {
    * that throws, or answers something that is not the session's user, is the app's error:
    * `InternalError`, and nothing has changed.
    */
-  private async resolveUser(presented: PresentedRefreshToken, resolveUser: NonNullable<RefreshPolicy['resolveUser']>): Promise<{ user: AuthUser } | Refusal> {
+  private async resolveUser(
+    presented: PresentedRefreshToken,
+    resolveUser: NonNullable<RefreshPolicy['resolveUser']>,
+  ): Promise<{ user: AuthUser } | Refusal> {
     const { sessionId, proofHash } = presented;
     const found = await this.call(() => this.store.findFamily!(sessionId, { proofHash, now: this.now() }));
-    if (found.outcome === 'invalid') return { outcome: 'invalid', reason: found.reason === 'wrong_proof' ? 'wrong_proof' : 'unknown_session' };
+    if (found.outcome === 'invalid')
+      return { outcome: 'invalid', reason: found.reason === 'wrong_proof' ? 'wrong_proof' : 'unknown_session' };
     const { session } = found;
     const { user: signedIn, signIn } = parseGrant(found.userRecord, session.createdAt);
     let user: unknown;
@@ -283,7 +306,8 @@ export class TokenService {
       });
       if (user !== null && user !== undefined) {
         assertAuthUser(user, 'refreshToken.resolveUser');
-        if (user.id !== session.userId) throw new TypeError('refreshToken.resolveUser must answer the session\'s own user (same id), or null');
+        if (user.id !== session.userId)
+          throw new TypeError("refreshToken.resolveUser must answer the session's own user (same id), or null");
       }
     } catch (error) {
       throw new InternalError(error);

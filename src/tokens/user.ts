@@ -22,7 +22,9 @@ export function assertAuthUser(user: unknown, source: string): asserts user is A
     (candidate.scopes === undefined || (isStringArray(candidate.scopes) && candidate.scopes.every((scope) => !/\s/.test(scope)))) &&
     (candidate.claims === undefined || isPlainObject(candidate.claims));
   if (!valid) {
-    throw new TypeError(`${source} must give { id: string of 1 to ${MAX_ID_LENGTH} characters, roles?: string[], scopes?: string[], claims?: object }`);
+    throw new TypeError(
+      `${source} must give { id: string of 1 to ${MAX_ID_LENGTH} characters, roles?: string[], scopes?: string[], claims?: object }`,
+    );
   }
 }
 

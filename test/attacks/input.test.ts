@@ -25,7 +25,11 @@ async function postRaw(app: express.Express, path: string, headers: Record<strin
 }
 
 /** The answer `expectError` expects, for a response read by `postRaw`. */
-const tooLarge = { status: 413, type: 'application/json; charset=utf-8', body: { error: 'payload_too_large', message: expect.any(String) } };
+const tooLarge = {
+  status: 413,
+  type: 'application/json; charset=utf-8',
+  body: { error: 'payload_too_large', message: expect.any(String) },
+};
 
 describe('input attacks', () => {
   let t: TestApp;
@@ -66,7 +70,9 @@ describe('input attacks', () => {
   });
 
   it('accepts a username of 256 characters and a password of 1,024 bytes (and refuses them as credentials)', async () => {
-    const res = await request(t.app).post('/auth/login').send({ username: 'a'.repeat(256), password: 'é'.repeat(512) });
+    const res = await request(t.app)
+      .post('/auth/login')
+      .send({ username: 'a'.repeat(256), password: 'é'.repeat(512) });
     expectError(res, 401, 'invalid_credentials');
   });
 
@@ -105,7 +111,12 @@ describe('input attacks', () => {
     app.use(express.json({ limit: '1mb' }));
     app.use(t.app);
     const padding = 'x'.repeat(8 * 1024);
-    const res = await postRaw(app, '/auth/login', {}, [`{"username":"alice","password":"${PASSWORD}",`, `"a":"${padding}",`, `"b":"${padding}",`, `"c":"${padding}"}`]);
+    const res = await postRaw(app, '/auth/login', {}, [
+      `{"username":"alice","password":"${PASSWORD}",`,
+      `"a":"${padding}",`,
+      `"b":"${padding}",`,
+      `"c":"${padding}"}`,
+    ]);
     expect(res).toEqual(tooLarge);
     expect(t.events).toEqual([]);
   });
@@ -116,7 +127,9 @@ describe('input attacks', () => {
     app.use(t.app);
     const body = gzipSync(JSON.stringify({ username: 'alice', password: PASSWORD, padding: 'x'.repeat(40 * 1024) }));
     expect(body.length).toBeLessThan(1024);
-    expect(await postRaw(app, '/auth/login', { 'content-encoding': 'gzip', 'content-length': String(body.length) }, [body])).toEqual(tooLarge);
+    expect(await postRaw(app, '/auth/login', { 'content-encoding': 'gzip', 'content-length': String(body.length) }, [body])).toEqual(
+      tooLarge,
+    );
   });
 
   it('answers JSON, never an HTML stack page, when an app-level parser fails before the router (authErrorHandler)', async () => {
@@ -126,7 +139,9 @@ describe('input attacks', () => {
     app.use('/auth', authErrorHandler());
     const malformed = await request(app).post('/auth/login').set('Content-Type', 'application/json').send('{"username": "alice",');
     expectError(malformed, 400, 'invalid_request');
-    const tooLarge = await request(app).post('/auth/login').send({ username: 'alice', password: PASSWORD, padding: 'x'.repeat(30 * 1024) });
+    const tooLarge = await request(app)
+      .post('/auth/login')
+      .send({ username: 'alice', password: PASSWORD, padding: 'x'.repeat(30 * 1024) });
     expectError(tooLarge, 413, 'payload_too_large');
     expect((await request(app).post('/auth/login').send({ username: 'alice', password: PASSWORD })).status).toBe(200);
   });
@@ -138,7 +153,9 @@ describe('input attacks', () => {
     const forged = await login(t, 'alice', { 'X-Forwarded-For': markup });
     await login(t, 'bob', { 'X-Forwarded-For': '203.0.113.7' });
     const ips = async (accessToken: string) =>
-      (await request(t.app).get('/auth/sessions').set('Authorization', `Bearer ${accessToken}`)).body.sessions.map((s: { ip: unknown }) => s.ip);
+      (await request(t.app).get('/auth/sessions').set('Authorization', `Bearer ${accessToken}`)).body.sessions.map(
+        (s: { ip: unknown }) => s.ip,
+      );
     expect(await ips(forged.accessToken)).toEqual([null]);
     const bob = await login(t, 'bob', { 'X-Forwarded-For': '2001:db8::1, 10.0.0.1' });
     expect((await ips(bob.accessToken)).sort()).toEqual(['2001:db8::1', '203.0.113.7']);

@@ -17,9 +17,10 @@ async function expectTokenRefused(t: TestApp, token: string, path = '/stateless'
 /** RS256/ES256 signed by hand with any private key (jsonwebtoken would refuse some headers). */
 function signAsymmetric(header: Record<string, unknown>, payload: unknown, key: KeyObject): string {
   const input = `${b64(header)}.${b64(payload)}`;
-  const signature = header.alg === 'ES256'
-    ? createSign('sha256').update(input).sign({ key, dsaEncoding: 'ieee-p1363' })
-    : createSign('sha256').update(input).sign(key);
+  const signature =
+    header.alg === 'ES256'
+      ? createSign('sha256').update(input).sign({ key, dsaEncoding: 'ieee-p1363' })
+      : createSign('sha256').update(input).sign(key);
   return `${input}.${signature.toString('base64url')}`;
 }
 
@@ -40,13 +41,22 @@ describe('JWT attacks', () => {
   const header = { alg: 'HS256', typ: 'at+jwt' };
 
   it('control: the hand-made token with the right key passes (so each case fails for its own reason)', async () => {
-    expect((await request(t.app).get('/me').set('Authorization', `Bearer ${forge(header, payload())}`)).status).toBe(200);
+    expect(
+      (
+        await request(t.app)
+          .get('/me')
+          .set('Authorization', `Bearer ${forge(header, payload())}`)
+      ).status,
+    ).toBe(200);
   });
 
   describe('forged algorithms and signatures', () => {
     it.each([
       ['alg: none, no signature', () => `${b64({ alg: 'none', typ: 'at+jwt' })}.${b64(payload())}.`],
-      ['alg: none with the HMAC signature kept', () => `${b64({ alg: 'none', typ: 'at+jwt' })}.${forge(header, payload()).split('.').slice(1).join('.')}`],
+      [
+        'alg: none with the HMAC signature kept',
+        () => `${b64({ alg: 'none', typ: 'at+jwt' })}.${forge(header, payload()).split('.').slice(1).join('.')}`,
+      ],
       ['alg: None', () => forge({ alg: 'None', typ: 'at+jwt' }, payload())],
       ['alg: NONE', () => forge({ alg: 'NONE', typ: 'at+jwt' }, payload())],
       ['alg: hs256 (letter case)', () => forge({ alg: 'hs256', typ: 'at+jwt' }, payload())],
@@ -55,14 +65,20 @@ describe('JWT attacks', () => {
       ['no alg', () => forge({ typ: 'at+jwt' }, payload())],
       ['a wrong secret', () => forge(header, payload(), 'another-secret-of-at-least-32-bytes!!')],
       ['an empty signature', () => `${forge(header, payload()).split('.').slice(0, 2).join('.')}.`],
-      ['a signature of another token', () => {
-        const [h, p] = forge(header, { ...payload(), sub: 'u-bob' }).split('.');
-        return `${h}.${p}.${forge(header, payload()).split('.')[2]}`;
-      }],
-      ['a tampered payload', () => {
-        const [h, , s] = victim.accessToken.split('.');
-        return `${h}.${b64({ ...claimsOf(victim.accessToken), roles: ['admin', 'root'] })}.${s}`;
-      }],
+      [
+        'a signature of another token',
+        () => {
+          const [h, p] = forge(header, { ...payload(), sub: 'u-bob' }).split('.');
+          return `${h}.${p}.${forge(header, payload()).split('.')[2]}`;
+        },
+      ],
+      [
+        'a tampered payload',
+        () => {
+          const [h, , s] = victim.accessToken.split('.');
+          return `${h}.${b64({ ...claimsOf(victim.accessToken), roles: ['admin', 'root'] })}.${s}`;
+        },
+      ],
     ])('%s', async (_name, make) => {
       await expectTokenRefused(t, make());
     });
@@ -73,13 +89,19 @@ describe('JWT attacks', () => {
       ['garbage', () => 'garbage'],
       ['two segments', () => forge(header, payload()).split('.').slice(0, 2).join('.')],
       ['four segments', () => `${forge(header, payload())}.extra`],
-      ['a JWS JSON serialisation', () => JSON.stringify({ payload: b64(payload()), signatures: [{ protected: b64(header), signature: 'x' }] })],
+      [
+        'a JWS JSON serialisation',
+        () => JSON.stringify({ payload: b64(payload()), signatures: [{ protected: b64(header), signature: 'x' }] }),
+      ],
       ['no exp', () => forge(header, { ...payload(), exp: undefined })],
       ['a string exp', () => forge(header, { ...payload(), exp: String(now() + 900) })],
       ['exp as an object', () => forge(header, { ...payload(), exp: { $gt: 0 } })],
       ['no iat', () => forge(header, { ...payload(), iat: undefined })],
       ['an iat in the future', () => forge(header, { ...payload(), iat: now() + 60 })],
-      ['an iat older than the lifetime, with a far exp', () => forge(header, { ...payload(), iat: now() - 10_000, exp: now() + 10_000_000 })],
+      [
+        'an iat older than the lifetime, with a far exp',
+        () => forge(header, { ...payload(), iat: now() - 10_000, exp: now() + 10_000_000 }),
+      ],
       ['an expired token', () => forge(header, { ...payload(), iat: now() - 900, exp: now() - 10 })],
       ['nbf in the future', () => forge(header, { ...payload(), nbf: now() + 600 })],
       ['a string payload', () => forge(header, 'hello')],
@@ -118,10 +140,27 @@ describe('JWT attacks', () => {
 
     it.each([
       ['kid naming another key (HS256)', () => forge({ ...header, kid: '../../dev/null' }, payload(), '')],
-      ['jku pointing at an attacker key set (RS256)', () => signAsymmetric({ alg: 'RS256', typ: 'at+jwt', jku: keyUrl, kid: 'evil' }, payload(), attacker.privateKey)],
-      ['x5u pointing at an attacker certificate (RS256)', () => signAsymmetric({ alg: 'RS256', typ: 'at+jwt', x5u: keyUrl }, payload(), attacker.privateKey)],
-      ['an embedded jwk (RS256)', () => signAsymmetric({ alg: 'RS256', typ: 'at+jwt', jwk: attacker.publicKey.export({ format: 'jwk' }) }, payload(), attacker.privateKey)],
-      ['kid, jku and a valid HMAC: the extra headers change nothing', () => forge({ ...header, kid: 'x', jku: keyUrl }, payload(), 'not-our-secret-but-32-bytes-long!!!')],
+      [
+        'jku pointing at an attacker key set (RS256)',
+        () => signAsymmetric({ alg: 'RS256', typ: 'at+jwt', jku: keyUrl, kid: 'evil' }, payload(), attacker.privateKey),
+      ],
+      [
+        'x5u pointing at an attacker certificate (RS256)',
+        () => signAsymmetric({ alg: 'RS256', typ: 'at+jwt', x5u: keyUrl }, payload(), attacker.privateKey),
+      ],
+      [
+        'an embedded jwk (RS256)',
+        () =>
+          signAsymmetric(
+            { alg: 'RS256', typ: 'at+jwt', jwk: attacker.publicKey.export({ format: 'jwk' }) },
+            payload(),
+            attacker.privateKey,
+          ),
+      ],
+      [
+        'kid, jku and a valid HMAC: the extra headers change nothing',
+        () => forge({ ...header, kid: 'x', jku: keyUrl }, payload(), 'not-our-secret-but-32-bytes-long!!!'),
+      ],
     ])('%s', async (_name, make) => {
       await expectTokenRefused(t, make());
     });
@@ -162,7 +201,10 @@ describe.each([
   const keys = makeKeys();
 
   describe.each([
-    ['a PEM public key', () => ({ algorithm, privateKey: keys.privateKey, publicKey: keys.publicKey.export({ type: 'spki', format: 'pem' }) as string })],
+    [
+      'a PEM public key',
+      () => ({ algorithm, privateKey: keys.privateKey, publicKey: keys.publicKey.export({ type: 'spki', format: 'pem' }) as string }),
+    ],
     ['a KeyObject public key', () => ({ algorithm, privateKey: keys.privateKey, publicKey: keys.publicKey })],
   ] as const)('verifying with %s', (_name, options) => {
     let t: TestApp;
@@ -185,8 +227,17 @@ describe.each([
     const t = await makeApp({ accessToken: { algorithm, privateKey: keys.privateKey } });
     const now = Math.floor(t.clock.now / 1000);
     const claims = { sub: 'u-alice', sid: 's', jti: 'j', iat: now, exp: now + 60 };
-    expect((await request(t.app).get('/stateless').set('Authorization', `Bearer ${signAsymmetric({ alg: algorithm, typ: 'at+jwt' }, claims, keys.privateKey)}`)).status).toBe(200);
-    await expectTokenRefused(t, signAsymmetric({ alg: algorithm, typ: 'at+jwt', crit: ['exp-check'], 'exp-check': true }, claims, keys.privateKey));
+    expect(
+      (
+        await request(t.app)
+          .get('/stateless')
+          .set('Authorization', `Bearer ${signAsymmetric({ alg: algorithm, typ: 'at+jwt' }, claims, keys.privateKey)}`)
+      ).status,
+    ).toBe(200);
+    await expectTokenRefused(
+      t,
+      signAsymmetric({ alg: algorithm, typ: 'at+jwt', crit: ['exp-check'], 'exp-check': true }, claims, keys.privateKey),
+    );
   });
 
   it('still refuses a denylisted token whose signature was re-encoded (the denylist is keyed by jti)', async () => {

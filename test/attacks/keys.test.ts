@@ -28,7 +28,12 @@ const es256 = (header: Record<string, unknown>, key = es.privateKey) => {
 describe('a key set mixing an HMAC secret and an EC key, behind auth.requireAccessToken', () => {
   const store = new MemoryTokenStore();
   afterAll(() => store.close());
-  const accessToken: AccessTokenOptions = { keys: [{ kid: 'es', privateKey: es.privateKey, algorithm: 'ES256' }, { kid: 'hs', secret: SECRET }] };
+  const accessToken: AccessTokenOptions = {
+    keys: [
+      { kid: 'es', privateKey: es.privateKey, algorithm: 'ES256' },
+      { kid: 'hs', secret: SECRET },
+    ],
+  };
   const auth = createAuth({ accessToken, store });
   const app = express();
   app.get('/me', auth.requireAccessToken(), (req, res) => void res.json({ userId: req.auth!.userId }));
@@ -42,15 +47,24 @@ describe('a key set mixing an HMAC secret and an EC key, behind auth.requireAcce
 
   it.each([
     ['HS256 keyed with the public key, under its kid', hmac({ alg: 'HS256', typ: 'at+jwt', kid: 'es' }, publicPem)],
-    ['HS256 keyed with the public key in DER', hmac({ alg: 'HS256', typ: 'at+jwt', kid: 'es' }, es.publicKey.export({ type: 'spki', format: 'der' }))],
+    [
+      'HS256 keyed with the public key in DER',
+      hmac({ alg: 'HS256', typ: 'at+jwt', kid: 'es' }, es.publicKey.export({ type: 'spki', format: 'der' })),
+    ],
     ['ES256 under the HMAC key kid', es256({ alg: 'ES256', typ: 'at+jwt', kid: 'hs' })],
     ['alg none under each kid', `${b64({ alg: 'none', typ: 'at+jwt', kid: 'es' })}.${b64(claims())}.`],
     ['a kid naming no key', hmac({ alg: 'HS256', typ: 'at+jwt', kid: 'hs2' })],
     ['a path as kid', hmac({ alg: 'HS256', typ: 'at+jwt', kid: '../../../../dev/null' })],
     ['a kid of 6,000 characters', hmac({ alg: 'HS256', typ: 'at+jwt', kid: 'k'.repeat(6000) })],
     ['a kid that is an object', hmac({ alg: 'HS256', typ: 'at+jwt', kid: { $ne: null } })],
-    ['its own key in jwk', es256({ alg: 'ES256', typ: 'at+jwt', kid: 'es', jwk: ecKeyPair().publicKey.export({ format: 'jwk' }) }, ecKeyPair().privateKey)],
-    ['a jku to fetch keys from', es256({ alg: 'ES256', typ: 'at+jwt', kid: 'es', jku: 'http://127.0.0.1:1/jwks.json' }, ecKeyPair().privateKey)],
+    [
+      'its own key in jwk',
+      es256({ alg: 'ES256', typ: 'at+jwt', kid: 'es', jwk: ecKeyPair().publicKey.export({ format: 'jwk' }) }, ecKeyPair().privateKey),
+    ],
+    [
+      'a jku to fetch keys from',
+      es256({ alg: 'ES256', typ: 'at+jwt', kid: 'es', jku: 'http://127.0.0.1:1/jwks.json' }, ecKeyPair().privateKey),
+    ],
   ])('refuses %s', async (_name, token) => {
     expectInvalidToken(await get(token));
   });
@@ -68,9 +82,16 @@ describe('createAccessTokenVerifier against a hostile or failing JWKS host', () 
     const verifier = createAccessTokenVerifier({ jwksUri: host.url, jwksCooldown: '30s' });
     const app = express();
     app.get('/data', verifier.requireAccessToken(), (req, res) => void res.json({ userId: req.auth!.userId }));
-    await request(app).get('/data').set('Authorization', `Bearer ${es256({ alg: 'ES256', typ: 'at+jwt', kid: 'es' })}`).expect(200);
+    await request(app)
+      .get('/data')
+      .set('Authorization', `Bearer ${es256({ alg: 'ES256', typ: 'at+jwt', kid: 'es' })}`)
+      .expect(200);
     const answers = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => request(app).get('/data').set('Authorization', `Bearer ${es256({ alg: 'ES256', typ: 'at+jwt', kid: `random-${i}` })}`)),
+      Array.from({ length: 100 }, (_, i) =>
+        request(app)
+          .get('/data')
+          .set('Authorization', `Bearer ${es256({ alg: 'ES256', typ: 'at+jwt', kid: `random-${i}` })}`),
+      ),
     );
     for (const res of answers) expectInvalidToken(res);
     // The first fetch started the cooldown: no kid, however new, fetches again within it.
@@ -102,6 +123,10 @@ describe('createAccessTokenVerifier against a hostile or failing JWKS host', () 
     const verifier = createAccessTokenVerifier({ jwksUri: host.url });
     const app = express();
     app.get('/data', verifier.requireAccessToken(), (_req, res) => void res.json({ ok: true }));
-    expectInvalidToken(await request(app).get('/data').set('Authorization', `Bearer ${hmac({ alg: 'HS256', typ: 'at+jwt', kid: 'oct' })}`));
+    expectInvalidToken(
+      await request(app)
+        .get('/data')
+        .set('Authorization', `Bearer ${hmac({ alg: 'HS256', typ: 'at+jwt', kid: 'oct' })}`),
+    );
   });
 });

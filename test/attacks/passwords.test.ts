@@ -68,7 +68,15 @@ describe('password attacks', () => {
 
   it('runs exactly one bcrypt comparison, at cost 10, for each kind of failure (no timing tell)', async () => {
     const compare = jest.spyOn(bcrypt, 'compare');
-    const kinds = [['long', 'wrong'], ['mallory', 'wrong'], ['sso-only', 'wrong'], ['long', PASSWORD_72 + 'x'], ['php', 'wrong'], ['php-2x', 'wrong'], ['legacy', 'wrong']];
+    const kinds = [
+      ['long', 'wrong'],
+      ['mallory', 'wrong'],
+      ['sso-only', 'wrong'],
+      ['long', PASSWORD_72 + 'x'],
+      ['php', 'wrong'],
+      ['php-2x', 'wrong'],
+      ['legacy', 'wrong'],
+    ];
     try {
       for (const [username, password] of kinds) {
         compare.mockClear();

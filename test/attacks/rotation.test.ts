@@ -6,7 +6,6 @@ import request from 'supertest';
 import { cookieHeader, expectError, login, makeApp, me, refresh, refreshCookie, type TestApp } from '../helpers/app.js';
 import { sessionIdOf } from '../suites/shared.js';
 
-
 describe('rotation and reuse attacks', () => {
   let t: TestApp;
   beforeEach(async () => {
@@ -114,7 +113,9 @@ describe('rotation and reuse attacks', () => {
   it("a token of another user's family cannot delete that session: 404, and it lives", async () => {
     const alice = await login(t);
     const bob = await login(t, 'bob');
-    const res = await request(t.app).delete(`/auth/sessions/${sessionIdOf(alice.refreshToken)}`).set('Authorization', `Bearer ${bob.accessToken}`);
+    const res = await request(t.app)
+      .delete(`/auth/sessions/${sessionIdOf(alice.refreshToken)}`)
+      .set('Authorization', `Bearer ${bob.accessToken}`);
     expectError(res, 404, 'not_found');
     expect((await refresh(t, alice.refreshToken)).status).toBe(200);
   });

@@ -27,7 +27,9 @@ describe('published secrets', () => {
   });
 
   it.each(PUBLISHED)('requireAccessToken refuses %s', (secret) => {
-    expect(() => requireAccessToken({ secret })).toThrow(expect.objectContaining({ name: 'ConfigurationError', option: 'requireAccessToken.secret' }));
+    expect(() => requireAccessToken({ secret })).toThrow(
+      expect.objectContaining({ name: 'ConfigurationError', option: 'requireAccessToken.secret' }),
+    );
   });
 
   describe('the demo started without JWT_SECRET', () => {
@@ -41,7 +43,9 @@ describe('published secrets', () => {
       const port = (probe.address() as { port: number }).port;
       probe.close();
       const { JWT_SECRET: _unset, ...env } = process.env;
-      demo = spawn(process.execPath, [join(__dirname, '..', '..', 'examples', 'basic', 'server.mjs')], { env: { ...env, PORT: String(port) } });
+      demo = spawn(process.execPath, [join(__dirname, '..', '..', 'examples', 'basic', 'server.mjs')], {
+        env: { ...env, PORT: String(port) },
+      });
       demo.stdout!.on('data', (chunk) => (output += chunk));
       demo.stderr!.on('data', (chunk) => (output += chunk));
       while (!output.includes(`http://localhost:${port}`)) {
@@ -71,7 +75,11 @@ describe('published secrets', () => {
       for (const secret of PUBLISHED) {
         const forged = jwt.sign({ ...claims, roles: ['admin'] }, secret, { algorithm: 'HS256', header: { alg: 'HS256', typ: 'at+jwt' } });
         const res = await me(forged);
-        expect({ secret, status: res.status, body: await res.json() }).toEqual({ secret, status: 401, body: { error: 'invalid_token', message: expect.any(String) } });
+        expect({ secret, status: res.status, body: await res.json() }).toEqual({
+          secret,
+          status: 401,
+          body: { error: 'invalid_token', message: expect.any(String) },
+        });
       }
     });
   });

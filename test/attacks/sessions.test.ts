@@ -19,9 +19,13 @@ describe('session-end attacks', () => {
   it('a logged-out access token stays refused while the largest clock tolerance (300 s) still accepts it after exp', async () => {
     // The router signs with the default tolerance (5 s); another service checks with the largest.
     const lenient = express();
-    lenient.get('/me', requireAccessToken({ secret: SECRET, store: t.store, now: () => t.clock.now, clockToleranceSeconds: 300 }), (req, res) => {
-      res.json(req.auth);
-    });
+    lenient.get(
+      '/me',
+      requireAccessToken({ secret: SECRET, store: t.store, now: () => t.clock.now, clockToleranceSeconds: 300 }),
+      (req, res) => {
+        res.json(req.auth);
+      },
+    );
     const { accessToken } = await login(t);
     // Logout with the access token only: the session lives on, the token is denylisted.
     const logout = await request(t.app).post('/auth/logout').set('Authorization', `Bearer ${accessToken}`);

@@ -51,7 +51,10 @@ describe('transport and CSRF attacks', () => {
     });
 
     it('refuses /login with Sec-Fetch-Site: cross-site', async () => {
-      const res = await request(t.app).post('/auth/login').set('Sec-Fetch-Site', 'cross-site').send({ username: 'alice', password: PASSWORD });
+      const res = await request(t.app)
+        .post('/auth/login')
+        .set('Sec-Fetch-Site', 'cross-site')
+        .send({ username: 'alice', password: PASSWORD });
       expectError(res, 403, 'csrf_rejected');
     });
 
@@ -60,7 +63,10 @@ describe('transport and CSRF attacks', () => {
       app.set('trust proxy', 'loopback'); // the app behind a TLS-terminating proxy on this machine
       app.use(t.app);
       const login = (origin: string, proto: string) =>
-        request(app).post('/auth/login').set({ Host: 'app.example', Origin: origin, 'X-Forwarded-Proto': proto }).send({ username: 'alice', password: PASSWORD });
+        request(app)
+          .post('/auth/login')
+          .set({ Host: 'app.example', Origin: origin, 'X-Forwarded-Proto': proto })
+          .send({ username: 'alice', password: PASSWORD });
       // Without Sec-Fetch-Site (older browsers) the Origin is all there is to go by.
       expectError(await login('http://app.example', 'https'), 403, 'csrf_rejected');
       for (const origin of ['javascript://app.example', 'file://app.example', 'ftp://app.example']) {
@@ -71,7 +77,10 @@ describe('transport and CSRF attacks', () => {
     });
 
     it('compares the host without letter case, as browsers send Origin in lower case', async () => {
-      const res = await request(t.app).post('/auth/login').set({ Host: 'App.Example', Origin: 'https://app.example' }).send({ username: 'alice', password: PASSWORD });
+      const res = await request(t.app)
+        .post('/auth/login')
+        .set({ Host: 'App.Example', Origin: 'https://app.example' })
+        .send({ username: 'alice', password: PASSWORD });
       expect(res.status).toBe(200);
     });
 
@@ -80,13 +89,20 @@ describe('transport and CSRF attacks', () => {
       expectError(res, 403, 'csrf_rejected');
     });
 
-    it('accepts the request\'s own origin, a trusted origin, and clients that send neither header', async () => {
-      const own = await request(t.app).post('/auth/login').set('Host', 'api.example.com').set('Origin', 'https://api.example.com')
-        .set('Sec-Fetch-Site', 'same-origin').send({ username: 'alice', password: PASSWORD });
+    it("accepts the request's own origin, a trusted origin, and clients that send neither header", async () => {
+      const own = await request(t.app)
+        .post('/auth/login')
+        .set('Host', 'api.example.com')
+        .set('Origin', 'https://api.example.com')
+        .set('Sec-Fetch-Site', 'same-origin')
+        .send({ username: 'alice', password: PASSWORD });
       expect(own.status).toBe(200);
       const trusting = await makeApp({ trustedOrigins: ['https://app.example.com/'] });
-      const trusted = await request(trusting.app).post('/auth/login').set('Origin', 'https://app.example.com')
-        .set('Sec-Fetch-Site', 'cross-site').send({ username: 'alice', password: PASSWORD });
+      const trusted = await request(trusting.app)
+        .post('/auth/login')
+        .set('Origin', 'https://app.example.com')
+        .set('Sec-Fetch-Site', 'cross-site')
+        .send({ username: 'alice', password: PASSWORD });
       expect(trusted.status).toBe(200);
       expect((await request(t.app).post('/auth/login').send({ username: 'alice', password: PASSWORD })).status).toBe(200);
     });
@@ -149,14 +165,27 @@ describe('transport and CSRF attacks', () => {
     it('does not apply to a body-borne token with transport: body (it cannot ride along by itself)', async () => {
       const native = await makeApp({ refreshToken: { transport: 'body' } });
       const session = await request(native.app).post('/auth/login').send({ username: 'alice', password: PASSWORD });
-      const res = await request(native.app).post('/auth/refresh').set('Origin', 'https://native.example').send({ refreshToken: session.body.refreshToken });
+      const res = await request(native.app)
+        .post('/auth/refresh')
+        .set('Origin', 'https://native.example')
+        .send({ refreshToken: session.body.refreshToken });
       expect(res.status).toBe(200);
     });
 
     it('treats a Sec-Fetch-Site sent twice, or of an unknown value, as cross-site', async () => {
       // An array is sent as repeated header lines.
-      for (const site of [['cross-site', 'cross-site'], ['same-origin', 'same-origin'], 'same-origin, cross-site', 'Same-Origin', 'bogus', '']) {
-        const res = await request(t.app).post('/auth/login').set('Sec-Fetch-Site', site as string).send({ username: 'alice', password: PASSWORD });
+      for (const site of [
+        ['cross-site', 'cross-site'],
+        ['same-origin', 'same-origin'],
+        'same-origin, cross-site',
+        'Same-Origin',
+        'bogus',
+        '',
+      ]) {
+        const res = await request(t.app)
+          .post('/auth/login')
+          .set('Sec-Fetch-Site', site as string)
+          .send({ username: 'alice', password: PASSWORD });
         expectError(res, 403, 'csrf_rejected');
       }
       for (const site of ['same-origin', 'same-site', 'none']) {
@@ -165,10 +194,16 @@ describe('transport and CSRF attacks', () => {
       }
     });
 
-    it('refuses an Origin sent twice, even the request\'s own or a trusted one', async () => {
+    it("refuses an Origin sent twice, even the request's own or a trusted one", async () => {
       const trusting = await makeApp({ trustedOrigins: ['https://app.example.com'] });
-      for (const origin of [['https://api.example.com', 'https://api.example.com'], ['https://app.example.com', 'https://app.example.com']]) {
-        const res = await request(trusting.app).post('/auth/login').set('Host', 'api.example.com').set('Origin', origin as unknown as string)
+      for (const origin of [
+        ['https://api.example.com', 'https://api.example.com'],
+        ['https://app.example.com', 'https://app.example.com'],
+      ]) {
+        const res = await request(trusting.app)
+          .post('/auth/login')
+          .set('Host', 'api.example.com')
+          .set('Origin', origin as unknown as string)
           .send({ username: 'alice', password: PASSWORD });
         expectError(res, 403, 'csrf_rejected');
       }

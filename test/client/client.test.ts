@@ -1,7 +1,15 @@
 import { once } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
 import express from 'express';
-import { AuthClientError, createAuthClient, type AuthClientErrorCode, type AuthClientOptions, type SessionInfo, type SessionsResponse, type TokenStorage } from '../../src/client/index.js';
+import {
+  AuthClientError,
+  createAuthClient,
+  type AuthClientErrorCode,
+  type AuthClientOptions,
+  type SessionInfo,
+  type SessionsResponse,
+  type TokenStorage,
+} from '../../src/client/index.js';
 import { MemoryTokenStore, type AuthErrorCode, type RefreshTokenStore, type SessionInfo as ServerSessionInfo } from '../../src/index.js';
 import { makeApp, PASSWORD, SECRET, type TestApp } from '../helpers/app.js';
 
@@ -39,7 +47,9 @@ async function startServer(): Promise<Harness> {
   const memory = new MemoryTokenStore();
   const store = new Proxy(memory, {
     get(target, property, receiver) {
-      if (property === 'rotate') return (...args: Parameters<RefreshTokenStore['rotate']>) => (storeDown.value ? Promise.reject(new Error('store down')) : target.rotate(...args));
+      if (property === 'rotate')
+        return (...args: Parameters<RefreshTokenStore['rotate']>) =>
+          storeDown.value ? Promise.reject(new Error('store down')) : target.rotate(...args);
       const value = Reflect.get(target, property, receiver);
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -127,7 +137,8 @@ describe('createAuthClient (Node, against a real server)', () => {
     it('rejects a throttled login with too_many_attempts and retryAfter in seconds, from Retry-After', async () => {
       const { auth } = client(h);
       const username = `throttled-${Math.random()}`;
-      for (let i = 0; i < 5; i++) await expect(auth.login(username, 'wrong')).rejects.toMatchObject({ code: 'invalid_credentials', retryAfter: undefined });
+      for (let i = 0; i < 5; i++)
+        await expect(auth.login(username, 'wrong')).rejects.toMatchObject({ code: 'invalid_credentials', retryAfter: undefined });
       const error = await auth.login(username, 'wrong').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(AuthClientError);
       expect(error).toMatchObject({ code: 'too_many_attempts', status: 429, retryAfter: 900 });
@@ -298,7 +309,12 @@ describe('createAuthClient (Node, against a real server)', () => {
           controller.close();
         },
       });
-      const res = await auth.fetch('/echo', { method: 'POST', body, headers: { 'content-type': 'text/plain' }, duplex: 'half' } as RequestInit);
+      const res = await auth.fetch('/echo', {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'text/plain' },
+        duplex: 'half',
+      } as RequestInit);
       expect(res.status).toBe(200);
       expect(await json(res)).toEqual({ body: 'streamed body', userId: 'u-alice' });
       expect(h.hits['POST /echo']).toBe(2);
@@ -412,7 +428,12 @@ describe('createAuthClient (Node, against a real server)', () => {
       const raw = (await (await a.auth.fetch('/auth/sessions')).json()) as SessionsResponse;
       expect(raw.sessions.map((s) => Object.keys(s).sort())).toEqual(sessions.map((s) => Object.keys(s).sort()));
       expect(Object.keys(sessions[0]!).sort()).toEqual(['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent']);
-      expect(sessions.map((s) => [s.id, s.current]).sort()).toEqual([[mine.sid, true], [other.sid, false]].sort());
+      expect(sessions.map((s) => [s.id, s.current]).sort()).toEqual(
+        [
+          [mine.sid, true],
+          [other.sid, false],
+        ].sort(),
+      );
 
       await a.auth.revokeSession(other.sid);
       expect((await b.auth.fetch('/me')).status).toBe(401);
@@ -463,7 +484,11 @@ describe('createAuthClient (Node, against a real server)', () => {
       (authPath) => {
         const sent: string[] = [];
         const create = () =>
-          createAuthClient({ baseUrl: 'https://api.example.com', authPath: authPath as string, fetch: async (request) => (sent.push(request.url), new Response(null, { status: 500 })) });
+          createAuthClient({
+            baseUrl: 'https://api.example.com',
+            authPath: authPath as string,
+            fetch: async (request) => (sent.push(request.url), new Response(null, { status: 500 })),
+          });
         expect(create).toThrow(TypeError);
         expect(create).toThrow(/authPath/);
         expect(sent).toEqual([]);
@@ -498,7 +523,12 @@ describe('createAuthClient (Node, against a real server)', () => {
       await bodyClient.login('alice', PASSWORD);
       await bodyClient.refresh();
       // Body transport: the token in a lost answer dies with the page anyway.
-      expect(sent).toEqual(['/auth/login keepalive=false', '/auth/refresh keepalive=true', '/auth/login keepalive=false', '/auth/refresh keepalive=false']);
+      expect(sent).toEqual([
+        '/auth/login keepalive=false',
+        '/auth/refresh keepalive=true',
+        '/auth/login keepalive=false',
+        '/auth/refresh keepalive=false',
+      ]);
     });
 
     it('is never announced to the other tabs as done: no `idle` after a failed refresh', async () => {

@@ -60,7 +60,11 @@ describe('POST /api/signup', () => {
   it('refuses a username taken (409), a short password (400), and a body that is not JSON (415), starting no session', async () => {
     const taken = await post('/api/signup', { username: 'demo', password: 'another password' });
     const short = await post('/api/signup', { username: 'bob', password: 'short' });
-    const form = await fetch(`${demo.base}/api/signup`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=eve&password=long+enough+pw' });
+    const form = await fetch(`${demo.base}/api/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'username=eve&password=long+enough+pw',
+    });
     expect([taken.status, short.status, form.status]).toEqual([409, 400, 415]);
     expect(((await taken.json()) as { error: string }).error).toBe('username_taken');
     for (const res of [taken, short, form]) expect(refreshCookie(res)).toBeUndefined();

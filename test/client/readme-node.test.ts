@@ -30,7 +30,8 @@ afterAll(() => {
 function runner(env: Record<string, string>) {
   const dir = mkdtempSync(join(tmpdir(), 'ert-readme-node-'));
   dirs.push(dir);
-  const run = async () => (await promisify(execFile)(process.execPath, [script], { cwd: dir, env: { ...process.env, ...env }, timeout: 20_000 })).stdout.trim();
+  const run = async () =>
+    (await promisify(execFile)(process.execPath, [script], { cwd: dir, env: { ...process.env, ...env }, timeout: 20_000 })).stdout.trim();
   return { dir, run };
 }
 

@@ -58,11 +58,27 @@ describe('start-up validation', () => {
     ['a cookie name with a space', { refreshToken: { cookie: { name: 'refresh token' } } }, 'refreshToken.cookie.name'],
     ['a cookie path without a leading slash', { refreshToken: { cookie: { path: 'auth' } } }, 'refreshToken.cookie.path'],
     ['a cookie path with a semicolon', { refreshToken: { cookie: { path: '/auth;Domain=evil.example' } } }, 'refreshToken.cookie.path'],
-    ['a __Secure- cookie without secure', { refreshToken: { cookie: { name: '__Secure-rt', secure: false } } }, 'refreshToken.cookie.secure'],
+    [
+      'a __Secure- cookie without secure',
+      { refreshToken: { cookie: { name: '__Secure-rt', secure: false } } },
+      'refreshToken.cookie.secure',
+    ],
     ['a __Host- cookie without secure', { refreshToken: { cookie: { name: '__Host-rt', secure: false } } }, 'refreshToken.cookie.secure'],
-    ['a __Host- cookie with a domain', { refreshToken: { cookie: { name: '__Host-rt', domain: 'example.com' } } }, 'refreshToken.cookie.domain'],
-    ['a __Host- cookie with a path other than /', { refreshToken: { cookie: { name: '__Host-rt', path: '/auth' } } }, 'refreshToken.cookie.path'],
-    ['a __host- cookie in other letter case without secure', { refreshToken: { cookie: { name: '__host-rt', secure: false } } }, 'refreshToken.cookie.secure'],
+    [
+      'a __Host- cookie with a domain',
+      { refreshToken: { cookie: { name: '__Host-rt', domain: 'example.com' } } },
+      'refreshToken.cookie.domain',
+    ],
+    [
+      'a __Host- cookie with a path other than /',
+      { refreshToken: { cookie: { name: '__Host-rt', path: '/auth' } } },
+      'refreshToken.cookie.path',
+    ],
+    [
+      'a __host- cookie in other letter case without secure',
+      { refreshToken: { cookie: { name: '__host-rt', secure: false } } },
+      'refreshToken.cookie.secure',
+    ],
     ["secure: 'yes'", { refreshToken: { cookie: { secure: 'yes' } } }, 'refreshToken.cookie.secure'],
     ['a trusted origin that is not one', { trustedOrigins: ['app.example.com'] }, 'trustedOrigins'],
     ['an unknown hook', { hooks: { onLogon() {} } }, 'hooks.onLogon'],
@@ -91,7 +107,9 @@ describe('start-up validation', () => {
 
   it('refuses an EC key on the wrong curve', () => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
-    expect(optionError(() => createAuthRouter({ ...base, accessToken: { algorithm: 'ES256', privateKey } })).option).toBe('accessToken.privateKey');
+    expect(optionError(() => createAuthRouter({ ...base, accessToken: { algorithm: 'ES256', privateKey } })).option).toBe(
+      'accessToken.privateKey',
+    );
   });
 
   it('needs a private key to sign and a public key (or private) to verify', () => {
@@ -129,17 +147,31 @@ describe('requireAccessToken options', () => {
   });
 
   it('verifyAccessToken refuses a revocation option that is not a boolean', async () => {
-    expect((await asyncOptionError(() => auth.verifyAccessToken('x', { revocation: 'yes' as never }))).option).toBe('verifyAccessToken.revocation');
+    expect((await asyncOptionError(() => auth.verifyAccessToken('x', { revocation: 'yes' as never }))).option).toBe(
+      'verifyAccessToken.revocation',
+    );
   });
 });
 
 describe('stores and password helpers', () => {
   it.each([
-    ['MemoryTokenStore with a sweepIntervalMs of 0', () => new MemoryTokenStore({ sweepIntervalMs: 0 }), 'MemoryTokenStore.sweepIntervalMs'],
+    [
+      'MemoryTokenStore with a sweepIntervalMs of 0',
+      () => new MemoryTokenStore({ sweepIntervalMs: 0 }),
+      'MemoryTokenStore.sweepIntervalMs',
+    ],
     ['RedisTokenStore without a client', () => new RedisTokenStore({} as never), 'RedisTokenStore.client'],
-    ['RedisTokenStore with a keyPrefix holding a brace', () => new RedisTokenStore({ client: { defineCommand() {} } as never, keyPrefix: 'a{b' }), 'RedisTokenStore.keyPrefix'],
+    [
+      'RedisTokenStore with a keyPrefix holding a brace',
+      () => new RedisTokenStore({ client: { defineCommand() {} } as never, keyPrefix: 'a{b' }),
+      'RedisTokenStore.keyPrefix',
+    ],
     ['createCredentialsVerifier without findUser', () => createCredentialsVerifier({} as never), 'createCredentialsVerifier.findUser'],
-    ['createCredentialsVerifier with a cost of 9', () => createCredentialsVerifier({ findUser: () => null, cost: 9 }), 'createCredentialsVerifier.cost'],
+    [
+      'createCredentialsVerifier with a cost of 9',
+      () => createCredentialsVerifier({ findUser: () => null, cost: 9 }),
+      'createCredentialsVerifier.cost',
+    ],
   ])('refuses %s with a ConfigurationError naming the option', (_name, make, option) => {
     expect(optionError(make).option).toBe(option);
   });

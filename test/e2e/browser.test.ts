@@ -1,5 +1,13 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, logIn, openDemo as openDemoAt, refreshCookie as refreshCookieAt, startHarness, type Harness, type PageAuth } from './chromium';
+import {
+  launchChromium,
+  logIn,
+  openDemo as openDemoAt,
+  refreshCookie as refreshCookieAt,
+  startHarness,
+  type Harness,
+  type PageAuth,
+} from './chromium';
 
 /**
  * The basic example in Debian's Chromium, driven by playwright-core: the demo page and its
@@ -326,7 +334,9 @@ describe('the demo page in Chromium', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       const seen = (await refreshesSeen()).slice(before);
-      expect(new Set(seen.map((refresh) => JSON.stringify(refresh)))).toEqual(new Set([JSON.stringify({ origin: base, site: 'same-origin', cookie: true, status: 200 })]));
+      expect(new Set(seen.map((refresh) => JSON.stringify(refresh)))).toEqual(
+        new Set([JSON.stringify({ origin: base, site: 'same-origin', cookie: true, status: 200 })]),
+      );
       expect(countdowns.length).toBeGreaterThan(0);
       expect(countdowns.filter((text) => text.startsWith('expired'))).toEqual([]);
       await page.waitForFunction((n) => Number(document.querySelector('#refreshes')?.textContent) >= n, seen.length);
@@ -385,7 +395,9 @@ describe('the demo page in Chromium', () => {
       await page.click('#reload-sessions');
       // Other tests' sessions of the same user are there too: every row tells itself apart.
       await page.waitForFunction(() => document.querySelectorAll('#sessions tr').length >= 2);
-      const shown = await page.$$eval('#sessions tr', (rows) => rows.map((row) => [row.querySelector('td')!.textContent, row.querySelector('td')!.getAttribute('title')]));
+      const shown = await page.$$eval('#sessions tr', (rows) =>
+        rows.map((row) => [row.querySelector('td')!.textContent, row.querySelector('td')!.getAttribute('title')]),
+      );
       const sid = await page.evaluate(() => auth.claims!.sid as string);
       expect(shown.map(([text]) => text)).toEqual(shown.map(([, id]) => `…${id!.slice(-8)}`));
       expect(new Set(shown.map(([text]) => text)).size).toBe(shown.length);

@@ -56,10 +56,15 @@ export interface Harness {
 
 /** Starts the server with these access-token lifetime and grace window (default: the library's). */
 export async function startHarness(accessTokenTtl: number, reuseGraceSeconds?: number): Promise<Harness> {
-  if (!existsSync(join(root, 'dist', 'esm', 'client', 'index.js'))) throw new Error('run `npm run build` first: the demo page loads dist/esm/client');
+  if (!existsSync(join(root, 'dist', 'esm', 'client', 'index.js')))
+    throw new Error('run `npm run build` first: the demo page loads dist/esm/client');
   const child = spawn(process.execPath, [join(__dirname, 'harness.mjs')], {
     cwd: root,
-    env: { ...process.env, E2E_ACCESS_TOKEN_TTL: String(accessTokenTtl), E2E_REUSE_GRACE_SECONDS: reuseGraceSeconds === undefined ? '' : String(reuseGraceSeconds) },
+    env: {
+      ...process.env,
+      E2E_ACCESS_TOKEN_TTL: String(accessTokenTtl),
+      E2E_REUSE_GRACE_SECONDS: reuseGraceSeconds === undefined ? '' : String(reuseGraceSeconds),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // Its stderr (the demo's "reuse detected" warning, which some tests provoke) is shown only if

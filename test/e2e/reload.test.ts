@@ -68,7 +68,10 @@ describe('a refresh whose page goes away, in Chromium (what the client builds on
         if (!(await page.evaluate(() => auth.accessToken))) await logIn(page);
         const before = await cookie();
         const n = (await harness.refreshes()).length;
-        await page.evaluate((k) => void fetch('/auth/refresh', { method: 'POST', credentials: 'include', keepalive: k }).catch(() => undefined), keepalive);
+        await page.evaluate(
+          (k) => void fetch('/auth/refresh', { method: 'POST', credentials: 'include', keepalive: k }).catch(() => undefined),
+          keepalive,
+        );
         await until(async () => (await harness.refreshes()).length > n, 'the refresh to arrive');
         await leave(page);
         await until(async () => (await harness.refreshes())[n]!.status !== null, 'the server to answer');
@@ -111,70 +114,80 @@ describe('tabs reloaded or closed while their refresh is in flight', () => {
   it.each([
     ['in Chromium as it is (the refresh outlives its page)', false, 9],
     ['where the answer dies with its page (no keepalive): the grace window covers it', true, 6],
-  ])('with the default options, nobody is logged out, %s', async (_, withoutKeepalive, wanted) => {
-    const t0 = Date.now();
-    const context = await newContext();
-    await context.addInitScript(callApiInALoop);
-    if (withoutKeepalive) await context.addInitScript(dropKeepalive);
-    await harness.setRefreshDelay(REFRESH_DELAY_MS);
-    const pages: Page[] = [await openDemo(context, harness.base)];
-    await logIn(pages[0]!);
-    while (pages.length < TABS) pages.push(await openDemo(context, harness.base));
-    const before = await harness.rotations();
-    const refreshesBefore = (await harness.refreshes()).length;
+  ])(
+    'with the default options, nobody is logged out, %s',
+    async (_, withoutKeepalive, wanted) => {
+      const t0 = Date.now();
+      const context = await newContext();
+      await context.addInitScript(callApiInALoop);
+      if (withoutKeepalive) await context.addInitScript(dropKeepalive);
+      await harness.setRefreshDelay(REFRESH_DELAY_MS);
+      const pages: Page[] = [await openDemo(context, harness.base)];
+      await logIn(pages[0]!);
+      while (pages.length < TABS) pages.push(await openDemo(context, harness.base));
+      const before = await harness.rotations();
+      const refreshesBefore = (await harness.refreshes()).length;
 
-    // Each /refresh a tab sends, while the server holds it, makes that tab reload (or, every
-    // third time, close, and a new tab open), until `wanted` of them have happened. Where answers
-    // die with their page, every other refresh is spared: a chain of lost answers all presents
-    // the first rotated token, and would outlast any grace window.
-    let actions = 0;
-    let spare = false;
-    const aimed = new Set<Page>();
-    const pending: Array<Promise<unknown>> = [];
-    const aim = (request: PageRequest) => {
-      if (request.method() !== 'POST' || new URL(request.url()).pathname !== '/auth/refresh' || actions >= wanted) return;
-      const page = request.frame().page();
-      if (aimed.has(page) || !pages.includes(page)) return;
-      if (spare) return void (spare = false);
-      spare = withoutKeepalive;
-      aimed.add(page);
-      const action = ++actions;
-      const act = async () => {
-        await sleep(40 + ((action * 37) % 120)); // 40-160 ms: the server holds the request 200 ms
-        if (action % 3 === 0) {
-          pages.splice(pages.indexOf(page), 1);
-          await page.close();
-          pages.push(await openDemo(context, harness.base));
-        } else {
-          await page.reload({ waitUntil: 'commit' });
-        }
+      // Each /refresh a tab sends, while the server holds it, makes that tab reload (or, every
+      // third time, close, and a new tab open), until `wanted` of them have happened. Where answers
+      // die with their page, every other refresh is spared: a chain of lost answers all presents
+      // the first rotated token, and would outlast any grace window.
+      let actions = 0;
+      let spare = false;
+      const aimed = new Set<Page>();
+      const pending: Array<Promise<unknown>> = [];
+      const aim = (request: PageRequest) => {
+        if (request.method() !== 'POST' || new URL(request.url()).pathname !== '/auth/refresh' || actions >= wanted) return;
+        const page = request.frame().page();
+        if (aimed.has(page) || !pages.includes(page)) return;
+        if (spare) return void (spare = false);
+        spare = withoutKeepalive;
+        aimed.add(page);
+        const action = ++actions;
+        const act = async () => {
+          await sleep(40 + ((action * 37) % 120)); // 40-160 ms: the server holds the request 200 ms
+          if (action % 3 === 0) {
+            pages.splice(pages.indexOf(page), 1);
+            await page.close();
+            pages.push(await openDemo(context, harness.base));
+          } else {
+            await page.reload({ waitUntil: 'commit' });
+          }
+        };
+        pending.push(act().finally(() => aimed.delete(page)));
       };
-      pending.push(act().finally(() => aimed.delete(page)));
-    };
-    context.on('request', aim);
-    const started = Date.now();
-    while (actions < wanted && Date.now() - started < CHURN_LIMIT_MS) await sleep(100);
-    const churned = Date.now();
-    context.off('request', aim);
-    await Promise.all(pending);
-    for (const page of pages) await waitUntilReady(page, 15_000);
+      context.on('request', aim);
+      const started = Date.now();
+      while (actions < wanted && Date.now() - started < CHURN_LIMIT_MS) await sleep(100);
+      const churned = Date.now();
+      context.off('request', aim);
+      await Promise.all(pending);
+      for (const page of pages) await waitUntilReady(page, 15_000);
 
-    // Nobody was logged out: the server saw no reuse and refused no refresh...
-    const rotations = await harness.rotations();
-    expect(rotations.reused - before.reused).toBe(0);
-    expect((await harness.refreshes()).slice(refreshesBefore).filter((seen) => seen.status === 401)).toEqual([]);
-    // ...and every tab still holds the session.
-    const states = await Promise.all(
-      pages.map((page) =>
-        page.evaluate(async () => ({ signedIn: auth.accessToken !== null, refreshed: await auth.refresh(), status: (await auth.fetch('/api/me')).status })),
-      ),
-    );
-    expect(states).toEqual(Array(TABS).fill({ signedIn: true, refreshed: true, status: 200 }));
-    expect(actions).toBeGreaterThanOrEqual(MIN_ACTIONS);
-    // Without keepalive the reloads did cut answers off: some tab then presented the token just
-    // rotated, and the grace window gave it the same successor.
-    if (withoutKeepalive) expect(rotations.retried - before.retried).toBeGreaterThan(0);
-    const gaps = rotations.retryGapsMs.slice(before.retryGapsMs.length);
-    console.log(`${((Date.now() - t0) / 1000).toFixed(1)} s, churn ${((churned - started) / 1000).toFixed(1)} s, ${actions} actions; ${withoutKeepalive ? 'without' : 'with'} keepalive: ${rotations.rotated - before.rotated} rotations, ${gaps.length} grace retries (${gaps.join(', ')} ms after the rotation)`);
-  }, 90_000);
+      // Nobody was logged out: the server saw no reuse and refused no refresh...
+      const rotations = await harness.rotations();
+      expect(rotations.reused - before.reused).toBe(0);
+      expect((await harness.refreshes()).slice(refreshesBefore).filter((seen) => seen.status === 401)).toEqual([]);
+      // ...and every tab still holds the session.
+      const states = await Promise.all(
+        pages.map((page) =>
+          page.evaluate(async () => ({
+            signedIn: auth.accessToken !== null,
+            refreshed: await auth.refresh(),
+            status: (await auth.fetch('/api/me')).status,
+          })),
+        ),
+      );
+      expect(states).toEqual(Array(TABS).fill({ signedIn: true, refreshed: true, status: 200 }));
+      expect(actions).toBeGreaterThanOrEqual(MIN_ACTIONS);
+      // Without keepalive the reloads did cut answers off: some tab then presented the token just
+      // rotated, and the grace window gave it the same successor.
+      if (withoutKeepalive) expect(rotations.retried - before.retried).toBeGreaterThan(0);
+      const gaps = rotations.retryGapsMs.slice(before.retryGapsMs.length);
+      console.log(
+        `${((Date.now() - t0) / 1000).toFixed(1)} s, churn ${((churned - started) / 1000).toFixed(1)} s, ${actions} actions; ${withoutKeepalive ? 'without' : 'with'} keepalive: ${rotations.rotated - before.rotated} rotations, ${gaps.length} grace retries (${gaps.join(', ')} ms after the rotation)`,
+      );
+    },
+    90_000,
+  );
 });

@@ -109,9 +109,14 @@ describe('a single-page app on another origin (examples/spa-cross-origin)', () =
         credentials: 'include',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ username: 'demo', password: 'demo-password' }),
-      }).then((res) => `answered ${res.status}`, (error: Error) => `refused: ${error.name}`);
+      }).then(
+        (res) => `answered ${res.status}`,
+        (error: Error) => `refused: ${error.name}`,
+      );
       // A bodyless POST needs none, and the same-site cookie goes along: the router's Origin check refuses it.
-      const refresh = await fetch(`${api}/auth/refresh`, { method: 'POST', credentials: 'include', mode: 'no-cors' }).then((res) => res.type);
+      const refresh = await fetch(`${api}/auth/refresh`, { method: 'POST', credentials: 'include', mode: 'no-cors' }).then(
+        (res) => res.type,
+      );
       return { login, refresh };
     }, apiOrigin);
     expect(attempts).toEqual({ login: 'refused: TypeError', refresh: 'opaque' });
@@ -123,7 +128,11 @@ describe('a single-page app on another origin (examples/spa-cross-origin)', () =
       headers: { 'content-type': 'application/json', origin: otherOrigin, 'sec-fetch-site': 'same-site' },
       body: JSON.stringify({ username: 'demo', password: 'demo-password' }),
     });
-    expect([res.status, ((await res.json()) as { error: string }).error, res.headers.get('access-control-allow-origin')]).toEqual([403, 'csrf_rejected', null]);
+    expect([res.status, ((await res.json()) as { error: string }).error, res.headers.get('access-control-allow-origin')]).toEqual([
+      403,
+      'csrf_rejected',
+      null,
+    ]);
 
     // The app's page still holds a live session.
     expect(await page.evaluate(() => auth.refresh())).toBe(true);

@@ -78,7 +78,9 @@ export async function runBlock(
     return modules[id];
   };
   const names = Object.keys(scene);
-  const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (...values: unknown[]) => Promise<unknown>;
+  const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (
+    ...args: string[]
+  ) => (...values: unknown[]) => Promise<unknown>;
   const body = `${outputText}\n;return { ${results.join(', ')} };`;
   const run = new AsyncFunction('require', 'exports', 'module', ...names, body);
   const module = { exports: {} };

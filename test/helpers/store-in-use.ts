@@ -12,7 +12,9 @@ export async function useStore(store: RefreshTokenStore, userId: string): Promis
   app.post('/sign-in', async (req, res) => res.json(await auth.startSession(req, res, { id: userId })));
   const started = await request(app).post('/sign-in');
   expect(started.status).toBe(200);
-  const refreshed = await request(app).post('/auth/refresh').set('Cookie', cookieHeader(refreshCookie(started)!.value));
+  const refreshed = await request(app)
+    .post('/auth/refresh')
+    .set('Cookie', cookieHeader(refreshCookie(started)!.value));
   expect(refreshed.status).toBe(200);
   return (await auth.listSessions(userId)).map((session) => session.id);
 }

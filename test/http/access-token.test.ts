@@ -51,7 +51,9 @@ describe('requireAccessToken', () => {
     });
 
     it('treats another authorization scheme as no token', async () => {
-      const res = await request(t.app).get('/me').set('Authorization', `Basic ${b64('alice:pw')}`);
+      const res = await request(t.app)
+        .get('/me')
+        .set('Authorization', `Basic ${b64('alice:pw')}`);
       expect(res.body.error).toBe('missing_token');
     });
 
@@ -104,7 +106,6 @@ describe('requireAccessToken', () => {
       expect(claimsOf(good)).toMatchObject({ iss: 'https://api.example.com', aud: 'web' });
       expect((await get(strict, '/stateless', good)).status).toBe(200);
     });
-
   });
 
   describe.each([
@@ -123,7 +124,9 @@ describe('requireAccessToken', () => {
       const res = await request(keyed.app).post('/auth/login').send({ username: 'alice', password: PASSWORD });
       expect(jwt.decode(res.body.accessToken, { complete: true })!.header).toEqual({ alg: algorithm, typ: 'at+jwt' });
       expect((await get(keyed, '/me', res.body.accessToken)).status).toBe(200);
-      const rotated = await request(keyed.app).post('/auth/refresh').set('Cookie', cookieHeader(refreshCookie(res)!.value));
+      const rotated = await request(keyed.app)
+        .post('/auth/refresh')
+        .set('Cookie', cookieHeader(refreshCookie(res)!.value));
       expect((await get(keyed, '/me', rotated.body.accessToken)).status).toBe(200);
     });
   });

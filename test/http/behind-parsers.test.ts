@@ -36,14 +36,15 @@ describe.each([
   it('still refuses two refresh cookies with 400, and rotates neither', async () => {
     const victim = refreshCookie(await request(app).post('/auth/login').send({ username: 'alice', password: PASSWORD }))!.value;
     const attacker = refreshCookie(await request(app).post('/auth/login').send({ username: 'bob', password: PASSWORD }))!.value;
-    const res = await request(app).post('/auth/refresh').set('Cookie', `${cookieHeader(attacker)}; theme=dark; ${cookieHeader(victim)}`);
+    const res = await request(app)
+      .post('/auth/refresh')
+      .set('Cookie', `${cookieHeader(attacker)}; theme=dark; ${cookieHeader(victim)}`);
     expectError(res, 400, 'invalid_request');
     expect(res.headers['set-cookie']).toBeUndefined();
     for (const token of [victim, attacker]) {
       expect((await request(app).post('/auth/refresh').set('Cookie', cookieHeader(token))).status).toBe(200);
     }
   });
-
 });
 
 describe("the router beside an app's own signed cookies (cookie-parser)", () => {

@@ -51,7 +51,11 @@ async function listen(app: express.Express): Promise<{ server: Server; base: str
 const close = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
 
 /** An app signing with `options`: its router at /auth, a sign-in route, `/me` behind its own middleware. */
-function signerApp(options: AccessTokenOptions, store: RefreshTokenStore, now: () => number = Date.now): { app: express.Express; auth: Auth } {
+function signerApp(
+  options: AccessTokenOptions,
+  store: RefreshTokenStore,
+  now: () => number = Date.now,
+): { app: express.Express; auth: Auth } {
   const auth = createAuth({ accessToken: options, store, refreshToken: { transport: 'body' }, now });
   const app = express();
   app.use('/auth', auth.router);
@@ -63,7 +67,8 @@ function signerApp(options: AccessTokenOptions, store: RefreshTokenStore, now: (
   return { app, auth };
 }
 
-const signIn = async (app: express.Express, user = 'u-alice') => (await request(app).post(`/signin/${user}`).expect(200)).body as { accessToken: string; refreshToken: string };
+const signIn = async (app: express.Express, user = 'u-alice') =>
+  (await request(app).post(`/signin/${user}`).expect(200)).body as { accessToken: string; refreshToken: string };
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 describe('the JWKS and other libraries', () => {
@@ -94,7 +99,12 @@ describe('the JWKS and other libraries', () => {
 
   it('signs tokens that jose verifies with jwtVerify and createRemoteJWKSet on the JWKS endpoint', async () => {
     const jwks = jose.createRemoteJWKSet(new URL(`${base}/auth/jwks.json`));
-    const { payload, protectedHeader } = await jose.jwtVerify(token, jwks, { issuer: ISSUER, audience: AUDIENCE, typ: 'at+jwt', algorithms: ['ES256'] });
+    const { payload, protectedHeader } = await jose.jwtVerify(token, jwks, {
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      typ: 'at+jwt',
+      algorithms: ['ES256'],
+    });
     expect(payload.sub).toBe('u-alice');
     expect(protectedHeader).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: 'es-2026' });
   });
@@ -103,12 +113,18 @@ describe('the JWKS and other libraries', () => {
     const api = express();
     api.get(
       '/data',
-      expressjwt({ secret: jwksRsa.expressJwtSecret({ jwksUri: `${base}/auth/jwks.json`, cache: true }) as never, algorithms: ['ES256', 'RS256'], issuer: ISSUER, audience: AUDIENCE }),
+      expressjwt({
+        secret: jwksRsa.expressJwtSecret({ jwksUri: `${base}/auth/jwks.json`, cache: true }) as never,
+        algorithms: ['ES256', 'RS256'],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+      }),
       (req, res) => void res.json({ sub: (req as JwtRequest).auth!.sub }),
     );
     expect((await request(api).get('/data').set(bearer(token)).expect(200)).body).toEqual({ sub: 'u-alice' });
     // An RS256 key of the same set, chosen by kid.
-    const rsToken = (await signIn(signerApp({ ...accessToken, keys: [accessToken.keys![1]!] } as AccessTokenOptions, store).app)).accessToken;
+    const rsToken = (await signIn(signerApp({ ...accessToken, keys: [accessToken.keys![1]!] } as AccessTokenOptions, store).app))
+      .accessToken;
     expect((await request(api).get('/data').set(bearer(rsToken)).expect(200)).body).toEqual({ sub: 'u-alice' });
   });
 
@@ -129,7 +145,10 @@ describe('the JWKS and other libraries', () => {
     api.use(pass.initialize());
     api.get('/data', pass.authenticate('jwt', { session: false }), (req, res) => void res.json({ user: req.user }));
     expect((await request(api).get('/data').set(bearer(token)).expect(200)).body).toEqual({ user: { id: 'u-alice' } });
-    await request(api).get('/data').set(bearer(`${token}x`)).expect(401);
+    await request(api)
+      .get('/data')
+      .set(bearer(`${token}x`))
+      .expect(401);
   });
 
   it('verifies tokens that jose signs with a configured key, the same typ and claims, here and in the verifier', async () => {
@@ -146,7 +165,14 @@ describe('the JWKS and other libraries', () => {
     const verifier = createAccessTokenVerifier({ jwksUri: `${base}/auth/jwks.json`, issuer: ISSUER, audience: AUDIENCE });
     expect(await verifier.verify(signed)).toMatchObject({ userId: 'u-jose', roles: ['reader'], scopes: ['read'] });
     // With another typ, jose's token is not an access token here.
-    const plainJwt = await new jose.SignJWT({ sid: 'f', jti: 'j' }).setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: 'es-2026' }).setSubject('u').setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt(now).setExpirationTime(now + 900).sign(es.privateKey);
+    const plainJwt = await new jose.SignJWT({ sid: 'f', jti: 'j' })
+      .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: 'es-2026' })
+      .setSubject('u')
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 900)
+      .sign(es.privateKey);
     expectError(await request(app).get('/me').set(bearer(plainJwt)), 401, 'invalid_token');
     await expect(verifier.verify(plainJwt)).rejects.toMatchObject({ reason: 'wrong_type' });
   });
@@ -159,7 +185,11 @@ describe('the JWKS and other libraries', () => {
       api.get('/data', verifier.requireAccessToken(), (req, res) => void res.json(req.auth));
       api.get('/writers', verifier.requireAccessToken({ roles: ['writer'] }), (_req, res) => void res.json({ ok: true }));
       api.get('/maybe', verifier.requireAccessToken({ optional: true }), (req, res) => void res.json({ userId: req.auth?.userId ?? null }));
-      api.get('/header', verifier.requireAccessToken({ getToken: (req) => req.get('x-access-token') }), (req, res) => void res.json({ userId: req.auth!.userId }));
+      api.get(
+        '/header',
+        verifier.requireAccessToken({ getToken: (req) => req.get('x-access-token') }),
+        (req, res) => void res.json({ userId: req.auth!.userId }),
+      );
       cold = express();
       const down = createAccessTokenVerifier({ jwksUri: 'http://127.0.0.1:9/jwks.json', jwksTimeoutMs: 500 });
       cold.get('/data', down.requireAccessToken(), (_req, res) => void res.json({ ok: true }));
@@ -170,7 +200,13 @@ describe('the JWKS and other libraries', () => {
       expect(res.body).toMatchObject({ userId: 'u-alice', roles: ['reader'], amr: [] });
       expectError(await request(api).get('/writers').set(bearer(token)), 403, 'insufficient_scope');
       expectError(await request(api).get('/data'), 401, 'missing_token');
-      expectError(await request(api).get('/data').set(bearer(`${token}x`)), 401, 'invalid_token');
+      expectError(
+        await request(api)
+          .get('/data')
+          .set(bearer(`${token}x`)),
+        401,
+        'invalid_token',
+      );
       expect((await request(api).get('/maybe').expect(200)).body).toEqual({ userId: null });
       expect((await request(api).get('/header').set('X-Access-Token', token).expect(200)).body).toEqual({ userId: 'u-alice' });
     });
@@ -180,7 +216,9 @@ describe('the JWKS and other libraries', () => {
     });
 
     it('refuses revocation options: a verifier has no store', () => {
-      expect(() => createAccessTokenVerifier({ jwksUri: `${base}/auth/jwks.json` }).requireAccessToken({ revocation: true } as never)).toThrow(/revocation/);
+      expect(() =>
+        createAccessTokenVerifier({ jwksUri: `${base}/auth/jwks.json` }).requireAccessToken({ revocation: true } as never),
+      ).toThrow(/revocation/);
     });
   });
 });
@@ -193,18 +231,46 @@ describe('getToken', () => {
   const fromHeader = (req: express.Request) => req.get('x-access-token');
   app.post('/signin', async (req, res) => void res.json(await auth.startSession(req, res, { id: 'u-alice' })));
   app.get('/auth', auth.requireAccessToken({ getToken: fromHeader }), (req, res) => void res.json({ userId: req.auth!.userId }));
-  app.get('/standalone', requireAccessToken({ secret: SECRET, getToken: fromHeader }), (req, res) => void res.json({ userId: req.auth!.userId }));
-  app.get('/optional', auth.requireAccessToken({ getToken: fromHeader, optional: true }), (req, res) => void res.json({ userId: req.auth?.userId ?? null }));
+  app.get(
+    '/standalone',
+    requireAccessToken({ secret: SECRET, getToken: fromHeader }),
+    (req, res) => void res.json({ userId: req.auth!.userId }),
+  );
+  app.get(
+    '/optional',
+    auth.requireAccessToken({ getToken: fromHeader, optional: true }),
+    (req, res) => void res.json({ userId: req.auth?.userId ?? null }),
+  );
   const odd = (getToken: (req: express.Request) => unknown) => auth.requireAccessToken({ getToken: getToken as never });
-  app.get('/throws', odd(() => {
-    throw new Error('no subprotocol');
-  }), (_req, res) => void res.json({ ok: true }));
-  app.get('/throws-auth-error', odd(() => {
-    throw new InvalidTokenError('malformed', { message: 'The token subprotocol is malformed.' });
-  }), (_req, res) => void res.json({ ok: true }));
-  app.get('/number', odd(() => 42), (_req, res) => void res.json({ ok: true }));
-  app.get('/promise', odd(async () => 'token'), (_req, res) => void res.json({ ok: true }));
-  app.get('/huge', odd(() => 'a'.repeat(10_000)), (_req, res) => void res.json({ ok: true }));
+  app.get(
+    '/throws',
+    odd(() => {
+      throw new Error('no subprotocol');
+    }),
+    (_req, res) => void res.json({ ok: true }),
+  );
+  app.get(
+    '/throws-auth-error',
+    odd(() => {
+      throw new InvalidTokenError('malformed', { message: 'The token subprotocol is malformed.' });
+    }),
+    (_req, res) => void res.json({ ok: true }),
+  );
+  app.get(
+    '/number',
+    odd(() => 42),
+    (_req, res) => void res.json({ ok: true }),
+  );
+  app.get(
+    '/promise',
+    odd(async () => 'token'),
+    (_req, res) => void res.json({ ok: true }),
+  );
+  app.get(
+    '/huge',
+    odd(() => 'a'.repeat(10_000)),
+    (_req, res) => void res.json({ ok: true }),
+  );
 
   it('reads the token where the app says, on both requireAccessToken', async () => {
     const { accessToken: token } = (await request(app).post('/signin').expect(200)).body;
@@ -270,7 +336,10 @@ describe("the README's rotation procedure, with two app instances on one store",
       live.push((await signIn(b)).accessToken);
       await expectAllPass([a, b], live);
       // A refresh on either instance, with a session begun on the other.
-      const refreshed = await request(a).post('/auth/refresh').send({ refreshToken: sessions.at(-1)!.refreshToken }).expect(200);
+      const refreshed = await request(a)
+        .post('/auth/refresh')
+        .send({ refreshToken: sessions.at(-1)!.refreshToken })
+        .expect(200);
       sessions.push(refreshed.body);
       live.push(refreshed.body.accessToken);
       await expectAllPass([a, b], live);

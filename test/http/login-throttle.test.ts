@@ -1,7 +1,14 @@
 import express from 'express';
 import request from 'supertest';
 import * as library from '../../src/index.js';
-import { ConfigurationError, createAuth, createCredentialsVerifier, MemoryTokenStore, type AuthOptions, type RefreshTokenStore } from '../../src/index.js';
+import {
+  ConfigurationError,
+  createAuth,
+  createCredentialsVerifier,
+  MemoryTokenStore,
+  type AuthOptions,
+  type RefreshTokenStore,
+} from '../../src/index.js';
 import { expectError, passwordHash, PASSWORD, SECRET } from '../helpers/app.js';
 import { readmeBlock, runBlock } from '../helpers/readme.js';
 import { attempt, describeLoginThrottle, expectThrottled, fail, throttleApp } from '../suites/login-throttle.js';
@@ -30,7 +37,9 @@ describe('the login throttle', () => {
       const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
       try {
         const t = await throttleApp({ store: customStore() });
-        expect(warn.mock.calls).toEqual([[expect.stringContaining('README "Password guessing"'), { code: 'ERT_LOGIN_THROTTLE_IN_MEMORY' }]]);
+        expect(warn.mock.calls).toEqual([
+          [expect.stringContaining('README "Password guessing"'), { code: 'ERT_LOGIN_THROTTLE_IN_MEMORY' }],
+        ]);
         await fail(t, 'alice', 5);
         expectThrottled(await attempt(t, 'alice', PASSWORD), 900);
       } finally {
@@ -114,20 +123,42 @@ describe('the login throttle', () => {
 describe('the README "Password guessing" example', () => {
   it('runs: trust proxy 1 takes the client from X-Forwarded-For, and 3 failures in 30 minutes throttle', async () => {
     const hash = await passwordHash();
-    const verifyCredentials = createCredentialsVerifier({ findUser: (name) => (name === 'alice' ? { id: 'u-alice', passwordHash: hash } : null), cost: 10 });
+    const verifyCredentials = createCredentialsVerifier({
+      findUser: (name) => (name === 'alice' ? { id: 'u-alice', passwordHash: hash } : null),
+      cost: 10,
+    });
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     // The block takes the default clock: only Date stands still here, so that Retry-After is the
     // window exactly, however long bcrypt takes on a busy machine.
-    const realTimers = ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] as const;
+    const realTimers = [
+      'hrtime',
+      'nextTick',
+      'performance',
+      'queueMicrotask',
+      'setImmediate',
+      'clearImmediate',
+      'setInterval',
+      'clearInterval',
+      'setTimeout',
+      'clearTimeout',
+    ] as const;
     jest.useFakeTimers({ doNotFake: [...realTimers], now: Date.now() });
     try {
       const scene = { accessToken: { secret: SECRET }, store: new MemoryTokenStore(), verifyCredentials };
-      const { app } = (await runBlock(readmeBlock('## Password guessing'), scene, { express, 'express-refresh-tokens': library }, ['app'])) as { app: express.Express };
-      const login = (password: string, ip: string) => request(app).post('/auth/login').set('X-Forwarded-For', ip).send({ username: 'alice', password });
+      const { app } = (await runBlock(readmeBlock('## Password guessing'), scene, { express, 'express-refresh-tokens': library }, [
+        'app',
+      ])) as { app: express.Express };
+      const login = (password: string, ip: string) =>
+        request(app).post('/auth/login').set('X-Forwarded-For', ip).send({ username: 'alice', password });
       for (let i = 0; i < 3; i++) expectError(await login('wrong', '203.0.113.7'), 401, 'invalid_credentials');
       expectThrottled(await login(PASSWORD, '203.0.113.7'), 1800);
       expect((await login(PASSWORD, '198.51.100.23')).status).toBe(200);
-      expect(warn).toHaveBeenCalledWith('login throttled', { username: 'alice', ip: '203.0.113.7', limit: 'perUsernameAndIp', retryAfter: 1800 });
+      expect(warn).toHaveBeenCalledWith('login throttled', {
+        username: 'alice',
+        ip: '203.0.113.7',
+        limit: 'perUsernameAndIp',
+        retryAfter: 1800,
+      });
     } finally {
       jest.useRealTimers();
       warn.mockRestore();

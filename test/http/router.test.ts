@@ -21,9 +21,7 @@ describe('createAuthRouter', () => {
       expect(res.headers['cache-control']).toBe('no-store');
       const cookie = refreshCookie(res)!;
       expect(cookie.value).toMatch(/^[A-Za-z0-9_-]{30}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
-      expect(cookie.attributes).toEqual(
-        expect.arrayContaining(['Max-Age=1209600', 'Path=/auth', 'HttpOnly', 'Secure', 'SameSite=Strict']),
-      );
+      expect(cookie.attributes).toEqual(expect.arrayContaining(['Max-Age=1209600', 'Path=/auth', 'HttpOnly', 'Secure', 'SameSite=Strict']));
     });
 
     it('signs an at+jwt access token with the claims the README lists', async () => {
@@ -59,7 +57,10 @@ describe('createAuthRouter', () => {
 
     describe('with the transport the client keeps the refresh token by', () => {
       it('refuses another transport with 400 transport_mismatch before checking the password: no session, no cookie, no hook', async () => {
-        for (const [app, asked] of [[t, 'body'], [await makeApp({ refreshToken: { transport: 'body' } }), 'cookie']] as const) {
+        for (const [app, asked] of [
+          [t, 'body'],
+          [await makeApp({ refreshToken: { transport: 'body' } }), 'cookie'],
+        ] as const) {
           // A wrong password: had it been checked, onLoginFailed would have fired.
           const res = await request(app.app).post('/auth/login').send({ username: 'alice', password: 'wrong', transport: asked });
           expect(res.status).toBe(400);
@@ -134,7 +135,10 @@ describe('createAuthRouter', () => {
     });
 
     it('signs custom claims without letting them override registered ones or the prototype', async () => {
-      const claims = JSON.parse('{"tenant": "acme", "sub": "someone-else", "exp": 1, "__proto__": {"admin": true}}') as Record<string, unknown>;
+      const claims = JSON.parse('{"tenant": "acme", "sub": "someone-else", "exp": 1, "__proto__": {"admin": true}}') as Record<
+        string,
+        unknown
+      >;
       const custom = await makeApp({ verifyCredentials: async () => ({ id: 'u-carol', claims }) });
       const res = await request(custom.app).post('/auth/login').send({ username: 'carol', password: 'x' });
       expect(res.status).toBe(200);
@@ -144,7 +148,7 @@ describe('createAuthRouter', () => {
       expect((await me(custom, res.body.accessToken)).body.claims.tenant).toBe('acme');
     });
 
-    it('keeps the user\'s newest maxSessionsPerUser sessions', async () => {
+    it("keeps the user's newest maxSessionsPerUser sessions", async () => {
       const capped = await makeApp({ refreshToken: { maxSessionsPerUser: 2 } });
       const first = await login(capped);
       capped.clock.now += 1000;
@@ -212,11 +216,7 @@ describe('createAuthRouter', () => {
     it('refuses a missing, malformed or unknown token with invalid_grant', async () => {
       const { refreshToken } = await login(t);
       const forged = `${sessionIdOf(refreshToken)}.${'A'.repeat(22)}.${'B'.repeat(43)}`;
-      for (const res of [
-        await request(t.app).post('/auth/refresh'),
-        await refresh(t, 'garbage'),
-        await refresh(t, forged),
-      ]) {
+      for (const res of [await request(t.app).post('/auth/refresh'), await refresh(t, 'garbage'), await refresh(t, forged)]) {
         expect(res.status).toBe(401);
         expect(res.body.error).toBe('invalid_grant');
       }
@@ -320,7 +320,7 @@ describe('createAuthRouter', () => {
       }
     });
 
-    it('includes the path of the app the router\'s app is mounted in', async () => {
+    it("includes the path of the app the router's app is mounted in", async () => {
       const outer = express();
       outer.use('/v1', t.app);
       for (const path of ['/v1/auth/login', '/V1/AUTH/login']) {
@@ -330,9 +330,20 @@ describe('createAuthRouter', () => {
     });
 
     it('is / when the mount path cannot be learned (inside another Router), or refreshToken.cookie.path', async () => {
-      for (const [cookie, expected] of [[{}, 'Path=/'], [{ path: '/api/auth' }, 'Path=/api/auth']] as const) {
+      for (const [cookie, expected] of [
+        [{}, 'Path=/'],
+        [{ path: '/api/auth' }, 'Path=/api/auth'],
+      ] as const) {
         const api = express.Router();
-        api.use('/auth', createAuthRouter({ accessToken: { secret: SECRET }, store: t.store, verifyCredentials: async () => ({ id: 'u1' }), refreshToken: { cookie } }));
+        api.use(
+          '/auth',
+          createAuthRouter({
+            accessToken: { secret: SECRET },
+            store: t.store,
+            verifyCredentials: async () => ({ id: 'u1' }),
+            refreshToken: { cookie },
+          }),
+        );
         const app = express();
         app.use('/api', api);
         const res = await request(app).post('/API/auth/login').send({ username: 'alice', password: PASSWORD });
@@ -359,7 +370,7 @@ describe('createAuthRouter', () => {
       warn.mockRestore();
     });
 
-    it("is / for a __Host- cookie, which a sibling subdomain cannot overwrite, and that cookie works", async () => {
+    it('is / for a __Host- cookie, which a sibling subdomain cannot overwrite, and that cookie works', async () => {
       const host = await makeApp({ refreshToken: { cookie: { name: '__Host-refresh' } } });
       const res = await request(host.app).post('/auth/login').send({ username: 'alice', password: PASSWORD });
       const cookie = refreshCookie(res, '__Host-refresh')!;
@@ -441,7 +452,7 @@ describe('createAuthRouter', () => {
   });
 
   describe('GET /sessions and DELETE /sessions/:id', () => {
-    it('lists the user\'s live sessions and marks the current one', async () => {
+    it("lists the user's live sessions and marks the current one", async () => {
       const laptop = await login(t, 'alice', { 'User-Agent': 'Laptop/1.0' });
       t.clock.now += 1000;
       const phone = await login(t, 'alice', { 'User-Agent': 'Phone/2.0' });
@@ -463,7 +474,7 @@ describe('createAuthRouter', () => {
       ]);
     });
 
-    it('revokes one of the caller\'s sessions', async () => {
+    it("revokes one of the caller's sessions", async () => {
       const laptop = await login(t);
       const phone = await login(t);
       const id = sessionIdOf(laptop.refreshToken);
@@ -478,7 +489,7 @@ describe('createAuthRouter', () => {
       });
     });
 
-    it('answers 404 not_found for another user\'s session, and leaves it alone', async () => {
+    it("answers 404 not_found for another user's session, and leaves it alone", async () => {
       const alice = await login(t);
       const bob = await login(t, 'bob');
       const res = await request(t.app)

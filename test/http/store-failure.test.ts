@@ -41,7 +41,11 @@ describe('the router when the store fails', () => {
       const res = await refresh(slow, session.refreshToken);
       expectError(res, 503, 'store_unavailable');
       expect(Date.now() - started).toBeLessThan(2000);
-      expectError(await request(slow.app).get('/auth/sessions').set('Authorization', `Bearer ${session.accessToken}`), 503, 'store_unavailable');
+      expectError(
+        await request(slow.app).get('/auth/sessions').set('Authorization', `Bearer ${session.accessToken}`),
+        503,
+        'store_unavailable',
+      );
     });
 
     it('fails closed in requireAccessToken({ store }) too, and not without a store', async () => {

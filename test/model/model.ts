@@ -40,7 +40,13 @@ export const scenarioArbitrary: fc.Arbitrary<Scenario> = fc.record({
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('logout' as const), family: fc.nat() }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('logoutAll' as const), family: fc.nat() }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('deleteSession' as const), family: fc.nat(), by: fc.nat() }) },
-      { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(1000, 8000, 30_000, 600_000, 3000_000, 7200_000) }) },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          kind: fc.constant('advance' as const),
+          ms: fc.constantFrom(1000, 8000, 30_000, 600_000, 3000_000, 7200_000),
+        }),
+      },
     ),
     { minLength: 1, maxLength: 25 },
   ),
@@ -73,7 +79,13 @@ export async function runScenario(store: RefreshTokenStore, scenario: Scenario):
     store,
     // Credentials are not what this test is about: no bcrypt, so runs stay fast.
     verifyCredentials: (username) => (USERS.includes(username as never) ? { id: `u-${username}` } : null),
-    refreshToken: { transport: 'body', idleTtl: IDLE_MS / 1000, absoluteTtl: ABSOLUTE_MS / 1000, reuseGraceSeconds: scenario.graceSeconds, maxSessionsPerUser: MAX_SESSIONS },
+    refreshToken: {
+      transport: 'body',
+      idleTtl: IDLE_MS / 1000,
+      absoluteTtl: ABSOLUTE_MS / 1000,
+      reuseGraceSeconds: scenario.graceSeconds,
+      maxSessionsPerUser: MAX_SESSIONS,
+    },
     now: () => now,
   });
   app.use('/auth', auth.router);
@@ -133,7 +145,8 @@ export async function runScenario(store: RefreshTokenStore, scenario: Scenario):
           family.accessIat = Math.floor(now / 1000);
         } else if (isPrevious && graceMs > 0 && now - family.rotatedAt <= graceMs) {
           await expectStatus(step, res, 200);
-          if (res.body.refreshToken !== family.tokens.at(-1)) throw new Error(`step ${JSON.stringify(step)}: the grace retry returned another successor`);
+          if (res.body.refreshToken !== family.tokens.at(-1))
+            throw new Error(`step ${JSON.stringify(step)}: the grace retry returned another successor`);
           family.accessToken = res.body.accessToken;
           family.accessIat = Math.floor(now / 1000);
         } else {
@@ -145,7 +158,10 @@ export async function runScenario(store: RefreshTokenStore, scenario: Scenario):
       case 'logout': {
         const family = pick(step.family);
         if (!family) break;
-        const res = await request(app).post('/auth/logout').set('Authorization', `Bearer ${family.accessToken}`).send({ refreshToken: family.tokens.at(-1) });
+        const res = await request(app)
+          .post('/auth/logout')
+          .set('Authorization', `Bearer ${family.accessToken}`)
+          .send({ refreshToken: family.tokens.at(-1) });
         await expectStatus(step, res, 204);
         family.alive = false;
         break;
@@ -186,7 +202,10 @@ export async function runScenario(store: RefreshTokenStore, scenario: Scenario):
       const res = await request(app).get('/auth/sessions').set('Authorization', `Bearer ${holder.accessToken}`);
       await expectStatus(step, res, 200);
       const listed = (res.body.sessions as { id: string }[]).map((session) => session.id).sort();
-      const expected = families.filter((family) => family.user === user && live(family)).map((family) => family.id).sort();
+      const expected = families
+        .filter((family) => family.user === user && live(family))
+        .map((family) => family.id)
+        .sort();
       if (JSON.stringify(listed) !== JSON.stringify(expected)) {
         throw new Error(`after ${JSON.stringify(step)}: ${user} lists ${JSON.stringify(listed)}, the model ${JSON.stringify(expected)}`);
       }

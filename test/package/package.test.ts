@@ -19,7 +19,10 @@ beforeAll(() => {
   const packDir = mkdtempSync(join(tmpdir(), 'ert-pack-'));
   try {
     // `npm test` built dist/ already; prepack would rebuild it under the feet of parallel tests.
-    execFileSync('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', packDir], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', packDir], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     const tarball = readdirSync(packDir).find((name) => name.endsWith('.tgz'))!;
     execFileSync('tar', ['-xzf', join(packDir, tarball), '-C', packDir]);
     mkdirSync(join(consumer, 'node_modules'), { recursive: true });
@@ -128,16 +131,35 @@ describe('types, for a strict TypeScript app without the optional peers', () => 
 
   afterAll(() => rmSync(app, { recursive: true, force: true }));
 
-  it.each(['typed.ts', 'typed.mts'])('%s compiles with --strict and skipLibCheck off', (file) => {
-    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const args = [tsc, '--strict', '--noEmit', '--skipLibCheck', 'false', '--module', 'node16', '--moduleResolution', 'node16',
-      '--target', 'es2022', '--types', 'node', '--esModuleInterop', file];
-    let output = '';
-    try {
-      execFileSync('node', args, { cwd: app, encoding: 'utf8', timeout: 60_000 });
-    } catch (error) {
-      output = String((error as { stdout?: string }).stdout);
-    }
-    expect(output).toBe('');
-  }, 90_000);
+  it.each(['typed.ts', 'typed.mts'])(
+    '%s compiles with --strict and skipLibCheck off',
+    (file) => {
+      const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+      const args = [
+        tsc,
+        '--strict',
+        '--noEmit',
+        '--skipLibCheck',
+        'false',
+        '--module',
+        'node16',
+        '--moduleResolution',
+        'node16',
+        '--target',
+        'es2022',
+        '--types',
+        'node',
+        '--esModuleInterop',
+        file,
+      ];
+      let output = '';
+      try {
+        execFileSync('node', args, { cwd: app, encoding: 'utf8', timeout: 60_000 });
+      } catch (error) {
+        output = String((error as { stdout?: string }).stdout);
+      }
+      expect(output).toBe('');
+    },
+    90_000,
+  );
 });

@@ -43,6 +43,14 @@ afterAll(async () => {
 
 testRefreshTokenStore('PostgresTokenStore (pg.Pool)', () => new PostgresTokenStore({ pool, tableName: tables.pool }), options);
 
-testRefreshTokenStore('PostgresTokenStore (pg.Pool, SERIALIZABLE, schema.table)', () => new PostgresTokenStore({ pool: serializable, tableName: tables.serializable }), options);
+testRefreshTokenStore(
+  'PostgresTokenStore (pg.Pool, SERIALIZABLE, schema.table)',
+  () => new PostgresTokenStore({ pool: serializable, tableName: tables.serializable }),
+  options,
+);
 
-testRefreshTokenStore('PostgresTokenStore (postgres.js)', () => new PostgresTokenStore({ pool: postgresJs, tableName: tables.postgresJs }), options);
+testRefreshTokenStore(
+  'PostgresTokenStore (postgres.js)',
+  () => new PostgresTokenStore({ pool: postgresJs, tableName: tables.postgresJs }),
+  options,
+);

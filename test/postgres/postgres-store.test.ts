@@ -95,7 +95,9 @@ describe('the schema and migrate()', () => {
     await stores[0]!.migrate();
     const family = newFamily(Date.now());
     await stores[1]!.createFamily(family, { maxSessionsPerUser: 5, now: family.createdAt });
-    expect(await stores[2]!.isAccessTokenRevoked({ familyId: family.familyId, jti: 'j', userId: family.userId, now: family.createdAt })).toBe(false);
+    expect(
+      await stores[2]!.isAccessTokenRevoked({ familyId: family.familyId, jti: 'j', userId: family.userId, now: family.createdAt }),
+    ).toBe(false);
   });
 
   it('rejects (the token service then answers 503) when the schema is missing', async () => {
@@ -144,7 +146,9 @@ describe('the session cap', () => {
 
   it("breaks createdAt ties by family id in byte order, as every store does, whatever the database's collation", async () => {
     // An ICU collation sorts '_' before letters and 'a' before 'B'; byte order is 'B' < '_' < 'a'.
-    const database = `ert_icu_${random(4).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+    const database = `ert_icu_${random(4)
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, 'x')}`;
     await pool.query(`CREATE DATABASE ${database} TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en' LOCALE 'C.utf8'`);
     const icuPool = new Pool({ ...connection(sharedPort()), database });
     try {
@@ -152,7 +156,9 @@ describe('the session cap', () => {
       const now = Date.now();
       const userId = `user-${random(6)}`;
       const shard = shardKeyOf(userId);
-      const [upper, underscore, lower, last] = ['B', '_', 'a', 'z'].map((first) => newFamily(now, { userId, familyId: shard + first + random(16) }));
+      const [upper, underscore, lower, last] = ['B', '_', 'a', 'z'].map((first) =>
+        newFamily(now, { userId, familyId: shard + first + random(16) }),
+      );
       for (const family of [lower, underscore, upper]) await store.createFamily(family!, { maxSessionsPerUser: 5, now });
       const { evictedFamilyIds } = await store.createFamily(last!, { maxSessionsPerUser: 2, now });
       expect(evictedFamilyIds).toEqual([upper!.familyId, underscore!.familyId]);
@@ -196,7 +202,12 @@ describe('clean-up of dead rows', () => {
 
 describe('transaction isolation', () => {
   it('retries the serialization failures of SERIALIZABLE transactions: one of 20 parallel rotations wins', async () => {
-    const serializable = sharedPool({ options: '-c default_transaction_isolation=serializable', max: 20, statement_timeout: 0, query_timeout: 0 });
+    const serializable = sharedPool({
+      options: '-c default_transaction_isolation=serializable',
+      max: 20,
+      statement_timeout: 0,
+      query_timeout: 0,
+    });
     const holder = new Client(connection(sharedPort()));
     const failures: string[] = [];
     const counting: PostgresQueryable = {
@@ -220,12 +231,22 @@ describe('transaction isolation', () => {
       await holder.query(`SELECT 1 FROM ${tableName} WHERE family_id = $1 FOR UPDATE`, [family.familyId]);
       const rotations = Promise.all(
         Array.from({ length: 20 }, () =>
-          store.rotate({ familyId: family.familyId, presentedHash: family.tokenHash, proofHash: family.proofHash, successorHash: random(), now, idleTtlMs: DAY, graceMs: 0 }),
+          store.rotate({
+            familyId: family.familyId,
+            presentedHash: family.tokenHash,
+            proofHash: family.proofHash,
+            successorHash: random(),
+            now,
+            idleTtlMs: DAY,
+            graceMs: 0,
+          }),
         ),
       );
       await waitUntil('the rotations did not all wait for the row lock', async () => {
         // (Not on the holder: inside a transaction, pg_stat_activity does not change.)
-        const { rows } = await pool.query("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1", [`%${tableName}_rotate%`]);
+        const { rows } = await pool.query("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1", [
+          `%${tableName}_rotate%`,
+        ]);
         return Number(rows[0].n) === 20;
       });
       await holder.query('COMMIT');
@@ -266,11 +287,28 @@ describe('indexes', () => {
       const store = await migratedStore(client as unknown as Pool);
       const now = Date.now();
       const family = newFamily(now, { userAgent: 'ua', ip: '127.0.0.1' });
-      for (const setting of ['log_min_duration = 0', 'log_nested_statements = on', 'log_level = notice']) await client.query(`SET auto_explain.${setting}`);
+      for (const setting of ['log_min_duration = 0', 'log_nested_statements = on', 'log_level = notice'])
+        await client.query(`SET auto_explain.${setting}`);
       await store.createFamily(family, { maxSessionsPerUser: 1, now });
       const successorHash = random();
-      await store.rotate({ familyId: family.familyId, presentedHash: family.tokenHash, proofHash: family.proofHash, successorHash, now, idleTtlMs: DAY, graceMs: 0 });
-      await store.rotate({ familyId: family.familyId, presentedHash: family.tokenHash, proofHash: family.proofHash, successorHash: random(), now, idleTtlMs: DAY, graceMs: 0 });
+      await store.rotate({
+        familyId: family.familyId,
+        presentedHash: family.tokenHash,
+        proofHash: family.proofHash,
+        successorHash,
+        now,
+        idleTtlMs: DAY,
+        graceMs: 0,
+      });
+      await store.rotate({
+        familyId: family.familyId,
+        presentedHash: family.tokenHash,
+        proofHash: family.proofHash,
+        successorHash: random(),
+        now,
+        idleTtlMs: DAY,
+        graceMs: 0,
+      });
       const second = newFamily(now);
       await store.createFamily(second, { maxSessionsPerUser: 1, now });
       await store.listFamilies(second.userId, now);
@@ -278,7 +316,10 @@ describe('indexes', () => {
       await store.denylistAccessToken({ familyId: second.familyId, jti: 'j', expiresAt: now + 1000, now });
       await store.revokeFamily(second.familyId, { proofHash: second.proofHash, now });
       await store.revokeUser(second.userId, now);
-      const counters = [{ key: 'u:a', limit: 1, windowMs: 1000 }, { key: 'ip', limit: 5, windowMs: 1000 }];
+      const counters = [
+        { key: 'u:a', limit: 1, windowMs: 1000 },
+        { key: 'ip', limit: 5, windowMs: 1000 },
+      ];
       await store.hitLoginAttempt({ group: 'g', counters, now });
       await store.hitLoginAttempt({ group: 'g', counters, now });
       await store.hitLoginAttempt({ group: 'g', counters, now: now + 2000 });

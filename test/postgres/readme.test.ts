@@ -6,7 +6,7 @@ import { readmeBlock, runBlock } from '../helpers/readme.js';
 import { useStore } from '../helpers/store-in-use.js';
 import { sharedPool, sharedPort } from './clients.js';
 
-it("sets up a PostgresTokenStore as the README shows: migrate() on a new database, then sessions", async () => {
+it('sets up a PostgresTokenStore as the README shows: migrate() on a new database, then sessions', async () => {
   // A database of its own, so that the README's table name meets no other test's.
   const database = `ert_readme_${randomBytes(4).toString('hex')}`;
   const admin = sharedPool({ max: 1 });
@@ -15,7 +15,10 @@ it("sets up a PostgresTokenStore as the README shows: migrate() on a new databas
   process.env.DATABASE_URL = `postgres://postgres@127.0.0.1:${sharedPort()}/${database}`;
   let pool: pg.Pool | undefined;
   try {
-    const made = await runBlock(readmeBlock('### `PostgresTokenStore`'), {}, { pg, 'express-refresh-tokens/postgres': postgres }, ['pool', 'store']);
+    const made = await runBlock(readmeBlock('### `PostgresTokenStore`'), {}, { pg, 'express-refresh-tokens/postgres': postgres }, [
+      'pool',
+      'store',
+    ]);
     pool = made.pool as pg.Pool;
     expect(pool.listenerCount('error')).toBe(1);
     const table = await pool.query("SELECT to_regclass('ert_families') AS name");

@@ -63,7 +63,10 @@ it('runs the whole session life: sessions, delete, logout-all, revocation checks
 
 it('denylists the access token at logout, until its exp plus the largest clock tolerance (300 s)', async () => {
   const session = await login(t);
-  const out = await request(t.app).post('/auth/logout').set('Cookie', cookieHeader(session.refreshToken)).set('Authorization', `Bearer ${session.accessToken}`);
+  const out = await request(t.app)
+    .post('/auth/logout')
+    .set('Cookie', cookieHeader(session.refreshToken))
+    .set('Authorization', `Bearer ${session.accessToken}`);
   expect(out.status).toBe(204);
   expectError(await me(t, session.accessToken), 401, 'invalid_token');
   const exp = claimsOf(session.accessToken).exp as number;

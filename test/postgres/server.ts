@@ -23,7 +23,11 @@ export function postgresBinDir(): string {
     throw oneLine(`ERT_PG_BIN=${process.env.ERT_PG_BIN} holds no initdb and postgres: ${INSTALL_HINT}`);
   }
   const debian = '/usr/lib/postgresql';
-  const versions = existsSync(debian) ? readdirSync(debian).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = existsSync(debian)
+    ? readdirSync(debian)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   for (const dir of [...versions.map((v) => join(debian, v, 'bin')), ...(process.env.PATH ?? '').split(':')]) {
     if (dir && has(dir)) return dir;
   }
@@ -44,7 +48,9 @@ function serverUser(): { uid: number; gid: number } | undefined {
     const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
     return { uid: id('-u'), gid: id('-g') };
   } catch {
-    throw oneLine("the tests run as root, and PostgreSQL refuses root: create a 'postgres' user (Debian's postgresql package does) and run them again");
+    throw oneLine(
+      "the tests run as root, and PostgreSQL refuses root: create a 'postgres' user (Debian's postgresql package does) and run them again",
+    );
   }
 }
 
@@ -68,7 +74,13 @@ export class PostgresServer {
   private child: ChildProcess | undefined;
   private paused = false;
 
-  private constructor(port: number, dir: string, bin: string, user: { uid: number; gid: number } | undefined, settings: Record<string, string>) {
+  private constructor(
+    port: number,
+    dir: string,
+    bin: string,
+    user: { uid: number; gid: number } | undefined,
+    settings: Record<string, string>,
+  ) {
     this.port = port;
     this.dir = dir;
     this.bin = bin;
@@ -84,10 +96,14 @@ export class PostgresServer {
     if (user) chownSync(dir, user.uid, user.gid);
     const server = new PostgresServer(await freePort(), dir, bin, user, options.settings ?? {});
     try {
-      const init = spawnSync(join(bin, 'initdb'), ['-D', server.dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'], {
-        encoding: 'utf8',
-        ...user,
-      });
+      const init = spawnSync(
+        join(bin, 'initdb'),
+        ['-D', server.dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
+        {
+          encoding: 'utf8',
+          ...user,
+        },
+      );
       if (init.status !== 0) throw new Error(`initdb failed (${init.error?.message ?? `exit ${init.status}`}): ${init.stderr}`);
       await server.launch();
       return server;
@@ -186,18 +202,22 @@ export class PostgresServer {
     child.once('exit', (code, signal) => (exit = `exited with ${signal ?? code}`));
     child.once('error', (error) => (exit = error.message));
     try {
-      await waitUntil(`postgres on 127.0.0.1:${this.port} did not answer`, async () => {
-        if (exit) throw new Error(`postgres ${exit}; log: ${this.tail()}`);
-        const client = new Client({ ...connection(this.port), connectionTimeoutMillis: 1000 });
-        client.on('error', () => undefined);
-        try {
-          await client.connect();
-          await client.query('SELECT 1');
-          return true;
-        } finally {
-          await client.end().catch(() => undefined);
-        }
-      }, 30_000);
+      await waitUntil(
+        `postgres on 127.0.0.1:${this.port} did not answer`,
+        async () => {
+          if (exit) throw new Error(`postgres ${exit}; log: ${this.tail()}`);
+          const client = new Client({ ...connection(this.port), connectionTimeoutMillis: 1000 });
+          client.on('error', () => undefined);
+          try {
+            await client.connect();
+            await client.query('SELECT 1');
+            return true;
+          } finally {
+            await client.end().catch(() => undefined);
+          }
+        },
+        30_000,
+      );
     } catch (error) {
       await this.halt();
       throw error;

@@ -20,6 +20,8 @@ it.each(named)('names %s, which exists', (path) => {
 });
 
 it('names every folder of src/', () => {
-  const folders = readdirSync(join(root, 'src'), { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => `src/${entry.name}/`);
+  const folders = readdirSync(join(root, 'src'), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => `src/${entry.name}/`);
   expect(folders.filter((folder) => !architecture.includes(folder))).toEqual([]);
 });

@@ -86,7 +86,17 @@ describe('### `createAuth(options)`', () => {
     const app = express();
     const { accessToken, store } = baseOptions();
     const handler: express.RequestHandler = (req, res) => res.json({ userId: req.auth!.userId });
-    const scene = { createAuth, app, accessToken, store, verifyCredentials: await verifyingAda(), refreshToken: {}, trustedOrigins: [], hooks: {}, handler };
+    const scene = {
+      createAuth,
+      app,
+      accessToken,
+      store,
+      verifyCredentials: await verifyingAda(),
+      refreshToken: {},
+      trustedOrigins: [],
+      hooks: {},
+      handler,
+    };
     await runBlock(readmeBlock('### `createAuth(options)`'), scene);
     const { accessToken: token } = await loginAda(app);
     expect((await request(app).get('/me').set('Authorization', `Bearer ${token}`)).body).toEqual({ userId: 'u1' });
@@ -109,7 +119,9 @@ describe('### Hooks', () => {
   it('gives onRevoke the reason, and onError the code and the reason of a refusal', async () => {
     const audit = { entries: [] as unknown[][], log: (...args: unknown[]) => void audit.entries.push(args) };
     const metrics = { counted: [] as unknown[][], increment: (...args: unknown[]) => void metrics.counted.push(args) };
-    const { auth } = (await runBlock(readmeBlock('### Hooks'), { createAuth, audit, metrics, ...baseOptions() }, {}, ['auth'])) as { auth: Auth };
+    const { auth } = (await runBlock(readmeBlock('### Hooks'), { createAuth, audit, metrics, ...baseOptions() }, {}, ['auth'])) as {
+      auth: Auth;
+    };
     const app = express();
     app.use('/auth', auth.router);
     app.get('/me', auth.requireAccessToken(), (_req, res) => res.end());
@@ -163,7 +175,10 @@ describe('## Sign-in methods other than passwords', () => {
 
   it('signs a new user up and starts the session in one response', async () => {
     const { app, auth, users } = await scene();
-    const res = await request(app).post('/signup').set('Sec-Fetch-Site', 'same-origin').send({ username: 'grace', password: 'a long passphrase' });
+    const res = await request(app)
+      .post('/signup')
+      .set('Sec-Fetch-Site', 'same-origin')
+      .send({ username: 'grace', password: 'a long passphrase' });
     expect(res.status).toBe(201);
     expect(claimsOf(res.body.accessToken)).toMatchObject({ sub: 'u-1', roles: ['member'], amr: ['pwd'] });
     expect(refreshCookie(res)!.attributes).toContain('Path=/auth');
@@ -175,7 +190,10 @@ describe('## Sign-in methods other than passwords', () => {
 
   it('refuses a sign-up posted from another site with JSON 403 csrf_rejected, and starts nothing', async () => {
     const { app, auth } = await scene();
-    const res = await request(app).post('/signup').set({ Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site' }).send({ username: 'mallory', password: 'x' });
+    const res = await request(app)
+      .post('/signup')
+      .set({ Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site' })
+      .send({ username: 'mallory', password: 'x' });
     expectError(res, 403, 'csrf_rejected');
     expect(res.headers['set-cookie']).toBeUndefined();
     expect(await auth.listSessions('u-1')).toEqual([]);
@@ -187,7 +205,11 @@ describe('## Sign-in methods other than passwords', () => {
     expect(res.status).toBe(302);
     const cookie = refreshCookie(res)!;
     const refreshed = await request(app).post('/auth/refresh').set('Cookie', cookieHeader(cookie.value));
-    expect(claimsOf(refreshed.body.accessToken)).toMatchObject({ sub: 'u-ada@example.com', amr: ['fed'], auth_time: idpAuthTime.getTime() / 1000 });
+    expect(claimsOf(refreshed.body.accessToken)).toMatchObject({
+      sub: 'u-ada@example.com',
+      amr: ['fed'],
+      auth_time: idpAuthTime.getTime() / 1000,
+    });
     const forged = await request(app).get('/oauth/callback?state=attacker');
     expectError(forged, 400, 'invalid_request');
     expect(forged.headers['set-cookie']).toBeUndefined();
@@ -209,7 +231,10 @@ describe('## Password change and admin actions', () => {
     const { app, auth, changed } = await scene();
     const laptop = await loginAda(app);
     const phone = await loginAda(app);
-    const res = await request(app).post('/account/password').set('Authorization', `Bearer ${laptop.accessToken}`).send({ current: PASSWORD, next: 'new one' });
+    const res = await request(app)
+      .post('/account/password')
+      .set('Authorization', `Bearer ${laptop.accessToken}`)
+      .send({ current: PASSWORD, next: 'new one' });
     expect(res.status).toBe(200);
     expect(changed).toEqual([['u1', { current: PASSWORD, next: 'new one' }]]);
     for (const old of [laptop, phone]) {
@@ -217,7 +242,13 @@ describe('## Password change and admin actions', () => {
     }
     const sessions = await auth.listSessions('u1');
     expect(sessions.map((session) => session.id)).toEqual([claimsOf(res.body.accessToken).sid]);
-    expect((await request(app).post('/auth/refresh').set('Cookie', cookieHeader(refreshCookie(res)!.value))).status).toBe(200);
+    expect(
+      (
+        await request(app)
+          .post('/auth/refresh')
+          .set('Cookie', cookieHeader(refreshCookie(res)!.value))
+      ).status,
+    ).toBe(200);
   });
 
   it("lets an admin list a user's sessions, end one, and end them all", async () => {
@@ -244,7 +275,12 @@ describe('## Step-up for sensitive routes', () => {
     const auth = createAuth({ ...baseOptions(clock), verifyCredentials: await verifyingAda() });
     app.use('/auth', auth.router);
     const deleted: string[] = [];
-    await runBlock(readmeBlock('## Step-up for sensitive routes'), { app, auth, getAuth, deleteAccount: async (id: string) => void deleted.push(id) });
+    await runBlock(readmeBlock('## Step-up for sensitive routes'), {
+      app,
+      auth,
+      getAuth,
+      deleteAccount: async (id: string) => void deleted.push(id),
+    });
     const fresh = await loginAda(app);
     clock.now += 6 * 60_000;
     const refreshed = await request(app).post('/auth/refresh').set('Cookie', cookieHeader(fresh.refreshToken));
@@ -268,7 +304,13 @@ describe('### In a browser app', () => {
     // The server's clock stands still (at the real time, which the client compares expiry with), so
     // that Retry-After is exactly the window however slow the machine.
     const startedAt = Date.now();
-    auth = createAuth({ accessToken: { secret: SECRET }, store: new MemoryTokenStore(), verifyCredentials: await verifyingAda(), refreshToken: { cookie: { secure: false } }, now: () => startedAt });
+    auth = createAuth({
+      accessToken: { secret: SECRET },
+      store: new MemoryTokenStore(),
+      verifyCredentials: await verifyingAda(),
+      refreshToken: { cookie: { secure: false } },
+      now: () => startedAt,
+    });
     const app = express();
     app.use('/auth', auth.router);
     app.post('/api/orders', auth.requireAccessToken(), express.json(), (req, res) => {
@@ -312,7 +354,10 @@ describe('### In a browser app', () => {
     // The login throttle (README "Password guessing"): the 6th wrong password in a row is told to wait.
     shown.length = 0;
     for (let i = 0; i < 6; i++) await logIn('grace', 'wrong password');
-    expect(shown).toEqual([...Array.from({ length: 5 }, () => ['login', 'Wrong username or password.']), ['login', 'Too many attempts: try again in 900 s.']]);
+    expect(shown).toEqual([
+      ...Array.from({ length: 5 }, () => ['login', 'Wrong username or password.']),
+      ['login', 'Too many attempts: try again in 900 s.'],
+    ]);
   });
 });
 
@@ -321,17 +366,21 @@ describe('## Writing a store adapter', () => {
   class MyStore extends MemoryTokenStore {}
   const stores: MyStore[] = [];
   afterAll(() => Promise.all(stores.map((store) => store.close())));
-  void runBlock(readmeBlock('## Writing a store adapter', 'ts'), {}, {
-    'express-refresh-tokens/testing': testing,
-    './my-store': {
-      MyStore: class extends MyStore {
-        constructor() {
-          super();
-          stores.push(this);
-        }
+  void runBlock(
+    readmeBlock('## Writing a store adapter', 'ts'),
+    {},
+    {
+      'express-refresh-tokens/testing': testing,
+      './my-store': {
+        MyStore: class extends MyStore {
+          constructor() {
+            super();
+            stores.push(this);
+          }
+        },
       },
     },
-  });
+  );
 });
 
 /** A global fetch that keeps the cookies its responses set, and sends them back to the same origin. */
@@ -359,11 +408,17 @@ describe('### Revocation checks from memory', () => {
     const auth = createAuth({ accessToken, store });
     const app = express();
     const handler: express.RequestHandler = (req, res) => void res.json({ userId: req.auth?.userId });
-    await runBlock(readmeBlock('### Revocation checks from memory', 'ts'), { app, auth, accessToken, store, handler, requireAccessToken: library.requireAccessToken }, modules);
+    await runBlock(
+      readmeBlock('### Revocation checks from memory', 'ts'),
+      { app, auth, accessToken, store, handler, requireAccessToken: library.requireAccessToken },
+      modules,
+    );
     app.post('/sign-in', async (req, res) => void res.json(await auth.startSession(req, res, { id: 'u1' })));
     const { accessToken: token } = (await request(app).post('/sign-in')).body as { accessToken: string };
-    for (const path of ['/orders', '/invoices']) expect((await request(app).get(path).set('Authorization', `Bearer ${token}`)).body).toEqual({ userId: 'u1' });
+    for (const path of ['/orders', '/invoices'])
+      expect((await request(app).get(path).set('Authorization', `Bearer ${token}`)).body).toEqual({ userId: 'u1' });
     await auth.revokeUser('u1');
-    for (const path of ['/orders', '/invoices']) expectError(await request(app).get(path).set('Authorization', `Bearer ${token}`), 401, 'invalid_token');
+    for (const path of ['/orders', '/invoices'])
+      expectError(await request(app).get(path).set('Authorization', `Bearer ${token}`), 401, 'invalid_token');
   });
 });

@@ -34,7 +34,9 @@ beforeAll(async () => {
     PUB_2026_06: previous.publicKey.export({ type: 'spki', format: 'pem' }),
   };
   const verifyCredentials = (username: string) => ({ id: `u-${username}`, roles: ['analyst'] });
-  ({ auth } = (await runBlock(signerBlock, { app: signer, process: { env }, verifyCredentials }, modules, ['auth'])) as { auth: library.Auth });
+  ({ auth } = (await runBlock(signerBlock, { app: signer, process: { env }, verifyCredentials }, modules, ['auth'])) as {
+    auth: library.Auth;
+  });
   server = signer.listen(0, '127.0.0.1');
   await once(server, 'listening');
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -52,7 +54,10 @@ it("runs the signer's block: tokens carry the signing key's kid, both JWKS route
   expect(header).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: '2026-12' });
   for (const path of ['/auth/jwks.json', '/.well-known/jwks.json']) {
     const res = await request(signer).get(path).expect(200);
-    expect(res.body.keys.map(({ kid, alg, use }: Record<string, string>) => `${kid} ${alg} ${use}`)).toEqual(['2026-12 ES256 sig', '2026-06 ES256 sig']);
+    expect(res.body.keys.map(({ kid, alg, use }: Record<string, string>) => `${kid} ${alg} ${use}`)).toEqual([
+      '2026-12 ES256 sig',
+      '2026-06 ES256 sig',
+    ]);
   }
   expect(auth.jwks().keys).toHaveLength(2);
 });
@@ -61,16 +66,22 @@ it("runs the other service's block against the signer's JWKS", async () => {
   const service = express();
   const code = verifierCode!.replace("'https://auth.example.com/.well-known/jwks.json'", JSON.stringify(`${base}/.well-known/jwks.json`));
   expect(code).not.toBe(verifierCode);
-  const { userOf } = (await runBlock({ ...verifierBlock, code }, { app: service }, modules, ['verifier', 'userOf'])) as { userOf: (token: string) => Promise<string> };
+  const { userOf } = (await runBlock({ ...verifierBlock, code }, { app: service }, modules, ['verifier', 'userOf'])) as {
+    userOf: (token: string) => Promise<string>;
+  };
   const { accessToken } = (await request(signer).post('/auth/login').send({ username: 'alice', password: 'x' }).expect(200)).body;
-  expect((await request(service).get('/reports').set('Authorization', `Bearer ${accessToken}`).expect(200)).body).toEqual({ userId: 'u-alice' });
+  expect((await request(service).get('/reports').set('Authorization', `Bearer ${accessToken}`).expect(200)).body).toEqual({
+    userId: 'u-alice',
+  });
   expect(await userOf(accessToken)).toBe('u-alice');
   const res = await request(service).get('/reports').set('Authorization', `Bearer ${accessToken}x`);
   expect(res.status).toBe(401);
 });
 
 it("states the verifier's defaults and the JWKS max-age as the code has them", () => {
-  const rows = Object.fromEntries([...section.matchAll(/^\| `(jwks\w+)` \| `([^`]+)` \|/gm)].map(([, option, value]) => [option, JSON.parse(value!.replace(/'/g, '"'))]));
+  const rows = Object.fromEntries(
+    [...section.matchAll(/^\| `(jwks\w+)` \| `([^`]+)` \|/gm)].map(([, option, value]) => [option, JSON.parse(value!.replace(/'/g, '"'))]),
+  );
   expect(rows).toEqual(DEFAULTS.accessTokenVerifier);
   expect(section).toContain(`Cache-Control: public, max-age=${DEFAULTS.jwksMaxAgeSeconds}`);
 });

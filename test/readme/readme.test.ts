@@ -45,12 +45,23 @@ describe("the README's options tables", () => {
 
   it('state the defaults that depend on the transport', () => {
     const grace = DEFAULTS.refreshToken.reuseGraceSeconds;
-    expect(rows).toContainEqual(['refreshToken.reuseGraceSeconds', `\`${grace.cookie}\` with cookie transport, \`${grace.body}\` with body transport`]);
+    expect(rows).toContainEqual([
+      'refreshToken.reuseGraceSeconds',
+      `\`${grace.cookie}\` with cookie transport, \`${grace.body}\` with body transport`,
+    ]);
   });
 
   it('have a row for every default of the options of createAuth and requireAccessToken', () => {
     const documented = new Set(rows.map(([option]) => option));
-    const groups = ['accessToken.', 'refreshToken.', 'requireAccessToken.', 'trustedOrigins', 'loginThrottle.', 'storeTimeoutMs', 'bodyLimitBytes'];
+    const groups = [
+      'accessToken.',
+      'refreshToken.',
+      'requireAccessToken.',
+      'trustedOrigins',
+      'loginThrottle.',
+      'storeTimeoutMs',
+      'bodyLimitBytes',
+    ];
     const missing = [...defaults.keys()].filter((option) => groups.some((group) => option.startsWith(group)) && !documented.has(option));
     expect(missing).toEqual([]);
   });

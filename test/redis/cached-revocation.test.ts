@@ -136,7 +136,12 @@ const topologies: [string, () => Promise<Client>][] = [
   [
     'standalone',
     async () => {
-      const client = new Redis({ ...recommendedRedisOptions, host: '127.0.0.1', port: Number(process.env.ERT_REDIS_PORT), lazyConnect: true });
+      const client = new Redis({
+        ...recommendedRedisOptions,
+        host: '127.0.0.1',
+        port: Number(process.env.ERT_REDIS_PORT),
+        lazyConnect: true,
+      });
       await client.connect();
       return client;
     },
@@ -182,13 +187,17 @@ describe.each(topologies)('revocation: cached across two app processes on %s Red
   it('logout on one: the access token it denylisted is refused on the other within the bound', async () => {
     const tokens = await login(a);
     expect(await cached(b, tokens.accessToken)).toBe(200);
-    await refusedWithinBound(b, tokens.accessToken, async () => expect(await post(a, '/auth/logout', { refreshToken: tokens.refreshToken }, tokens.accessToken)).toBe(204));
+    await refusedWithinBound(b, tokens.accessToken, async () =>
+      expect(await post(a, '/auth/logout', { refreshToken: tokens.refreshToken }, tokens.accessToken)).toBe(204),
+    );
   });
 
   it('logout without the access token: the revoked session refuses it on the other', async () => {
     const tokens = await login(a);
     expect(await cached(b, tokens.accessToken)).toBe(200);
-    await refusedWithinBound(b, tokens.accessToken, async () => expect(await post(a, '/auth/logout', { refreshToken: tokens.refreshToken })).toBe(204));
+    await refusedWithinBound(b, tokens.accessToken, async () =>
+      expect(await post(a, '/auth/logout', { refreshToken: tokens.refreshToken })).toBe(204),
+    );
   });
 
   it('logout-all on one: every session of the user is refused on the other', async () => {
@@ -199,13 +208,16 @@ describe.each(topologies)('revocation: cached across two app processes on %s Red
     expect(await cached(b, first.accessToken)).toBe(401);
   });
 
-  it('DELETE /sessions/:id on one: that session is refused on the other, the caller\'s own lives', async () => {
+  it("DELETE /sessions/:id on one: that session is refused on the other, the caller's own lives", async () => {
     const victim = await login(a, 'dave');
     const manager = await login(a, 'dave');
     const sid = claimsOf(victim.accessToken).sid as string;
     expect(await cached(b, victim.accessToken)).toBe(200);
     await refusedWithinBound(b, victim.accessToken, async () => {
-      const res = await fetch(`${a.base}/auth/sessions/${sid}`, { method: 'DELETE', headers: { authorization: `Bearer ${manager.accessToken}` } });
+      const res = await fetch(`${a.base}/auth/sessions/${sid}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${manager.accessToken}` },
+      });
       expect(res.status).toBe(204);
     });
     expect(await cached(b, manager.accessToken)).toBe(200);
@@ -213,11 +225,17 @@ describe.each(topologies)('revocation: cached across two app processes on %s Red
 
   it('reuse detected on one: the whole family is refused on the other, newest access token included', async () => {
     const tokens = await login(a, 'erin');
-    const rotated = await fetch(`${a.base}/auth/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken: tokens.refreshToken }) });
+    const rotated = await fetch(`${a.base}/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken: tokens.refreshToken }),
+    });
     expect(rotated.status).toBe(200);
     const newest = ((await rotated.json()) as { accessToken: string }).accessToken;
     expect(await cached(b, newest)).toBe(200);
-    await refusedWithinBound(b, newest, async () => expect(await post(a, '/auth/refresh', { refreshToken: tokens.refreshToken })).toBe(401));
+    await refusedWithinBound(b, newest, async () =>
+      expect(await post(a, '/auth/refresh', { refreshToken: tokens.refreshToken })).toBe(401),
+    );
     expect(await cached(b, tokens.accessToken)).toBe(401);
   });
 
@@ -236,7 +254,10 @@ describe.each(topologies)('revocation: cached across two app processes on %s Red
     await expect(b.auth.verifyAccessToken(tokens.accessToken, { revocation: 'cached' })).resolves.toMatchObject({ userId: 'u-heidi' });
     await a.auth.revokeUser('u-heidi');
     await waitUntil('verifyAccessToken did not refuse', async () =>
-      b.auth.verifyAccessToken(tokens.accessToken, { revocation: 'cached' }).then(() => false, (error: { code?: string }) => error.code === 'invalid_token'),
+      b.auth.verifyAccessToken(tokens.accessToken, { revocation: 'cached' }).then(
+        () => false,
+        (error: { code?: string }) => error.code === 'invalid_token',
+      ),
     );
   });
 
@@ -359,7 +380,12 @@ describe('revocation: cached in a real child process (the built library)', () =>
   let child: ChildProcess;
   let childBase: string;
   const newClient = async () => {
-    const client = new Redis({ ...recommendedRedisOptions, host: '127.0.0.1', port: Number(process.env.ERT_REDIS_PORT), lazyConnect: true });
+    const client = new Redis({
+      ...recommendedRedisOptions,
+      host: '127.0.0.1',
+      port: Number(process.env.ERT_REDIS_PORT),
+      lazyConnect: true,
+    });
     await client.connect();
     return client;
   };

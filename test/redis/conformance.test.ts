@@ -27,8 +27,16 @@ afterAll(async () => {
 
 const options = { concurrency: 200 };
 
-testRefreshTokenStore('RedisTokenStore (standalone)', () => new RedisTokenStore({ client: standalone, keyPrefix: randomPrefix() }), options);
+testRefreshTokenStore(
+  'RedisTokenStore (standalone)',
+  () => new RedisTokenStore({ client: standalone, keyPrefix: randomPrefix() }),
+  options,
+);
 
-testRefreshTokenStore('RedisTokenStore (standalone, RESP2)', () => new RedisTokenStore({ client: standaloneResp2, keyPrefix: randomPrefix() }), options);
+testRefreshTokenStore(
+  'RedisTokenStore (standalone, RESP2)',
+  () => new RedisTokenStore({ client: standaloneResp2, keyPrefix: randomPrefix() }),
+  options,
+);
 
 testRefreshTokenStore('RedisTokenStore (cluster)', () => new RedisTokenStore({ client: cluster, keyPrefix: randomPrefix() }), options);

@@ -58,7 +58,15 @@ async function login(): Promise<NewFamily> {
 }
 
 function rotation(family: NewFamily, presentedHash: string): RotateRequest {
-  return { familyId: family.familyId, presentedHash, proofHash: family.proofHash, successorHash: random(), now: Date.now(), idleTtlMs: 14 * DAY, graceMs: 0 };
+  return {
+    familyId: family.familyId,
+    presentedHash,
+    proofHash: family.proofHash,
+    successorHash: random(),
+    now: Date.now(),
+    idleTtlMs: 14 * DAY,
+    graceMs: 0,
+  };
 }
 
 /** How long `call` took to reject; fails the test if it resolved. */
@@ -76,7 +84,8 @@ async function rejectionTime(call: () => Promise<unknown>): Promise<{ ms: number
 async function storeRecovers(family: NewFamily): Promise<void> {
   await waitUntil(
     'the store did not recover',
-    async () => (await store.isAccessTokenRevoked({ familyId: family.familyId, jti: random(8), userId: family.userId, now: Date.now() })) === false,
+    async () =>
+      (await store.isAccessTokenRevoked({ familyId: family.familyId, jti: random(8), userId: family.userId, now: Date.now() })) === false,
     RECOVERY_MS,
   );
 }
@@ -96,7 +105,10 @@ describe('when the server is down', () => {
       ['rotate', () => store.rotate(rotation(family, family.tokenHash))],
       ['createFamily', () => login()],
       ['listFamilies', () => store.listFamilies(family.userId, Date.now())],
-      ['isAccessTokenRevoked', () => store.isAccessTokenRevoked({ familyId: family.familyId, jti: random(8), userId: family.userId, now: Date.now() })],
+      [
+        'isAccessTokenRevoked',
+        () => store.isAccessTokenRevoked({ familyId: family.familyId, jti: random(8), userId: family.userId, now: Date.now() }),
+      ],
       ['revokeUser', () => store.revokeUser(family.userId, Date.now())],
     ];
     for (const [name, call] of calls) {
@@ -139,7 +151,9 @@ describe('when the server hangs (SIGSTOP)', () => {
     try {
       const [rotate, check] = await Promise.all([
         rejectionTime(() => store.rotate(request)),
-        rejectionTime(() => store.isAccessTokenRevoked({ familyId: family.familyId, jti: random(8), userId: family.userId, now: Date.now() })),
+        rejectionTime(() =>
+          store.isAccessTokenRevoked({ familyId: family.familyId, jti: random(8), userId: family.userId, now: Date.now() }),
+        ),
       ]);
       expect(rotate.ms).toBeLessThan(FAIL_FAST_MS);
       expect(rotate.message).toBe('Command timed out');

@@ -57,7 +57,9 @@ describe.each([
     const keys = await keysOf(first, `${keyPrefix}*`);
     expect(keys).toHaveLength(2);
     expect(new Set(keys.map((key) => /\{(l:[\w-]+)\}/.exec(key)?.[1])).size).toBe(1);
-    const ttls = Object.fromEntries(await Promise.all(keys.map(async (key) => [key.endsWith(':ip') ? 'ip' : 'user', await first.pttl(key)])));
+    const ttls = Object.fromEntries(
+      await Promise.all(keys.map(async (key) => [key.endsWith(':ip') ? 'ip' : 'user', await first.pttl(key)])),
+    );
     expect(ttls.user).toBeGreaterThan(15 * MINUTE - 5000);
     expect(ttls.user).toBeLessThanOrEqual(15 * MINUTE);
     expect(ttls.ip).toBeGreaterThan(24 * 60 * MINUTE - 5000);

@@ -13,7 +13,12 @@ it("connects a RedisTokenStore as the README's set-up shows, with the default ke
   const warn = jest.spyOn(console, 'warn').mockImplementation((message: unknown) => void warnings.push(message));
   let client: ioredis.Redis | undefined;
   try {
-    const made = await runBlock(readmeBlock('### `RedisTokenStore`'), {}, { ioredis: require('ioredis'), 'express-refresh-tokens': library }, ['client', 'store']);
+    const made = await runBlock(
+      readmeBlock('### `RedisTokenStore`'),
+      {},
+      { ioredis: require('ioredis'), 'express-refresh-tokens': library },
+      ['client', 'store'],
+    );
     client = made.client as ioredis.Redis;
     await once(client, 'ready'); // as the text below the block says
     const userId = `readme-${randomBytes(6).toString('hex')}`;

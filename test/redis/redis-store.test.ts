@@ -142,7 +142,13 @@ describe.each(setups)('RedisTokenStore on %s', (_name, connect) => {
       const bobBase = `${prefix}{${shardKeyOf(bob)}}:`;
       const keys = await keysWithPrefix(client, prefix);
       expect(keys).toEqual(
-        [`${aliceBase}f:${a2.family.familyId}`, `${aliceBase}u:${alice}`, `${bobBase}f:${b1.family.familyId}`, `${bobBase}u:${bob}`, `${bobBase}d:${jti}`].sort(),
+        [
+          `${aliceBase}f:${a2.family.familyId}`,
+          `${aliceBase}u:${alice}`,
+          `${bobBase}f:${b1.family.familyId}`,
+          `${bobBase}u:${bob}`,
+          `${bobBase}d:${jti}`,
+        ].sort(),
       );
 
       for (const key of keys) {
@@ -222,10 +228,24 @@ describe.each(setups)('RedisTokenStore on %s', (_name, connect) => {
     const base = `${prefix}{${shardKeyOf(user)}}:`;
     const key = `${base}f:${family.familyId}`;
     const pieces = (name: string, value: string) =>
-      Array.from({ length: Math.ceil(value.length / 64) }, (_, i) => [i === 0 ? name : `${name}#${i}`, value.slice(i * 64, (i + 1) * 64)]).flat();
+      Array.from({ length: Math.ceil(value.length / 64) }, (_, i) => [
+        i === 0 ? name : `${name}#${i}`,
+        value.slice(i * 64, (i + 1) * 64),
+      ]).flat();
     await client.hset(
       key,
-      ...['userId', user, 'tokenHash', family.tokenHash, 'previousHash', presented, 'proofHash', family.proofHash, 'rotatedAt', String(now - 1000)],
+      ...[
+        'userId',
+        user,
+        'tokenHash',
+        family.tokenHash,
+        'previousHash',
+        presented,
+        'proofHash',
+        family.proofHash,
+        'rotatedAt',
+        String(now - 1000),
+      ],
       ...['createdAt', String(now - 5000), 'lastUsedAt', String(now - 1000), 'expiresAt', String(family.expiresAt)],
       ...['absoluteExpiresAt', String(family.absoluteExpiresAt), 'ip', '203.0.113.9'],
       ...pieces('userAgent', userAgent),
@@ -247,13 +267,21 @@ describe.each(setups)('RedisTokenStore on %s', (_name, connect) => {
       ip: '203.0.113.9',
     };
     expect(await store.listFamilies(user, now)).toEqual([session]);
-    expect(await store.findFamily!(family.familyId, { proofHash: family.proofHash, now })).toEqual({ outcome: 'found', session, userRecord });
+    expect(await store.findFamily!(family.familyId, { proofHash: family.proofHash, now })).toEqual({
+      outcome: 'found',
+      session,
+      userRecord,
+    });
     const retry = rotationOf(family, presented, now, { graceMs: 10_000 }).request;
     expect(await store.rotate(retry)).toEqual({ outcome: 'retried', session, userRecord, sealedSuccessor: sealed });
 
     // A rotation without a sealed successor (grace turned off) removes every piece of the old one.
     const { request } = rotationOf(family, family.tokenHash, now);
-    expect(await store.rotate(request)).toEqual({ outcome: 'rotated', session: { ...session, lastUsedAt: now, expiresAt: now + 14 * DAY }, userRecord });
+    expect(await store.rotate(request)).toEqual({
+      outcome: 'rotated',
+      session: { ...session, lastUsedAt: now, expiresAt: now + 14 * DAY },
+      userRecord,
+    });
     expect(Object.keys(await client.hgetall(key)).filter((field) => field.startsWith('sealedSuccessor'))).toEqual([]);
     expect(await client.hget(key, 'subject#1')).toBe(userRecord.slice(64));
   });
@@ -329,7 +357,12 @@ describe.each(setups)('RedisTokenStore on %s', (_name, connect) => {
  * Calls every store method once (several times for rotate, one per outcome), each through
  * `measure`, which returns the number of commands the call sent.
  */
-async function measureEachMethod(store: RefreshTokenStore, now: number, user: string, measure: (call: () => Promise<unknown>) => Promise<number>) {
+async function measureEachMethod(
+  store: RefreshTokenStore,
+  now: number,
+  user: string,
+  measure: (call: () => Promise<unknown>) => Promise<number>,
+) {
   const { family } = newLogin(user, now);
   const result: Record<string, number> = {};
   result.createFamily = await measure(() => store.createFamily(family, { maxSessionsPerUser: 10, now }));
@@ -339,8 +372,12 @@ async function measureEachMethod(store: RefreshTokenStore, now: number, user: st
   result['rotate (retried)'] = await measure(() => store.rotate(rotationOf(family, family.tokenHash, now, { graceMs: 5000 }).request));
   result['rotate (invalid)'] = await measure(() => store.rotate(rotationOf(family, random(), now, { proofHash: random() }).request));
   result.listFamilies = await measure(() => store.listFamilies(user, now));
-  result.denylistAccessToken = await measure(() => store.denylistAccessToken({ familyId: family.familyId, jti: random(8), expiresAt: now + MINUTE, now }));
-  result.isAccessTokenRevoked = await measure(() => store.isAccessTokenRevoked({ familyId: family.familyId, jti: random(8), userId: user, now }));
+  result.denylistAccessToken = await measure(() =>
+    store.denylistAccessToken({ familyId: family.familyId, jti: random(8), expiresAt: now + MINUTE, now }),
+  );
+  result.isAccessTokenRevoked = await measure(() =>
+    store.isAccessTokenRevoked({ familyId: family.familyId, jti: random(8), userId: user, now }),
+  );
   result.revokeFamily = await measure(() => store.revokeFamily(family.familyId, { userId: user, now }));
   const other = newLogin(user, now).family;
   await store.createFamily(other, { maxSessionsPerUser: 10, now });
@@ -421,7 +458,7 @@ describe('RedisTokenStore construction', () => {
     expect(() => new RedisTokenStore({ client, keyPrefix: 'a{b}:' })).toThrow(ConfigurationError);
   });
 
-  it('refuses a family whose id does not begin with its user\'s shard key', async () => {
+  it("refuses a family whose id does not begin with its user's shard key", async () => {
     const store = new RedisTokenStore({ client, keyPrefix: randomPrefix() });
     const now = Date.now();
     const { family } = newLogin(`user-${random(4)}`, now, { familyId: `AAAAAAAA${random(16)}` });
@@ -433,7 +470,17 @@ describe('RedisTokenStore construction', () => {
     const now = Date.now();
     const bad = { familyId: '{x}:u:', userId: 'u', jti: 'j', now };
     const sendCommand = jest.spyOn(client, 'sendCommand');
-    expect(await store.rotate({ familyId: bad.familyId, presentedHash: 'a', proofHash: 'b', successorHash: 'c', now, idleTtlMs: DAY, graceMs: 0 })).toEqual({ outcome: 'invalid', reason: 'unknown' });
+    expect(
+      await store.rotate({
+        familyId: bad.familyId,
+        presentedHash: 'a',
+        proofHash: 'b',
+        successorHash: 'c',
+        now,
+        idleTtlMs: DAY,
+        graceMs: 0,
+      }),
+    ).toEqual({ outcome: 'invalid', reason: 'unknown' });
     expect(await store.revokeFamily(bad.familyId, { now })).toBeNull();
     expect(await store.isAccessTokenRevoked(bad)).toBe(true);
     await store.denylistAccessToken({ ...bad, expiresAt: now + MINUTE });
@@ -445,14 +492,14 @@ describe('RedisTokenStore construction', () => {
     expect(() => new RedisTokenStore({ client: {} as Redis })).toThrow(ConfigurationError);
   });
 
-  it('leaves the caller\'s client open on close()', async () => {
+  it("leaves the caller's client open on close()", async () => {
     const store = new RedisTokenStore({ client, keyPrefix: randomPrefix() });
     await store.close?.();
     expect(client.status).toBe('ready');
     expect(await store.listFamilies('nobody', Date.now())).toEqual([]);
   });
 
-  it('works under the client\'s own ioredis keyPrefix', async () => {
+  it("works under the client's own ioredis keyPrefix", async () => {
     const prefix = randomPrefix();
     const prefixed = await standaloneClient({ keyPrefix: `app-${prefix}` });
     try {
@@ -474,7 +521,9 @@ describe('RedisTokenStore construction', () => {
   it('imports ioredis for types only, so the build never requires it', () => {
     for (const file of ['redis.ts', 'redis-scripts.ts']) {
       const source = readFileSync(join(__dirname, '../../src/store', file), 'utf8');
-      const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } });
+      const { outputText } = ts.transpileModule(source, {
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+      });
       expect(outputText).not.toMatch(/require\(["']ioredis["']\)/);
       expect(outputText).toMatch(/require\(["']node:crypto["']\)|require\(["']\.\/redis-scripts\.js["']\)/);
     }

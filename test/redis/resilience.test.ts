@@ -12,7 +12,6 @@ import { sessionIdOf } from '../suites/shared.js';
 import { randomPrefix } from './clients.js';
 import { rawCommand, RedisCluster, RedisServer, waitUntil } from './servers.js';
 
-
 /** A live session, a logged-out one and one revoked by reuse (no grace window): what must stay exactly as it is. */
 async function threeSessions(t: TestApp) {
   const live = await login(t);

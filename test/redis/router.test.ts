@@ -21,9 +21,11 @@ async function dump(nodes: Redis[], prefix: string): Promise<{ key: string; pttl
       for (const key of batch) {
         const type = await node.type(key);
         const content =
-          type === 'hash' ? JSON.stringify(await node.hgetall(key))
-          : type === 'zset' ? JSON.stringify(await node.zrange(key, '0', '-1'))
-          : String(await node.get(key));
+          type === 'hash'
+            ? JSON.stringify(await node.hgetall(key))
+            : type === 'zset'
+              ? JSON.stringify(await node.zrange(key, '0', '-1'))
+              : String(await node.get(key));
         keys.push({ key, pttl: await node.pttl(key), content });
       }
     } while (cursor !== '0');
@@ -93,7 +95,10 @@ describe.each([
     }
     const last = refreshCookie(await refresh(t, seen.at(-1)!))!.value;
     seen.push(last);
-    await request(t.app).post('/auth/logout').set('Cookie', cookieHeader(last)).set('Authorization', `Bearer ${seen.at(-2)}`);
+    await request(t.app)
+      .post('/auth/logout')
+      .set('Cookie', cookieHeader(last))
+      .set('Authorization', `Bearer ${seen.at(-2)}`);
 
     const nodes = 'nodes' in client ? (client as Cluster).nodes('master') : [client as Redis];
     const keys = await dump(nodes, prefix);

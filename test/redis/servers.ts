@@ -189,13 +189,20 @@ export class RedisServer {
     const child = spawn(
       'redis-server',
       [
-        '--port', String(this.port),
-        '--bind', '127.0.0.1',
-        '--save', '',
-        '--appendonly', 'no',
-        '--daemonize', 'no',
-        '--dir', this.dir,
-        '--logfile', this.logFile,
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'no',
+        '--dir',
+        this.dir,
+        '--logfile',
+        this.logFile,
         ...this.args,
       ],
       { stdio: 'ignore' },
@@ -263,11 +270,26 @@ export class RedisCluster {
       )) {
         servers.push(server);
       }
-      await execFileText('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'], 20_000);
+      await execFileText(
+        'redis-cli',
+        [
+          '--cluster',
+          'create',
+          ...ports.map((port) => `127.0.0.1:${port}`),
+          '--cluster-replicas',
+          String(replicasPerMaster),
+          '--cluster-yes',
+        ],
+        20_000,
+      );
       await waitUntil('the Redis Cluster did not reach cluster_state:ok on every node', async () => {
         for (const port of ports) {
           const info = await rawCommand(port, ['CLUSTER', 'INFO'], 500);
-          if (!info.includes('cluster_state:ok') || !info.includes(`cluster_known_nodes:${nodes}`) || !info.includes('cluster_slots_ok:16384')) {
+          if (
+            !info.includes('cluster_state:ok') ||
+            !info.includes(`cluster_known_nodes:${nodes}`) ||
+            !info.includes('cluster_slots_ok:16384')
+          ) {
             return false;
           }
         }

@@ -25,7 +25,10 @@ export interface ThrottleApp {
  * `X-Forwarded-For`; `alice` and `bob` exist, with bcrypt hashes. `clock` may be shared, so two
  * instances see one time.
  */
-export async function throttleApp(options: Partial<AuthOptions> & { store: AuthOptions['store'] }, clock = { now: Date.UTC(2026, 0, 1) }): Promise<ThrottleApp> {
+export async function throttleApp(
+  options: Partial<AuthOptions> & { store: AuthOptions['store'] },
+  clock = { now: Date.UTC(2026, 0, 1) },
+): Promise<ThrottleApp> {
   const hash = await passwordHash();
   const users: Record<string, { id: string; passwordHash: string }> = {
     alice: { id: 'u-alice', passwordHash: hash },

@@ -21,7 +21,10 @@ export function describeObservability(name: string, makeStore: MakeStore): void 
         const phone = await login(t);
         const tablet = await login(t);
         await request(t.app).post('/auth/logout').set('Cookie', cookieHeader(laptop.refreshToken)).expect(204);
-        await request(t.app).delete(`/auth/sessions/${sessionIdOf(phone.refreshToken)}`).set('Authorization', `Bearer ${tablet.accessToken}`).expect(204);
+        await request(t.app)
+          .delete(`/auth/sessions/${sessionIdOf(phone.refreshToken)}`)
+          .set('Authorization', `Bearer ${tablet.accessToken}`)
+          .expect(204);
         await request(t.app).post('/auth/logout-all').set('Authorization', `Bearer ${tablet.accessToken}`).expect(204);
         // Nothing revoked, no event: a logout with a spent token.
         await request(t.app).post('/auth/logout').set('Cookie', cookieHeader(laptop.refreshToken)).expect(204);
@@ -70,7 +73,10 @@ export function describeObservability(name: string, makeStore: MakeStore): void 
         const rotated = await refresh(t, session.refreshToken);
         answers.push(await refresh(t, session.refreshToken), await refresh(t, refreshCookie(rotated)!.value));
         for (const res of answers) {
-          expect({ status: res.status, body: res.body }).toEqual({ status: 401, body: { error: 'invalid_grant', message: answers[0]!.body.message } });
+          expect({ status: res.status, body: res.body }).toEqual({
+            status: 401,
+            body: { error: 'invalid_grant', message: answers[0]!.body.message },
+          });
         }
         expect(refusals(t.hooked)).toEqual([
           'invalid_grant:missing',
@@ -118,7 +124,11 @@ export function describeObservability(name: string, makeStore: MakeStore): void 
 
       it('tells why a cross-site request was refused', async () => {
         const t = await recordingApp(makeStore);
-        await request(t.app).post('/auth/login').set('Origin', 'https://evil.example').send({ username: 'alice', password: 'x' }).expect(403);
+        await request(t.app)
+          .post('/auth/login')
+          .set('Origin', 'https://evil.example')
+          .send({ username: 'alice', password: 'x' })
+          .expect(403);
         await request(t.app).post('/auth/login').set('Sec-Fetch-Site', 'cross-site').send({ username: 'alice', password: 'x' }).expect(403);
         expect(refusals(t.hooked)).toEqual(['csrf_rejected:untrusted_origin', 'csrf_rejected:cross_site']);
       });

@@ -35,11 +35,15 @@ export function describeStartSession(name: string, makeStore: MakeStore): void {
       // A session like any other: listed, checked, rotated, revoked.
       expect((await me(t, res.body.accessToken)).body).toMatchObject({ userId: 'u-carol', roles: ['member'], amr: ['hwk'] });
       const sessions = await request(t.app).get('/auth/sessions').set('Authorization', `Bearer ${res.body.accessToken}`);
-      expect(sessions.body.sessions).toEqual([expect.objectContaining({ id: sessionIdOf(cookie.value), userAgent: 'Passkey/1.0', current: true })]);
+      expect(sessions.body.sessions).toEqual([
+        expect.objectContaining({ id: sessionIdOf(cookie.value), userAgent: 'Passkey/1.0', current: true }),
+      ]);
       const rotated = await refresh(t, cookie.value);
       expect(rotated.status).toBe(200);
       expect(claimsOf(rotated.body.accessToken)).toMatchObject({ sub: 'u-carol', roles: ['member'], tenant: 'acme', amr: ['hwk'] });
-      const logout = await request(t.app).post('/auth/logout').set('Cookie', cookieHeader(refreshCookie(rotated)!.value));
+      const logout = await request(t.app)
+        .post('/auth/logout')
+        .set('Cookie', cookieHeader(refreshCookie(rotated)!.value));
       expect(logout.status).toBe(204);
       expectError(await refresh(t, refreshCookie(rotated)!.value), 401, 'invalid_grant');
     });
@@ -113,7 +117,10 @@ export function describeStartSession(name: string, makeStore: MakeStore): void {
         const t = await guardedApp({ amr: ['hwk'] }, { trustedOrigins: ['https://app.example'] });
         const sameOrigin = await request(t.app).post('/sign-in/passkey').set('Sec-Fetch-Site', 'same-origin').send({});
         expect(sameOrigin.status).toBe(200);
-        const trusted = await request(t.app).post('/sign-in/passkey').set({ Origin: 'https://app.example', 'Sec-Fetch-Site': 'cross-site' }).send({});
+        const trusted = await request(t.app)
+          .post('/sign-in/passkey')
+          .set({ Origin: 'https://app.example', 'Sec-Fetch-Site': 'cross-site' })
+          .send({});
         expect(trusted.status).toBe(200);
         expect(await t.auth.listSessions('u-carol')).toHaveLength(2);
       });
@@ -133,7 +140,10 @@ export function describeStartSession(name: string, makeStore: MakeStore): void {
       });
 
       it("passes a cross-site POST from an origin allowCrossSite lists (an identity provider's form_post), and no other", async () => {
-        const t = await guardedApp({ amr: ['fed'], allowCrossSite: ['https://accounts.example/any/path'] }, { trustedOrigins: ['https://app.example'] });
+        const t = await guardedApp(
+          { amr: ['fed'], allowCrossSite: ['https://accounts.example/any/path'] },
+          { trustedOrigins: ['https://app.example'] },
+        );
         const post = (headers: Record<string, string>) => request(t.app).post('/sign-in/passkey').set(headers).send({});
         expect((await post({ Origin: 'https://accounts.example', 'Sec-Fetch-Site': 'cross-site' })).status).toBe(200);
         expect((await post({ Origin: 'https://app.example', 'Sec-Fetch-Site': 'cross-site' })).status).toBe(200);
@@ -181,7 +191,11 @@ export function describeStartSession(name: string, makeStore: MakeStore): void {
       ['an authTime in the future', carol, { authTime: Date.UTC(2030, 0, 1) }],
       ['an allowCrossSite that is neither a boolean nor a list', carol, { allowCrossSite: 'yes' as never }],
       ['an allowCrossSite list that is empty', carol, { allowCrossSite: [] }],
-      ['an allowCrossSite list with something that is not an origin', carol, { allowCrossSite: ['https://accounts.example', 'accounts.example'] }],
+      [
+        'an allowCrossSite list with something that is not an origin',
+        carol,
+        { allowCrossSite: ['https://accounts.example', 'accounts.example'] },
+      ],
     ])('rejects %s with a TypeError, and starts nothing', async (_case, user, options) => {
       const t = await recordingApp(makeStore);
       const seen: unknown[] = [];

@@ -37,7 +37,14 @@ function signSegments(headerSegment: string, payloadSegment: string, hash = 'sha
   return `${input}.${createHmac(hash, SECRET).update(input).digest('base64url')}`;
 }
 
-const claims = (extra: Record<string, unknown> = {}) => ({ sub: 'u-alice', sid: 'family-1', jti: 'j-1', iat: NOW_S, exp: NOW_S + LIFETIME_S, ...extra });
+const claims = (extra: Record<string, unknown> = {}) => ({
+  sub: 'u-alice',
+  sid: 'family-1',
+  jti: 'j-1',
+  iat: NOW_S,
+  exp: NOW_S + LIFETIME_S,
+  ...extra,
+});
 const HEADER = json({ alg: 'HS256', typ: 'at+jwt' });
 const good = (extra: Record<string, unknown> = {}) => forge(HEADER, json(claims(extra)));
 
@@ -111,7 +118,12 @@ const outcome = (verify: () => AccessClaims): Outcome => {
 };
 
 function judge(token: string, options: { algorithm?: string; issuer?: string; audience?: string } = {}) {
-  const keyOptions = { secret: SECRET, algorithm: options.algorithm as 'HS256' | undefined, issuer: options.issuer, audience: options.audience };
+  const keyOptions = {
+    secret: SECRET,
+    algorithm: options.algorithm as 'HS256' | undefined,
+    issuer: options.issuer,
+    audience: options.audience,
+  };
   const fast = accessTokens(keyOptions, 'verify');
   const cached = accessTokens(keyOptions, 'verify', { cacheVerified: true });
   return {
@@ -141,18 +153,39 @@ function expectAllAgree(token: string, accepted: boolean, options?: { algorithm?
 describe('AccessTokens HMAC verification (the fast path)', () => {
   describe('accepts, as jsonwebtoken did', () => {
     it.each<[string, () => string]>([
-      ['a token it signed', () => accessTokens({ secret: SECRET }, 'sign').sign({ id: 'u-alice', roles: ['admin'], scopes: ['read', 'write'] }, 'family-1', { authTime: NOW, amr: ['pwd'] }, NOW).token],
+      [
+        'a token it signed',
+        () =>
+          accessTokens({ secret: SECRET }, 'sign').sign(
+            { id: 'u-alice', roles: ['admin'], scopes: ['read', 'write'] },
+            'family-1',
+            { authTime: NOW, amr: ['pwd'] },
+            NOW,
+          ).token,
+      ],
       ['the hand-made control token', () => good()],
       ['a header with extra whitespace', () => forge('{ "alg" : "HS256" ,\n "typ":"at+jwt" }', json(claims()))],
       ['a header with its keys reordered', () => forge(json({ typ: 'at+jwt', alg: 'HS256' }), json(claims()))],
-      ['a header with parameters that are ignored (kid, jku)', () => forge(json({ alg: 'HS256', typ: 'at+jwt', kid: 'k1', jku: 'https://evil.example.com/keys' }), json(claims()))],
-      ['a header whose duplicate alg ends on the right value (JSON.parse keeps the last)', () => forge('{"alg":"none","alg":"HS256","typ":"at+jwt"}', json(claims()))],
+      [
+        'a header with parameters that are ignored (kid, jku)',
+        () => forge(json({ alg: 'HS256', typ: 'at+jwt', kid: 'k1', jku: 'https://evil.example.com/keys' }), json(claims())),
+      ],
+      [
+        'a header whose duplicate alg ends on the right value (JSON.parse keeps the last)',
+        () => forge('{"alg":"none","alg":"HS256","typ":"at+jwt"}', json(claims())),
+      ],
       ['a header with escaped characters', () => forge('{"alg":"\\u0048S256","typ":"at\\u002bjwt"}', json(claims()))],
-      ['a header with non-ASCII text in an ignored parameter', () => forge(json({ alg: 'HS256', typ: 'at+jwt', kid: 'clé' }), json(claims()))],
+      [
+        'a header with non-ASCII text in an ignored parameter',
+        () => forge(json({ alg: 'HS256', typ: 'at+jwt', kid: 'clé' }), json(claims())),
+      ],
       ['typ application/at+jwt', () => forge(json({ alg: 'HS256', typ: 'application/at+jwt' }), json(claims()))],
       ['typ AT+JWT', () => forge(json({ alg: 'HS256', typ: 'AT+JWT' }), json(claims()))],
       ['a payload with extra whitespace', () => forge(HEADER, JSON.stringify(claims(), null, 2))],
-      ['a payload whose base64url spelling has trailing bits, as signed', () => signSegments(b64(HEADER), withTrailingBits(payloadWithUnusedBits()))],
+      [
+        'a payload whose base64url spelling has trailing bits, as signed',
+        () => signSegments(b64(HEADER), withTrailingBits(payloadWithUnusedBits())),
+      ],
       ['a payload with a duplicate claim (the last one counts)', () => forge(HEADER, `{"sub":"u-mallory",${json(claims()).slice(1)}`)],
       ['an exp just inside the clock tolerance', () => good({ exp: NOW_S - TOLERANCE_S + 1 })],
       ['an nbf within the clock tolerance', () => good({ nbf: NOW_S + TOLERANCE_S })],
@@ -188,24 +221,42 @@ describe('AccessTokens HMAC verification (the fast path)', () => {
       ['a header that is null', () => forge('null', json(claims()))],
       ['a header that is a string', () => forge(json('HS256'), json(claims()))],
       ['a wrong secret', () => forge(HEADER, json(claims()), { key: 'another-secret-of-at-least-32-bytes!!' })],
-      ['a signature with trailing bits set (another spelling of the same bytes)', () => {
-        const [header, payload, signature] = control().split('.') as [string, string, string];
-        return `${header}.${payload}.${withTrailingBits(signature)}`;
-      }],
+      [
+        'a signature with trailing bits set (another spelling of the same bytes)',
+        () => {
+          const [header, payload, signature] = control().split('.') as [string, string, string];
+          return `${header}.${payload}.${withTrailingBits(signature)}`;
+        },
+      ],
       ['a signature with base64 padding', () => `${control()}=`],
-      ['a signature in the standard base64 alphabet', () => {
-        const [header, payload, signature] = control().split('.') as [string, string, string];
-        return `${header}.${payload}.${Buffer.from(signature, 'base64url').toString('base64')}`;
-      }],
+      [
+        'a signature in the standard base64 alphabet',
+        () => {
+          const [header, payload, signature] = control().split('.') as [string, string, string];
+          return `${header}.${payload}.${Buffer.from(signature, 'base64url').toString('base64')}`;
+        },
+      ],
       ['a signature one character short', () => control().slice(0, -1)],
       ['a signature one character long', () => `${control()}A`],
       ['a header segment with padding', () => `${b64(HEADER)}=.${control().split('.').slice(1).join('.')}`],
-      ['a payload segment in the standard alphabet, as signed', () => signSegments(b64(HEADER), Buffer.from(json(claims({ x: '>>>???' }))).toString('base64').replace(/=+$/, ''))],
+      [
+        'a payload segment in the standard alphabet, as signed',
+        () =>
+          signSegments(
+            b64(HEADER),
+            Buffer.from(json(claims({ x: '>>>???' })))
+              .toString('base64')
+              .replace(/=+$/, ''),
+          ),
+      ],
       ['whitespace around the token', () => ` ${control()}`],
-      ['a tampered payload', () => {
-        const [header, , signature] = control().split('.') as [string, string, string];
-        return `${header}.${b64(json(claims({ sub: 'u-bob' })))}.${signature}`;
-      }],
+      [
+        'a tampered payload',
+        () => {
+          const [header, , signature] = control().split('.') as [string, string, string];
+          return `${header}.${b64(json(claims({ sub: 'u-bob' })))}.${signature}`;
+        },
+      ],
       ['a payload that is not JSON', () => forge(HEADER, '{"sub":')],
       ['a payload with a byte-order mark', () => forge(HEADER, `\uFEFF${json(claims())}`)],
       ['a payload that is null', () => forge(HEADER, 'null')],
@@ -332,7 +383,12 @@ describe('AccessTokens verified-token cache', () => {
 
   it('keeps asymmetric tokens too, checked by jsonwebtoken the first time', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const token = accessTokens({ algorithm: 'ES256', privateKey }, 'sign').sign({ id: 'u-alice' }, 'family-1', { authTime: NOW, amr: [] }, NOW).token;
+    const token = accessTokens({ algorithm: 'ES256', privateKey }, 'sign').sign(
+      { id: 'u-alice' },
+      'family-1',
+      { authTime: NOW, amr: [] },
+      NOW,
+    ).token;
     const tokens = accessTokens({ algorithm: 'ES256', publicKey }, 'verify', { cacheVerified: true });
     const first = tokens.verify(token, NOW);
     expect(entries(tokens).has(token)).toBe(true);
@@ -358,7 +414,11 @@ describe('the reason of each refusal, for operators', () => {
 
   it.each<[string, () => string, string]>([
     ['garbage', () => 'garbage', 'malformed'],
-    ['a wrong secret', () => forge(HEADER, json(claims({ iss: 'https://api.example.com', aud: 'web' })), { key: 'another-secret-of-at-least-32-bytes!!' }), 'bad_signature'],
+    [
+      'a wrong secret',
+      () => forge(HEADER, json(claims({ iss: 'https://api.example.com', aud: 'web' })), { key: 'another-secret-of-at-least-32-bytes!!' }),
+      'bad_signature',
+    ],
     ['alg HS384', () => forge(json({ alg: 'HS384', typ: 'at+jwt' }), json(claims()), { hash: 'sha384' }), 'wrong_algorithm'],
     ['typ JWT', () => forge(json({ alg: 'HS256', typ: 'JWT' }), json(claims())), 'wrong_type'],
     ['an expired token', () => ours({ exp: NOW_S - TOLERANCE_S }), 'expired'],
@@ -378,7 +438,10 @@ describe('the reason of each refusal, for operators', () => {
     const options = { algorithm: 'ES256', issuer: 'https://api.example.com', audience: 'web' } as const;
     const es256 = accessTokens({ ...options, publicKey }, 'verify');
     const sign = (payload: object, key = privateKey, header: object = { typ: 'at+jwt' }) =>
-      jwt.sign({ iss: options.issuer, aud: options.audience, ...claims(), ...payload }, key, { algorithm: 'ES256', header: { alg: 'ES256', ...header } });
+      jwt.sign({ iss: options.issuer, aud: options.audience, ...claims(), ...payload }, key, {
+        algorithm: 'ES256',
+        header: { alg: 'ES256', ...header },
+      });
     it.each<[string, () => string, string]>([
       ['another key', () => sign({}, other.privateKey), 'bad_signature'],
       ['an expired token', () => sign({ exp: NOW_S - TOLERANCE_S }), 'expired'],

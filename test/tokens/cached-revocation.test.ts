@@ -66,18 +66,34 @@ describe("revocation: 'cached' on the memory store", () => {
   });
 
   it.each([
-    ['logout', async (tokens: { accessToken: string; refreshToken: string }) => {
-      await request(t.app).post('/auth/logout').set('Cookie', cookieHeader(tokens.refreshToken)).set('Authorization', `Bearer ${tokens.accessToken}`).expect(204);
-    }],
-    ['logout-all', async (tokens: { accessToken: string }) => {
-      await request(t.app).post('/auth/logout-all').set('Authorization', `Bearer ${tokens.accessToken}`).expect(204);
-    }],
+    [
+      'logout',
+      async (tokens: { accessToken: string; refreshToken: string }) => {
+        await request(t.app)
+          .post('/auth/logout')
+          .set('Cookie', cookieHeader(tokens.refreshToken))
+          .set('Authorization', `Bearer ${tokens.accessToken}`)
+          .expect(204);
+      },
+    ],
+    [
+      'logout-all',
+      async (tokens: { accessToken: string }) => {
+        await request(t.app).post('/auth/logout-all').set('Authorization', `Bearer ${tokens.accessToken}`).expect(204);
+      },
+    ],
     ['revokeUser', async () => void (await t.auth.revokeUser('u-alice'))],
-    ['revokeSession', async (tokens: { accessToken: string }) => void (await t.auth.revokeSession(claimsOf(tokens.accessToken).sid as string))],
-    ['reuse', async (tokens: { refreshToken: string }) => {
-      await request(t.app).post('/auth/refresh').set('Cookie', cookieHeader(tokens.refreshToken)).expect(200);
-      await request(t.app).post('/auth/refresh').set('Cookie', cookieHeader(tokens.refreshToken)).expect(401);
-    }],
+    [
+      'revokeSession',
+      async (tokens: { accessToken: string }) => void (await t.auth.revokeSession(claimsOf(tokens.accessToken).sid as string)),
+    ],
+    [
+      'reuse',
+      async (tokens: { refreshToken: string }) => {
+        await request(t.app).post('/auth/refresh').set('Cookie', cookieHeader(tokens.refreshToken)).expect(200);
+        await request(t.app).post('/auth/refresh').set('Cookie', cookieHeader(tokens.refreshToken)).expect(401);
+      },
+    ],
   ])('%s: refused at once, from memory', async (_name, revoke) => {
     const { accessToken: early } = await login(t);
     await cached(t, early);
@@ -101,7 +117,11 @@ describe("revocation: 'cached' on the memory store", () => {
 
   it('the standalone requireAccessToken takes it too', async () => {
     const app = express();
-    app.get('/x', requireAccessToken({ secret: SECRET, store: t.store, revocation: 'cached', now: () => t.clock.now }), (_req, res) => void res.json({ ok: true }));
+    app.get(
+      '/x',
+      requireAccessToken({ secret: SECRET, store: t.store, revocation: 'cached', now: () => t.clock.now }),
+      (_req, res) => void res.json({ ok: true }),
+    );
     const { accessToken } = await login(t);
     await request(app).get('/x').set('Authorization', `Bearer ${accessToken}`).expect(200);
     await t.auth.revokeUser('u-alice');
@@ -125,7 +145,17 @@ describe('the revocation view', () => {
   let clock: number;
   let store: DrivenStore;
   let view: RevocationView;
-  const claims = (iat: number, sid = 'f1', jti = 'j1') => ({ sub: 'u', sid, jti, iat, exp: iat + lifetimeSeconds, roles: [], scopes: [], amr: [], claims: {} });
+  const claims = (iat: number, sid = 'f1', jti = 'j1') => ({
+    sub: 'u',
+    sid,
+    jti,
+    iat,
+    exp: iat + lifetimeSeconds,
+    roles: [],
+    scopes: [],
+    amr: [],
+    claims: {},
+  });
 
   beforeEach(() => {
     clock = Date.UTC(2026, 0, 1);
@@ -217,7 +247,15 @@ describe("revocation: 'cached' options", () => {
   function plainStore(): RefreshTokenStore {
     const memory = new MemoryTokenStore();
     const store: Record<string, unknown> = {};
-    for (const method of ['createFamily', 'rotate', 'revokeFamily', 'revokeUser', 'listFamilies', 'denylistAccessToken', 'isAccessTokenRevoked'] as const) {
+    for (const method of [
+      'createFamily',
+      'rotate',
+      'revokeFamily',
+      'revokeUser',
+      'listFamilies',
+      'denylistAccessToken',
+      'isAccessTokenRevoked',
+    ] as const) {
       store[method] = (memory[method] as (...args: unknown[]) => unknown).bind(memory);
     }
     return store as unknown as RefreshTokenStore;
@@ -226,7 +264,9 @@ describe("revocation: 'cached' options", () => {
   it('refuses a store without watchRevocations at start-up, naming the option', () => {
     const auth = createAuth({ accessToken, store: plainStore() });
     expect(optionError(() => auth.requireAccessToken({ revocation: 'cached' })).option).toBe('requireAccessToken.revocation');
-    expect(optionError(() => requireAccessToken({ secret: SECRET, store: plainStore(), revocation: 'cached' })).option).toBe('requireAccessToken.revocation');
+    expect(optionError(() => requireAccessToken({ secret: SECRET, store: plainStore(), revocation: 'cached' })).option).toBe(
+      'requireAccessToken.revocation',
+    );
     expect(() => auth.requireAccessToken({ revocation: true })).not.toThrow();
   });
 
@@ -242,6 +282,8 @@ describe("revocation: 'cached' options", () => {
 
   it('checks verifyAccessToken options too', async () => {
     const auth = createAuth({ accessToken, store: new MemoryTokenStore() });
-    await expect(auth.verifyAccessToken('x', { revocation: 'cached', maxStalenessMs: 10 })).rejects.toMatchObject({ option: 'verifyAccessToken.maxStalenessMs' });
+    await expect(auth.verifyAccessToken('x', { revocation: 'cached', maxStalenessMs: 10 })).rejects.toMatchObject({
+      option: 'verifyAccessToken.maxStalenessMs',
+    });
   });
 });

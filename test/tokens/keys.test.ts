@@ -34,10 +34,18 @@ const rsa = rsaKeyPair();
 const user = { id: 'u-alice', roles: ['admin'] };
 const signIn = { authTime: NOW, amr: ['pwd'] };
 
-const tokensOf = (options: AccessTokenOptions, purpose: 'sign' | 'verify' = 'sign') => new AccessTokens(resolveAccessTokenOptions(options, purpose, 'accessToken'));
+const tokensOf = (options: AccessTokenOptions, purpose: 'sign' | 'verify' = 'sign') =>
+  new AccessTokens(resolveAccessTokenOptions(options, purpose, 'accessToken'));
 const signWith = (options: AccessTokenOptions, now = NOW) => tokensOf(options).sign(user, 'family-1', signIn, now).token;
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-const claims = (extra: Record<string, unknown> = {}) => ({ sub: 'u-alice', sid: 'family-1', jti: 'j-1', iat: NOW / 1000, exp: NOW / 1000 + 900, ...extra });
+const claims = (extra: Record<string, unknown> = {}) => ({
+  sub: 'u-alice',
+  sid: 'family-1',
+  jti: 'j-1',
+  iat: NOW / 1000,
+  exp: NOW / 1000 + 900,
+  ...extra,
+});
 
 function hmacToken(header: Record<string, unknown>, payload: unknown, key: string | Buffer = SECRET): string {
   const input = `${b64(header)}.${b64(payload)}`;
@@ -88,11 +96,24 @@ describe('accessToken.keys: validation at start-up, naming the option', () => {
     // Headers are read as latin1: a kid outside ASCII would match our tokens only, not another encoder's.
     ['a kid outside printable ASCII', { keys: [{ kid: 'clé-2026', secret: SECRET }] }, 'accessToken.keys[0].kid'],
     ['a kid with a control character', { keys: [{ kid: 'a\nb', secret: SECRET }] }, 'accessToken.keys[0].kid'],
-    ['a repeated kid', { keys: [{ kid: 'a', secret: SECRET }, { kid: 'a', secret: OTHER_SECRET }] }, 'accessToken.keys[1].kid'],
+    [
+      'a repeated kid',
+      {
+        keys: [
+          { kid: 'a', secret: SECRET },
+          { kid: 'a', secret: OTHER_SECRET },
+        ],
+      },
+      'accessToken.keys[1].kid',
+    ],
     ['an unknown option in a key', { keys: [{ kid: 'a', secret: SECRET, jku: 'https://x' }] }, 'accessToken.keys[0].jku'],
     ['a short secret', { keys: [{ kid: 'a', secret: 'short' }] }, 'accessToken.keys[0].secret'],
     ['a secret with an ES algorithm', { keys: [{ kid: 'a', secret: SECRET, algorithm: 'ES256' }] }, 'accessToken.keys[0].algorithm'],
-    ['a key on the wrong curve', { keys: [{ kid: 'a', privateKey: ecKeyPair('secp384r1').privateKey, algorithm: 'ES256' }] }, 'accessToken.keys[0].privateKey'],
+    [
+      'a key on the wrong curve',
+      { keys: [{ kid: 'a', privateKey: ecKeyPair('secp384r1').privateKey, algorithm: 'ES256' }] },
+      'accessToken.keys[0].privateKey',
+    ],
     ['a key pair without algorithm', { keys: [{ kid: 'a', privateKey: ec.privateKey }] }, 'accessToken.keys[0].algorithm'],
     ['public keys only, to sign', { keys: [{ kid: 'a', publicKey: ec.publicKey, algorithm: 'ES256' }] }, 'accessToken.keys'],
   ])('refuses %s', (_name, accessToken, option) => {
@@ -100,7 +121,13 @@ describe('accessToken.keys: validation at start-up, naming the option', () => {
   });
 
   it("takes the set's algorithm for keys that name none, and their own over it", () => {
-    const token = signWith({ algorithm: 'ES256', keys: [{ kid: 'a', privateKey: ec.privateKey }, { kid: 'b', secret: SECRET, algorithm: 'HS256' }] });
+    const token = signWith({
+      algorithm: 'ES256',
+      keys: [
+        { kid: 'a', privateKey: ec.privateKey },
+        { kid: 'b', secret: SECRET, algorithm: 'HS256' },
+      ],
+    });
     expect(headerOf(token)).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: 'a' });
   });
 
@@ -124,7 +151,12 @@ describe('signing and verifying with a key set', () => {
     expect(headerOf(token)).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: 'ec-new' });
     expect(tokens.verify(token, NOW).sub).toBe('u-alice');
     // The first key that can sign, even after one that cannot.
-    const later = signWith({ keys: [{ kid: 'pub', publicKey: ec2.publicKey, algorithm: 'ES256' }, { kid: 'hmac', secret: SECRET }] });
+    const later = signWith({
+      keys: [
+        { kid: 'pub', publicKey: ec2.publicKey, algorithm: 'ES256' },
+        { kid: 'hmac', secret: SECRET },
+      ],
+    });
     expect(headerOf(later).kid).toBe('hmac');
   });
 
@@ -144,8 +176,24 @@ describe('signing and verifying with a key set', () => {
 
   it("verifies a token without kid with the set's first key only: what the one-key options signed before the move to keys", () => {
     const oneKey = signWith({ secret: SECRET });
-    expect(tokensOf({ keys: [{ kid: 'k1', secret: SECRET }, { kid: 'k0', secret: OTHER_SECRET }] }).verify(oneKey, NOW).sub).toBe('u-alice');
-    expect(refusal(() => tokensOf({ keys: [{ kid: 'k2', secret: OTHER_SECRET }, { kid: 'k1', secret: SECRET }] }).verify(oneKey, NOW))).toBe('bad_signature');
+    expect(
+      tokensOf({
+        keys: [
+          { kid: 'k1', secret: SECRET },
+          { kid: 'k0', secret: OTHER_SECRET },
+        ],
+      }).verify(oneKey, NOW).sub,
+    ).toBe('u-alice');
+    expect(
+      refusal(() =>
+        tokensOf({
+          keys: [
+            { kid: 'k2', secret: OTHER_SECRET },
+            { kid: 'k1', secret: SECRET },
+          ],
+        }).verify(oneKey, NOW),
+      ),
+    ).toBe('bad_signature');
   });
 
   it('refuses a kid that names no configured key', () => {
@@ -212,7 +260,10 @@ describe('signing and verifying with a key set', () => {
         };
         expect(refusal(() => tokens.verify(es256Token(header, claims()), NOW))).toBe('bad_signature');
         const verifier = createAccessTokenVerifier({ jwksUri: host.url.replace('jwks.json', 'legit.json'), now: () => NOW });
-        await expect(verifier.verify(es256Token(header, claims()))).rejects.toMatchObject({ code: 'invalid_token', reason: 'bad_signature' });
+        await expect(verifier.verify(es256Token(header, claims()))).rejects.toMatchObject({
+          code: 'invalid_token',
+          reason: 'bad_signature',
+        });
         // The only request the host saw was the verifier's own, to its configured URL.
         expect(paths).toEqual(['/legit.json']);
       } finally {
@@ -222,9 +273,17 @@ describe('signing and verifying with a key set', () => {
 
     it('applies the header rules (typ, crit) whatever the key', () => {
       expect(refusal(() => tokens.verify(hmacToken({ alg: 'HS256', typ: 'JWT', kid: 'hmac' }, claims()), NOW))).toBe('wrong_type');
-      expect(refusal(() => tokens.verify(hmacToken({ alg: 'HS256', typ: 'at+jwt', kid: 'hmac', crit: ['exp'] }, claims()), NOW))).toBe('unsupported_header');
-      expect(refusal(() => tokens.verify(es256Token({ alg: 'ES256', typ: 'JWT', kid: 'ec-new' }, claims(), ec.privateKey), NOW))).toBe('wrong_type');
-      expect(refusal(() => tokens.verify(es256Token({ alg: 'ES256', typ: 'at+jwt', kid: 'ec-new', crit: ['b64'] }, claims(), ec.privateKey), NOW))).toBe('unsupported_header');
+      expect(refusal(() => tokens.verify(hmacToken({ alg: 'HS256', typ: 'at+jwt', kid: 'hmac', crit: ['exp'] }, claims()), NOW))).toBe(
+        'unsupported_header',
+      );
+      expect(refusal(() => tokens.verify(es256Token({ alg: 'ES256', typ: 'JWT', kid: 'ec-new' }, claims(), ec.privateKey), NOW))).toBe(
+        'wrong_type',
+      );
+      expect(
+        refusal(() =>
+          tokens.verify(es256Token({ alg: 'ES256', typ: 'at+jwt', kid: 'ec-new', crit: ['b64'] }, claims(), ec.privateKey), NOW),
+        ),
+      ).toBe('unsupported_header');
       // And the same token with a clean header passes: the refusals above are the header's.
       expect(tokens.verify(es256Token({ alg: 'ES256', typ: 'at+jwt', kid: 'ec-new' }, claims(), ec.privateKey), NOW).sub).toBe('u-alice');
     });
@@ -236,7 +295,10 @@ describe('the JWKS of a configuration', () => {
   afterAll(() => store.close());
 
   it('publishes the public keys, with kid, alg and use, never a secret nor a private member', () => {
-    const jwks = createAuth({ accessToken: { keys: [...(mixedSet as { keys: [] }).keys, { kid: 'rsa', publicKey: rsa.publicKey, algorithm: 'PS256' }] }, store }).jwks();
+    const jwks = createAuth({
+      accessToken: { keys: [...(mixedSet as { keys: [] }).keys, { kid: 'rsa', publicKey: rsa.publicKey, algorithm: 'PS256' }] },
+      store,
+    }).jwks();
     expect(jwks.keys.map(({ kid, alg, use, kty }) => ({ kid, alg, use, kty }))).toEqual([
       { kid: 'ec-new', alg: 'ES256', use: 'sig', kty: 'EC' },
       { kid: 'ec-old', alg: 'ES256', use: 'sig', kty: 'EC' },
@@ -261,12 +323,21 @@ describe('the JWKS of a configuration', () => {
 });
 
 describe('createAccessTokenVerifier', () => {
-  const signer: AccessTokenOptions = { keys: [{ kid: 'ec-new', privateKey: ec.privateKey, algorithm: 'ES256' }], issuer: 'https://auth.example', audience: 'api' };
+  const signer: AccessTokenOptions = {
+    keys: [{ kid: 'ec-new', privateKey: ec.privateKey, algorithm: 'ES256' }],
+    issuer: 'https://auth.example',
+    audience: 'api',
+  };
   const publicSet = { keys: [{ ...ec.publicKey.export({ format: 'jwk' }), kid: 'ec-new', alg: 'ES256', use: 'sig' }] };
   const token = () => signWith(signer);
   const clock = { now: NOW };
   const verifierOf = (options: Partial<AccessTokenVerifierOptions>) =>
-    createAccessTokenVerifier({ issuer: 'https://auth.example', audience: 'api', now: () => clock.now, ...options } as AccessTokenVerifierOptions);
+    createAccessTokenVerifier({
+      issuer: 'https://auth.example',
+      audience: 'api',
+      now: () => clock.now,
+      ...options,
+    } as AccessTokenVerifierOptions);
   const failure = (promise: Promise<unknown>) =>
     promise.then(
       () => {
@@ -287,9 +358,17 @@ describe('createAccessTokenVerifier', () => {
       ['both', { jwksUri: 'https://auth.example/jwks.json', keys: [{ kid: 'a', secret: SECRET }] }, 'createAccessTokenVerifier.jwksUri'],
       ['plain http to another host', { jwksUri: 'http://auth.example/jwks.json' }, 'createAccessTokenVerifier.jwksUri'],
       ['a jwksUri that is no URL', { jwksUri: 'jwks.json' }, 'createAccessTokenVerifier.jwksUri'],
-      ['HMAC algorithms for a JWKS', { jwksUri: 'https://auth.example/jwks.json', algorithms: ['HS256'] }, 'createAccessTokenVerifier.algorithms'],
+      [
+        'HMAC algorithms for a JWKS',
+        { jwksUri: 'https://auth.example/jwks.json', algorithms: ['HS256'] },
+        'createAccessTokenVerifier.algorithms',
+      ],
       ['an empty algorithms list', { jwksUri: 'https://auth.example/jwks.json', algorithms: [] }, 'createAccessTokenVerifier.algorithms'],
-      ['a key outside algorithms', { keys: [{ kid: 'a', secret: SECRET }], algorithms: ['ES256'] }, 'createAccessTokenVerifier.keys[0].algorithm'],
+      [
+        'a key outside algorithms',
+        { keys: [{ kid: 'a', secret: SECRET }], algorithms: ['ES256'] },
+        'createAccessTokenVerifier.keys[0].algorithm',
+      ],
       ['an unknown option', { jwksUri: 'https://auth.example/jwks.json', jwksURL: 'x' }, 'createAccessTokenVerifier.jwksURL'],
       ['a cooldown of nothing', { jwksUri: 'https://auth.example/jwks.json', jwksCooldown: 0 }, 'createAccessTokenVerifier.jwksCooldown'],
     ])('refuses %s', (_name, options, option) => {
@@ -300,9 +379,19 @@ describe('createAccessTokenVerifier', () => {
   it('verifies with given keys, to the same AuthInfo as the middleware sets, with no fetch', async () => {
     const verifier = verifierOf({ keys: [{ kid: 'ec-new', publicKey: ec.publicKey, algorithm: 'ES256' }] });
     const info = await verifier.verify(token());
-    expect(info).toMatchObject({ userId: 'u-alice', sessionId: 'family-1', roles: ['admin'], scopes: [], amr: ['pwd'], authTime: new Date(NOW) });
+    expect(info).toMatchObject({
+      userId: 'u-alice',
+      sessionId: 'family-1',
+      roles: ['admin'],
+      scopes: [],
+      amr: ['pwd'],
+      authTime: new Date(NOW),
+    });
     expect(info.expiresAt).toEqual(new Date(NOW + 900_000));
-    expect(await failure(verifier.verify(signWith({ ...signer, issuer: 'https://other.example' } as AccessTokenOptions)))).toEqual({ code: 'invalid_token', reason: 'wrong_issuer' });
+    expect(await failure(verifier.verify(signWith({ ...signer, issuer: 'https://other.example' } as AccessTokenOptions)))).toEqual({
+      code: 'invalid_token',
+      reason: 'wrong_issuer',
+    });
     expect(await failure(verifier.verify(42 as never))).toEqual({ code: 'invalid_token', reason: 'malformed' });
     expect(host.requests).toBe(0);
   });
@@ -320,8 +409,17 @@ describe('createAccessTokenVerifier', () => {
     clock.now = NOW + 901_000 + 5_000;
     expect(await failure(verifier.verify(issued))).toEqual({ code: 'invalid_token', reason: 'expired' });
     clock.now = NOW;
-    expect(await failure(verifierOf({ jwksUri: host.url, audience: 'billing' }).verify(issued))).toEqual({ code: 'invalid_token', reason: 'wrong_audience' });
-    expect(await failure(verifierOf({ jwksUri: host.url, expiresIn: '5m' }).verify(signWith({ ...signer, expiresIn: '1h' } as AccessTokenOptions, NOW - 600_000)))).toEqual({
+    expect(await failure(verifierOf({ jwksUri: host.url, audience: 'billing' }).verify(issued))).toEqual({
+      code: 'invalid_token',
+      reason: 'wrong_audience',
+    });
+    expect(
+      await failure(
+        verifierOf({ jwksUri: host.url, expiresIn: '5m' }).verify(
+          signWith({ ...signer, expiresIn: '1h' } as AccessTokenOptions, NOW - 600_000),
+        ),
+      ),
+    ).toEqual({
       code: 'invalid_token',
       reason: 'too_old',
     });
@@ -331,14 +429,20 @@ describe('createAccessTokenVerifier', () => {
     const verifier = verifierOf({ jwksUri: host.url, jwksCooldown: '30s' });
     await verifier.verify(token());
     clock.now += 30_000; // the cooldown counts from the last fetch, the first one included
-    const next = { keys: [{ kid: 'ec-next', privateKey: ec2.privateKey, algorithm: 'ES256' }], issuer: 'https://auth.example', audience: 'api' } as AccessTokenOptions;
+    const next = {
+      keys: [{ kid: 'ec-next', privateKey: ec2.privateKey, algorithm: 'ES256' }],
+      issuer: 'https://auth.example',
+      audience: 'api',
+    } as AccessTokenOptions;
     // Not yet published: one refetch, then none for 30 s, however many tokens name the kid.
     expect(await failure(verifier.verify(signWith(next)))).toEqual({ code: 'invalid_token', reason: 'unknown_key' });
     expect(host.requests).toBe(2);
     host.answer = json({ keys: [...publicSet.keys, { ...ec2.publicKey.export({ format: 'jwk' }), kid: 'ec-next', alg: 'ES256' }] });
     clock.now += 29_000;
     expect(await failure(verifier.verify(signWith(next, clock.now)))).toEqual({ code: 'invalid_token', reason: 'unknown_key' });
-    expect(await failure(verifier.verify(hmacToken({ alg: 'HS256', typ: 'at+jwt', kid: 'random' }, claims())))).toMatchObject({ reason: 'unknown_key' });
+    expect(await failure(verifier.verify(hmacToken({ alg: 'HS256', typ: 'at+jwt', kid: 'random' }, claims())))).toMatchObject({
+      reason: 'unknown_key',
+    });
     expect(host.requests).toBe(2);
     clock.now += 1_000;
     expect((await verifier.verify(signWith(next, clock.now))).userId).toBe('u-alice');
@@ -354,7 +458,9 @@ describe('createAccessTokenVerifier', () => {
     await host.close();
     clock.now += 30 * 60_000; // past the cache's max age: the background refetch fails, the cache stays
     expect((await verifier.verify(signWith(signer, clock.now))).userId).toBe('u-alice');
-    expect(await failure(verifier.verify(hmacToken({ alg: 'HS256', typ: 'at+jwt', kid: 'random' }, claims())))).toMatchObject({ reason: 'unknown_key' });
+    expect(await failure(verifier.verify(hmacToken({ alg: 'HS256', typ: 'at+jwt', kid: 'random' }, claims())))).toMatchObject({
+      reason: 'unknown_key',
+    });
     const cold = verifierOf({ jwksUri: host.url });
     expect(await failure(cold.verify(token()))).toEqual({ code: 'store_unavailable', reason: undefined });
   });
@@ -375,7 +481,8 @@ describe('createAccessTokenVerifier', () => {
   it('without keys, fetches at most once a second while the host fails, and never for a token that is no JWS', async () => {
     host.answer = (_req, res) => void res.writeHead(503).end();
     const verifier = verifierOf({ jwksUri: host.url });
-    for (let i = 0; i < 20; i += 1) expect(await failure(verifier.verify(token()))).toEqual({ code: 'store_unavailable', reason: undefined });
+    for (let i = 0; i < 20; i += 1)
+      expect(await failure(verifier.verify(token()))).toEqual({ code: 'store_unavailable', reason: undefined });
     expect(host.requests).toBe(1);
     expect(await failure(verifier.verify('garbage'))).toEqual({ code: 'invalid_token', reason: 'malformed' });
     clock.now += 1_000;
@@ -405,7 +512,10 @@ describe('createAccessTokenVerifier', () => {
     host.answer = json({ keys: [{ ...publicSet.keys[0], kid: 'clé' }, publicSet.keys[0]] });
     const verifier = verifierOf({ jwksUri: host.url });
     expect((await verifier.verify(token())).userId).toBe('u-alice');
-    const accented = jwt.sign(claims({ iss: 'https://auth.example', aud: 'api' }), ec.privateKey, { algorithm: 'ES256', header: { alg: 'ES256', typ: 'at+jwt', kid: 'clé' } });
+    const accented = jwt.sign(claims({ iss: 'https://auth.example', aud: 'api' }), ec.privateKey, {
+      algorithm: 'ES256',
+      header: { alg: 'ES256', typ: 'at+jwt', kid: 'clé' },
+    });
     expect(await failure(verifier.verify(accented))).toMatchObject({ reason: 'unknown_key' });
   });
 
@@ -452,13 +562,18 @@ describe('createAccessTokenVerifier', () => {
         ],
       });
       const verifier = verifierOf({ jwksUri: host.url, jwksCooldown: '1h' });
-      const as = (kid: string) => signWith({ keys: [{ kid, privateKey: ec.privateKey, algorithm: 'ES256' }], issuer: 'https://auth.example', audience: 'api' });
+      const as = (kid: string) =>
+        signWith({ keys: [{ kid, privateKey: ec.privateKey, algorithm: 'ES256' }], issuer: 'https://auth.example', audience: 'api' });
       expect((await verifier.verify(as('ok'))).userId).toBe('u-alice');
       expect((await verifier.verify(as('verify-op'))).userId).toBe('u-alice');
-      for (const kid of ['enc', 'encrypt-only', 'bad-ops', 'wrong-alg', 'oct', 'small']) expect(await failure(verifier.verify(as(kid)))).toMatchObject({ reason: 'unknown_key' });
+      for (const kid of ['enc', 'encrypt-only', 'bad-ops', 'wrong-alg', 'oct', 'small'])
+        expect(await failure(verifier.verify(as(kid)))).toMatchObject({ reason: 'unknown_key' });
       // The secret of the oct key never verifies: an HS256 token under its kid names no key.
-      expect(await failure(verifier.verify(hmacToken({ alg: 'HS256', typ: 'at+jwt', kid: 'oct' }, claims({ iss: 'https://auth.example', aud: 'api' })))))
-        .toMatchObject({ reason: 'unknown_key' });
+      expect(
+        await failure(
+          verifier.verify(hmacToken({ alg: 'HS256', typ: 'at+jwt', kid: 'oct' }, claims({ iss: 'https://auth.example', aud: 'api' }))),
+        ),
+      ).toMatchObject({ reason: 'unknown_key' });
       expect(host.requests).toBe(1);
     });
 
@@ -466,29 +581,63 @@ describe('createAccessTokenVerifier', () => {
       const { alg: _ignored, ...ecNoAlg } = { ...ec.publicKey.export({ format: 'jwk' }), kid: 'ec', alg: undefined };
       host.answer = json({ keys: [ecNoAlg, { ...rsa.publicKey.export({ format: 'jwk' }), kid: 'rsa' }] });
       const verifier = verifierOf({ jwksUri: host.url, algorithms: ['ES256', 'PS256'] });
-      expect((await verifier.verify(signWith({ keys: [{ kid: 'ec', privateKey: ec.privateKey, algorithm: 'ES256' }], issuer: 'https://auth.example', audience: 'api' }))).userId).toBe('u-alice');
-      const ps = signWith({ keys: [{ kid: 'rsa', privateKey: rsa.privateKey, algorithm: 'PS256' }], issuer: 'https://auth.example', audience: 'api' });
+      expect(
+        (
+          await verifier.verify(
+            signWith({
+              keys: [{ kid: 'ec', privateKey: ec.privateKey, algorithm: 'ES256' }],
+              issuer: 'https://auth.example',
+              audience: 'api',
+            }),
+          )
+        ).userId,
+      ).toBe('u-alice');
+      const ps = signWith({
+        keys: [{ kid: 'rsa', privateKey: rsa.privateKey, algorithm: 'PS256' }],
+        issuer: 'https://auth.example',
+        audience: 'api',
+      });
       expect((await verifier.verify(ps)).userId).toBe('u-alice');
-      const rs = signWith({ keys: [{ kid: 'rsa', privateKey: rsa.privateKey, algorithm: 'RS256' }], issuer: 'https://auth.example', audience: 'api' });
+      const rs = signWith({
+        keys: [{ kid: 'rsa', privateKey: rsa.privateKey, algorithm: 'RS256' }],
+        issuer: 'https://auth.example',
+        audience: 'api',
+      });
       expect(await failure(verifier.verify(rs))).toMatchObject({ reason: 'wrong_algorithm' });
     });
   });
 
   it('ignores a private member a JWKS leaks: the key verifies, as a public key', async () => {
-    host.answer = json({ keys: [{ ...createPrivateKey(ec.privateKey.export({ type: 'pkcs8', format: 'pem' })).export({ format: 'jwk' }), kid: 'ec-new', alg: 'ES256' }] });
+    host.answer = json({
+      keys: [
+        {
+          ...createPrivateKey(ec.privateKey.export({ type: 'pkcs8', format: 'pem' })).export({ format: 'jwk' }),
+          kid: 'ec-new',
+          alg: 'ES256',
+        },
+      ],
+    });
     expect((await verifierOf({ jwksUri: host.url }).verify(token())).userId).toBe('u-alice');
   });
 
   it('agrees with jsonwebtoken on a token it signs with the same claims and typ', async () => {
     const verifier = verifierOf({ jwksUri: host.url });
-    const signed = jwt.sign(claims({ iss: 'https://auth.example', aud: 'api' }), ec.privateKey, { algorithm: 'ES256', header: { alg: 'ES256', typ: 'at+jwt', kid: 'ec-new' } });
+    const signed = jwt.sign(claims({ iss: 'https://auth.example', aud: 'api' }), ec.privateKey, {
+      algorithm: 'ES256',
+      header: { alg: 'ES256', typ: 'at+jwt', kid: 'ec-new' },
+    });
     expect((await verifier.verify(signed)).userId).toBe('u-alice');
   });
 });
 
 describe('EdDSA (Ed25519), with Node crypto', () => {
   const ed = generateKeyPairSync('ed25519');
-  const set: AccessTokenOptions = { keys: [{ kid: 'ed', privateKey: ed.privateKey, algorithm: 'EdDSA' }, { kid: 'hmac', secret: SECRET }] };
+  const set: AccessTokenOptions = {
+    keys: [
+      { kid: 'ed', privateKey: ed.privateKey, algorithm: 'EdDSA' },
+      { kid: 'hmac', secret: SECRET },
+    ],
+  };
   const tokens = tokensOf(set);
   const token = tokens.sign(user, 'family-1', signIn, NOW).token;
   const edToken = (header: Record<string, unknown>, payload: unknown, key = ed.privateKey) => {
@@ -500,7 +649,9 @@ describe('EdDSA (Ed25519), with Node crypto', () => {
     expect(headerOf(token)).toEqual({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' });
     expect(tokens.verify(token, NOW)).toMatchObject({ sub: 'u-alice', sid: 'family-1', roles: ['admin'], amr: ['pwd'] });
     const store = new MemoryTokenStore();
-    expect(createAuth({ accessToken: set, store }).jwks()).toEqual({ keys: [{ kty: 'OKP', crv: 'Ed25519', x: expect.any(String), kid: 'ed', alg: 'EdDSA', use: 'sig' }] });
+    expect(createAuth({ accessToken: set, store }).jwks()).toEqual({
+      keys: [{ kty: 'OKP', crv: 'Ed25519', x: expect.any(String), kid: 'ed', alg: 'EdDSA', use: 'sig' }],
+    });
     await store.close();
     // The one-key options take it too.
     const one = tokensOf({ algorithm: 'EdDSA', privateKey: ed.privateKey });
@@ -508,13 +659,19 @@ describe('EdDSA (Ed25519), with Node crypto', () => {
   });
 
   it('refuses a key that is not Ed25519', () => {
-    expect(optionOf(() => tokensOf({ keys: [{ kid: 'ed', privateKey: ec.privateKey, algorithm: 'EdDSA' }] }))).toBe('accessToken.keys[0].privateKey');
+    expect(optionOf(() => tokensOf({ keys: [{ kid: 'ed', privateKey: ec.privateKey, algorithm: 'EdDSA' }] }))).toBe(
+      'accessToken.keys[0].privateKey',
+    );
     expect(optionOf(() => tokensOf({ algorithm: 'ES256', privateKey: ed.privateKey }))).toBe('accessToken.privateKey');
   });
 
   it('refuses a wrong, altered or non-canonical signature', () => {
     const [header, payload, signature] = token.split('.') as [string, string, string];
-    const other = edToken(headerOf(token), JSON.parse(Buffer.from(payload, 'base64url').toString()), generateKeyPairSync('ed25519').privateKey);
+    const other = edToken(
+      headerOf(token),
+      JSON.parse(Buffer.from(payload, 'base64url').toString()),
+      generateKeyPairSync('ed25519').privateKey,
+    );
     expect(refusal(() => tokens.verify(other, NOW))).toBe('bad_signature');
     const flipped = signature.slice(0, 10) + (signature[10] === 'A' ? 'B' : 'A') + signature.slice(11);
     expect(refusal(() => tokens.verify(`${header}.${payload}.${flipped}`, NOW))).toBe('bad_signature');
@@ -530,17 +687,33 @@ describe('EdDSA (Ed25519), with Node crypto', () => {
 
   it('keeps the algorithm pinned and the header and claim rules, as for every key', () => {
     const edPem = ed.publicKey.export({ type: 'spki', format: 'pem' });
-    expect(refusal(() => tokens.verify(hmacToken({ alg: 'HS256', typ: 'at+jwt', kid: 'ed' }, claims(), edPem), NOW))).toBe('wrong_algorithm');
+    expect(refusal(() => tokens.verify(hmacToken({ alg: 'HS256', typ: 'at+jwt', kid: 'ed' }, claims(), edPem), NOW))).toBe(
+      'wrong_algorithm',
+    );
     expect(refusal(() => tokens.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'hmac' }, claims()), NOW))).toBe('wrong_algorithm');
     expect(refusal(() => tokens.verify(edToken({ alg: 'EdDSA', typ: 'JWT', kid: 'ed' }, claims()), NOW))).toBe('wrong_type');
-    expect(refusal(() => tokens.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed', crit: ['x'] }, claims()), NOW))).toBe('unsupported_header');
+    expect(refusal(() => tokens.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed', crit: ['x'] }, claims()), NOW))).toBe(
+      'unsupported_header',
+    );
     expect(refusal(() => tokens.verify(token, NOW + 901_000 + 5_000))).toBe('expired');
-    expect(refusal(() => tokens.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' }, claims({ nbf: NOW / 1000 + 60 })), NOW))).toBe('not_yet_valid');
+    expect(refusal(() => tokens.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' }, claims({ nbf: NOW / 1000 + 60 })), NOW))).toBe(
+      'not_yet_valid',
+    );
     expect(refusal(() => tokens.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' }, claims({ sub: 7 })), NOW))).toBe('bad_claims');
-    expect(refusal(() => tokens.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' }, claims({ iat: NOW / 1000 - 3600 })), NOW))).toBe('too_old');
+    expect(refusal(() => tokens.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' }, claims({ iat: NOW / 1000 - 3600 })), NOW))).toBe(
+      'too_old',
+    );
     const withClaims = tokensOf({ ...set, issuer: 'https://auth.example', audience: 'api' } as AccessTokenOptions);
-    expect(refusal(() => withClaims.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' }, claims({ iss: 'https://auth.example', aud: 'other' })), NOW))).toBe('wrong_audience');
-    expect(refusal(() => withClaims.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' }, claims({ iss: 'https://evil.example', aud: 'api' })), NOW))).toBe('wrong_issuer');
+    expect(
+      refusal(() =>
+        withClaims.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' }, claims({ iss: 'https://auth.example', aud: 'other' })), NOW),
+      ),
+    ).toBe('wrong_audience');
+    expect(
+      refusal(() =>
+        withClaims.verify(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' }, claims({ iss: 'https://evil.example', aud: 'api' })), NOW),
+      ),
+    ).toBe('wrong_issuer');
     expect(edToken({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' }, claims())).toMatch(/^[\w-]+\.[\w-]+\.[\w-]{86}$/);
   });
 
@@ -548,7 +721,11 @@ describe('EdDSA (Ed25519), with Node crypto', () => {
     const store = new MemoryTokenStore();
     const jwks = createAuth({ accessToken: set, store }).jwks();
     await store.close();
-    const { payload } = await jose.jwtVerify(token, jose.createLocalJWKSet(jwks), { typ: 'at+jwt', algorithms: ['EdDSA'], currentDate: new Date(NOW) });
+    const { payload } = await jose.jwtVerify(token, jose.createLocalJWKSet(jwks), {
+      typ: 'at+jwt',
+      algorithms: ['EdDSA'],
+      currentDate: new Date(NOW),
+    });
     expect(payload.sub).toBe('u-alice');
     const signed = await new jose.SignJWT({ sid: 'family-1', jti: 'j-jose' })
       .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: 'ed' })
@@ -561,7 +738,9 @@ describe('EdDSA (Ed25519), with Node crypto', () => {
     const host = await startJwksHost(json({ keys: [noAlg] }));
     try {
       expect((await createAccessTokenVerifier({ jwksUri: host.url, now: () => NOW }).verify(signed)).userId).toBe('u-jose');
-      await expect(createAccessTokenVerifier({ jwksUri: host.url, algorithms: ['ES256'], now: () => NOW }).verify(signed)).rejects.toMatchObject({ reason: 'unknown_key' });
+      await expect(
+        createAccessTokenVerifier({ jwksUri: host.url, algorithms: ['ES256'], now: () => NOW }).verify(signed),
+      ).rejects.toMatchObject({ reason: 'unknown_key' });
     } finally {
       await host.close();
     }

@@ -16,7 +16,9 @@ module.exports = async function run({ express, lib, testRefreshTokenStore, postg
   await once(server, 'listening');
   const base = `http://127.0.0.1:${server.address().port}`;
   const post = (path, body) =>
-    fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+    fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) =>
+      r.json(),
+    );
   try {
     const login = await post('/auth/login', { username: 'a', password: 'pw' });
     const refreshed = await post('/auth/refresh', { refreshToken: login.refreshToken });
@@ -29,7 +31,15 @@ module.exports = async function run({ express, lib, testRefreshTokenStore, postg
       notInRoot: lib.PostgresTokenStore === undefined,
       pgLoaded: Object.keys(require.cache).some((file) => /[\\/]node_modules[\\/]pg[\\/]/.test(file)),
     };
-    console.log(JSON.stringify({ userId: me.userId, testing: typeof testRefreshTokenStore, errorCode: error.code, isAuthError: error instanceof lib.AuthError, postgresStore }));
+    console.log(
+      JSON.stringify({
+        userId: me.userId,
+        testing: typeof testRefreshTokenStore,
+        errorCode: error.code,
+        isAuthError: error instanceof lib.AuthError,
+        postgresStore,
+      }),
+    );
   } finally {
     server.close();
     await store.close();
