@@ -70,12 +70,14 @@ export function optionalString(value: unknown, option: string): string | undefin
 
 /**
  * An origin as browsers send it in `Origin` (`https://app.example.com`, no path, default port
- * left out), from any URL of it; undefined for what has no origin (not a URL, or an opaque one).
+ * left out), from any URL of it; undefined for what has no origin (not a URL, or an opaque one),
+ * and for a host with `*`, which URL parsing accepts but no browser sends: a wildcard is not
+ * supported, and must not look as if it were.
  */
 export function originOf(value: unknown): string | undefined {
   try {
     const origin = new URL(String(value)).origin;
-    return origin === 'null' ? undefined : origin;
+    return origin === 'null' || origin.includes('*') ? undefined : origin;
   } catch {
     return undefined;
   }

@@ -45,15 +45,18 @@ const ALGORITHM_OF_CURVE: Readonly<Record<string, string>> = { 'P-256': 'ES256',
  * a usable `kid` (1 to 256 printable ASCII characters), secrets (`oct`: a key from the network never signs here), keys
  * for another `use`, keys whose `key_ops` (RFC 7517 §4.3) do not include `verify`, keys of a
  * kind or size their algorithm does not fit, and a repeated `kid`
- * (the first one counts). Throws when the document is not a JWKS at all.
+ * (the first key of a kid decides, usable or not: a later one never stands in for it). Throws
+ * when the document is not a JWKS at all.
  */
 export function keysOfJwks(document: unknown, algorithms: readonly string[]): ResolvedKey[] {
   if (!isObject(document) || !Array.isArray(document.keys)) throw new Error('the JWKS is not an object with a keys array');
   const keys = new Map<string, ResolvedKey>();
+  const seen = new Set<string>();
   for (const jwk of document.keys as unknown[]) {
     if (!isObject(jwk)) continue;
     const { kid, kty, use, key_ops: operations, alg, crv } = jwk;
-    if (!isUsableKid(kid) || keys.has(kid)) continue;
+    if (!isUsableKid(kid) || seen.has(kid)) continue;
+    seen.add(kid);
     if ((kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP') || (use !== undefined && use !== 'sig')) continue;
     if (operations !== undefined && !(Array.isArray(operations) && operations.includes('verify'))) continue;
     let algorithm: string | undefined;

@@ -81,6 +81,7 @@ describe('start-up validation', () => {
     ],
     ["secure: 'yes'", { refreshToken: { cookie: { secure: 'yes' } } }, 'refreshToken.cookie.secure'],
     ['a trusted origin that is not one', { trustedOrigins: ['app.example.com'] }, 'trustedOrigins'],
+    ['a trusted origin with a wildcard, which is not supported', { trustedOrigins: ['https://*.example.com'] }, 'trustedOrigins'],
     ['an unknown hook', { hooks: { onLogon() {} } }, 'hooks.onLogon'],
     ['a hook that is not a function', { hooks: { onLogin: true } }, 'hooks.onLogin'],
     ['a storeTimeoutMs of 0', { storeTimeoutMs: 0 }, 'storeTimeoutMs'],

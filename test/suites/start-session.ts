@@ -196,6 +196,7 @@ export function describeStartSession(name: string, makeStore: MakeStore): void {
         carol,
         { allowCrossSite: ['https://accounts.example', 'accounts.example'] },
       ],
+      ['an allowCrossSite list with a wildcard, which is not supported', carol, { allowCrossSite: ['https://*.accounts.example'] }],
     ])('rejects %s with a TypeError, and starts nothing', async (_case, user, options) => {
       const t = await recordingApp(makeStore);
       const seen: unknown[] = [];

@@ -550,6 +550,8 @@ describe('createAccessTokenVerifier', () => {
         keys: [
           { kty: 'oct', k: Buffer.from(SECRET).toString('base64url'), kid: 'oct', alg: 'HS256' },
           { ...ec.publicKey.export({ format: 'jwk' }), kid: 'enc', alg: 'ES256', use: 'enc' },
+          // The first key of a kid decides: a usable one later under the same kid does not stand in.
+          { ...ec.publicKey.export({ format: 'jwk' }), kid: 'enc', alg: 'ES256' },
           { ...ec.publicKey.export({ format: 'jwk' }), kid: 'encrypt-only', alg: 'ES256', key_ops: ['encrypt'] },
           { ...ec.publicKey.export({ format: 'jwk' }), kid: 'bad-ops', alg: 'ES256', key_ops: 'verify' },
           { ...ec.publicKey.export({ format: 'jwk' }), kid: 'verify-op', alg: 'ES256', key_ops: ['verify'] },
