@@ -292,6 +292,11 @@ export class RedisCluster {
           ) {
             return false;
           }
+          // Every node must also know every replica as one: a master that still takes a replica for
+          // a master refuses it its vote, and a fail-over would wait for the next election.
+          const lines = (await rawCommand(port, ['CLUSTER', 'NODES'], 500)).trim().split('\n');
+          const replicas = lines.filter((line) => / (myself,)?slave [0-9a-f]{40} /.test(line));
+          if (replicas.length !== masters * replicasPerMaster) return false;
         }
         return true;
       });
