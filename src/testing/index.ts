@@ -9,6 +9,7 @@ import type {
   RefreshTokenStore,
   RotateRequest,
   RotateResult,
+  SessionRecord,
 } from '../store/types.js';
 
 /** The test-runner globals the suite registers with: Jest's, or any runner that has the same. */
@@ -591,16 +592,8 @@ function familyIdFor(userId: string): string {
   return shardKeyOf(userId) + random(16);
 }
 
-function pickSession(s: {
-  familyId: string;
-  userId: string;
-  createdAt: number;
-  lastUsedAt: number;
-  expiresAt: number;
-  absoluteExpiresAt: number;
-  userAgent?: string;
-  ip?: string;
-}) {
+/** The fields a session listing shows, so a store's list and its own record compare field by field. */
+function pickSession(s: SessionRecord): SessionRecord {
   return {
     familyId: s.familyId,
     userId: s.userId,
