@@ -183,8 +183,9 @@ describe('a Cluster master killed, its replica promoted', () => {
   it('serves 503s at worst while the replica takes over, then every session as before', async () => {
     const sessions = await threeSessions(t);
     const master = await masterOf('u-alice');
-    const masterId = (await clusterNodes()).find((node) => node.port === master)!.id;
-    const replica = (await clusterNodes()).find((node) => node.masterId === masterId)!.port;
+    const nodes = await clusterNodes();
+    const masterId = nodes.find((node) => node.port === master)!.id;
+    const replica = nodes.find((node) => node.masterId === masterId)!.port;
     await replicated(master);
     await cluster.servers.find((server) => server.port === master)!.kill();
 
@@ -209,6 +210,7 @@ describe('a Cluster master killed, its replica promoted', () => {
     });
     await waitUntil('the app did not recover within 10 s of the promotion', async () => (await meStatus()) === 200, 10_000);
     expectOnly(statuses, [200, 503]);
+    expect(await masterOf('u-alice', master)).toBe(replica);
     await expectSameAsBefore(t, sessions);
   }, 90_000);
 });
