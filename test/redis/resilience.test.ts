@@ -10,7 +10,7 @@ import { RedisTokenStore, recommendedClusterOptions, recommendedRedisOptions, sh
 import { cookieHeader, expectError, login, makeApp, me, PASSWORD, refresh, refreshCookie, type TestApp } from '../helpers/app.js';
 import { sessionIdOf } from '../suites/shared.js';
 import { randomPrefix } from './clients.js';
-import { rawCommand, RedisCluster, RedisServer, waitUntil } from './servers.js';
+import { clusterNodes, rawCommand, RedisCluster, RedisServer, waitUntil } from './servers.js';
 
 /** A live session, a logged-out one and one revoked by reuse (no grace window): what must stay exactly as it is. */
 async function threeSessions(t: TestApp) {
@@ -139,30 +139,14 @@ describe('a Cluster master killed, its replica promoted', () => {
     await cluster.stop();
   });
 
-  /** One line of CLUSTER NODES: id, port, flags, the master's id (for a replica) and the slot ranges. */
-  async function clusterNodes(down?: number) {
-    const port = cluster.ports.find((candidate) => candidate !== down)!;
-    return (await rawCommand(port, ['CLUSTER', 'NODES']))
-      .trim()
-      .split('\n')
-      .map((line) => {
-        const [id, address, flags, masterId, , , , , ...ranges] = line.split(' ');
-        return {
-          id: id!,
-          port: Number(address!.split(':')[1]!.split('@')[0]),
-          flags: flags!.split(','),
-          masterId: masterId!,
-          ranges,
-          line,
-        };
-      });
-  }
+  /** The cluster as a node that is up sees it. */
+  const clusterNodesSeenFromUp = (down?: number) => clusterNodes(cluster.ports.find((candidate) => candidate !== down)!);
 
   /** The port of the master serving the slot of `{<shard key of userId>}`, asked of a node that is up. */
   async function masterOf(userId: string, down?: number): Promise<number> {
     const port = cluster.ports.find((candidate) => candidate !== down)!;
     const slot = Number(await rawCommand(port, ['CLUSTER', 'KEYSLOT', `{${shardKeyOf(userId)}}`]));
-    for (const node of await clusterNodes(down)) {
+    for (const node of await clusterNodesSeenFromUp(down)) {
       if (!node.flags.includes('master') || node.flags.includes('fail')) continue;
       for (const range of node.ranges) {
         const [from, to = from] = range.split('-').map(Number);
@@ -183,7 +167,7 @@ describe('a Cluster master killed, its replica promoted', () => {
   it('serves 503s at worst while the replica takes over, then every session as before', async () => {
     const sessions = await threeSessions(t);
     const master = await masterOf('u-alice');
-    const nodes = await clusterNodes();
+    const nodes = await clusterNodesSeenFromUp();
     const masterId = nodes.find((node) => node.port === master)!.id;
     const replica = nodes.find((node) => node.masterId === masterId)!.port;
     await replicated(master);
@@ -201,12 +185,13 @@ describe('a Cluster master killed, its replica promoted', () => {
       statuses.push(res.status);
       return res.status;
     };
-    const promoted = async () => (await clusterNodes(master)).some((node) => node.port === replica && node.flags.includes('master'));
+    const promoted = async () =>
+      (await clusterNodesSeenFromUp(master)).some((node) => node.port === replica && node.flags.includes('master'));
     const electionDeadline = Date.now() + 20_000;
     while (!(await promoted()) && Date.now() < electionDeadline) await meStatus();
     if (!(await promoted())) await rawCommand(replica, ['CLUSTER', 'FAILOVER', 'TAKEOVER']);
     await waitUntil('the replica was not promoted', promoted, 10_000).catch(async (error: Error) => {
-      throw new Error(`${error.message}\n${(await clusterNodes(master)).map((node) => node.line).join('\n')}`);
+      throw new Error(`${error.message}\n${(await clusterNodesSeenFromUp(master)).map((node) => node.line).join('\n')}`);
     });
     await waitUntil('the app did not recover within 10 s of the promotion', async () => (await meStatus()) === 200, 10_000);
     expectOnly(statuses, [200, 503]);

@@ -85,6 +85,27 @@ export function rawCommand(port: number, args: string[], timeoutMs = 1000): Prom
   });
 }
 
+/** One node as a line of CLUSTER NODES gives it: id, port, flags, its master's id ('-' for a master) and slot ranges. */
+export interface ClusterNode {
+  id: string;
+  port: number;
+  flags: string[];
+  masterId: string;
+  ranges: string[];
+  line: string;
+}
+
+/** The cluster as the node on `port` sees it. */
+export async function clusterNodes(port: number, timeoutMs = 1000): Promise<ClusterNode[]> {
+  return (await rawCommand(port, ['CLUSTER', 'NODES'], timeoutMs))
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [id, address, flags, masterId, , , , , ...ranges] = line.split(' ');
+      return { id: id!, port: Number(address!.split(':')[1]!.split('@')[0]), flags: flags!.split(','), masterId: masterId!, ranges, line };
+    });
+}
+
 /** Polls `check` every 50 ms until it returns true, or throws `what` after `timeoutMs`. */
 export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = START_TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -294,8 +315,9 @@ export class RedisCluster {
           }
           // Every node must also know every replica as one: a master that still takes a replica for
           // a master refuses it its vote, and a fail-over would wait for the next election.
-          const lines = (await rawCommand(port, ['CLUSTER', 'NODES'], 500)).trim().split('\n');
-          const replicas = lines.filter((line) => / (myself,)?slave [0-9a-f]{40} /.test(line));
+          const replicas = (await clusterNodes(port, 500)).filter(
+            (node) => node.flags.includes('slave') && !node.flags.some((flag) => flag.startsWith('fail')) && node.masterId !== '-',
+          );
           if (replicas.length !== masters * replicasPerMaster) return false;
         }
         return true;
