@@ -9,6 +9,8 @@
  *                and cached modes; then how fast a revocation reaches another process
  *   connections  the same at 1, 10 and 100 connections, for bare, ours, ours + Redis, ours +
  *                Redis cached, ours + PostgreSQL and the floor
+ *   guards       the stateless guards of the middleware table (ours, the peers, the floor) timed
+ *                in process, without HTTP: ns per request for one token, and for 2,000 in turn
  *   refresh      POST /auth/refresh on the memory store, Redis, a 3-master Cluster and PostgreSQL,
  *                with Redis round trips and PostgreSQL statements per refresh (reference: a bare
  *                EVALSHA)
@@ -30,10 +32,10 @@
  * Environment (all optional):
  *   BENCH_ROUNDS     rounds per variant (default 5)
  *   BENCH_SECONDS    seconds per round and variant (default 2; /login rounds take at least 3)
- *   BENCH_ONLY       comma-separated tables to run (default: all seven)
- *   BENCH_VARIANTS   comma-separated middleware rows to keep besides bare and ours (while developing)
+ *   BENCH_ONLY       comma-separated tables to run (default: all eight)
+ *   BENCH_VARIANTS   comma-separated middleware and guards rows to keep besides bare and ours (while developing)
  *   BENCH_COMPARE    name=dir,...: other builds of the library, each an extra "ours, HS256" row
- *                    of the middleware table (the build before a change, say)
+ *                    of the middleware and guards tables (the build before a change, say)
  *   BENCH_LIB        the build to measure (default: ../dist)
  *   BENCH_SESSIONS   sessions in the memory table (default 100000)
  *   BENCH_RESULTS    name of the result files (default latest), so a partial run need not
@@ -70,7 +72,7 @@ const SECONDS = positiveInt(process.env.BENCH_SECONDS, 2);
 const WARMUP_SECONDS = 1;
 const LOGIN_SECONDS = Math.max(3, SECONDS);
 const SESSIONS = positiveInt(process.env.BENCH_SESSIONS, 100_000);
-const TABLES = ['middleware', 'connections', 'refresh', 'login', 'throttle', 'memory', 'postgres'];
+const TABLES = ['middleware', 'connections', 'guards', 'refresh', 'login', 'throttle', 'memory', 'postgres'];
 const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((name) => name.trim()) : TABLES;
 /** BENCH_COMPARE="before=/path/to/dist,other=/path": other builds, as extra rows of the middleware table. */
 const COMPARE = (process.env.BENCH_COMPARE ?? '')
@@ -85,6 +87,8 @@ const CONNECTIONS = 10;
 /** More tokens than the verified-token cache holds (1,000), sent in turn: every request a miss. */
 const MANY_TOKENS = 2000;
 const PASSWORD = 'correct horse battery staple';
+/** Milliseconds of calls per guard, load and round in the guards table. */
+const GUARD_MS = 250;
 
 function positiveInt(value, fallback) {
   const number = Number(value);
@@ -431,6 +435,42 @@ async function middlewareTables(ctx) {
     return { middleware, connections, propagation };
   } finally {
     await Promise.all(Object.values(servers).map((server) => server.stop()));
+  }
+}
+
+/**
+ * The guards table: the stateless guards of the middleware table, each called in one process
+ * without HTTP (bench/lib/guard-timer.mjs), on the servers' CPU. Behind HTTP their differences
+ * (1 to 10 µs) are smaller than the drift between rounds; here they are what is measured.
+ */
+async function guardsTable(ctx) {
+  const kept = MIDDLEWARE.filter(
+    ([name, , kind]) => ['ours', 'peer', 'floor'].includes(kind) && (!VARIANTS || name === 'ours-hs256' || VARIANTS.includes(name)),
+  );
+  for (const [i, { name }] of COMPARE.entries())
+    kept.splice(1 + i, 0, [`ours-hs256@${name}`, `ours, HS256, stateless (${name} build)`, 'ours-other-build']);
+  const variants = ['none', ...kept.map(([name]) => name)];
+  const timer = await startNode(ctx.place.server, join(here, 'lib', 'guard-timer.mjs'), {
+    env: { BENCH_CONFIG: JSON.stringify({ secret: ctx.config.secret, compare: COMPARE }) },
+  });
+  try {
+    log(`guards: ${ROUNDS} rounds x ${GUARD_MS} ms x ${variants.length} guards x 2 loads, in process`);
+    const { results } = await timer.request({ type: 'run', variants, rounds: ROUNDS, ms: GUARD_MS, tokens: MANY_TOKENS }, 600_000);
+    const load = (name, which) => {
+      const rounds = results[name][which];
+      const ours = results['ours-hs256'][which];
+      // Above 1: this guard takes longer per request than ours.
+      return { nanos: summary(rounds), vsOurs: median(rounds.map((nanos, i) => ratio(nanos, ours[i]))) };
+    };
+    return [['none', 'the harness alone, no guard (reference)', 'reference'], ...kept].map(([name, label, kind]) => ({
+      name,
+      label,
+      kind,
+      one: load(name, 'one'),
+      many: load(name, 'many'),
+    }));
+  } finally {
+    await timer.stop();
   }
 }
 
@@ -1116,11 +1156,36 @@ function renderPostgres(postgres) {
   return out;
 }
 
+/** The guards table: ns per request in process, one token and many. */
+function renderGuards(guards) {
+  const many = MANY_TOKENS.toLocaleString('en-US');
+  return [
+    `### Guards in process: ns per request, one token over and over, and ${many} tokens in turn (median of ${ROUNDS} rounds x ${GUARD_MS} ms)`,
+    '',
+    table(
+      ['guard', 'one token ns', 'min..max', 'time vs ours', `${many} tokens ns`, 'min..max', 'time vs ours'],
+      guards.map((row) => [
+        row.label,
+        fmtInt(row.one.nanos.median),
+        fmtRange(row.one.nanos),
+        fmtRatio(row.one.vsOurs),
+        fmtInt(row.many.nanos.median),
+        fmtRange(row.many.nanos),
+        fmtRatio(row.many.vsOurs),
+      ]),
+    ),
+    '',
+    `"time vs ours" is the median of per-round ratios of this guard's time to ours: above 1.00x it is slower. Each call builds a request and runs the guard's middleware to the route's \`next()\` (bench/lib/guard-timer.mjs); the harness row is that cost without a guard.`,
+    '',
+  ];
+}
+
 /** Each table's Markdown lines, in the order the results file shows them. */
 const RENDER = {
   middleware: renderMiddleware,
   connections: renderConnections,
   propagation: renderPropagation,
+  guards: renderGuards,
   refresh: renderRefresh,
   login: renderLogin,
   throttle: renderThrottle,
@@ -1156,10 +1221,19 @@ function summarize(results) {
   const statementsPerCall = results.postgres?.filter((row) => !row.skipped) ?? [];
   const login12 = results.login?.find((row) => row.cost === 12);
   const redisMemory = results.memory?.find((row) => row.name === 'redis-store' && !row.skipped);
+  // In process (the guards table), the fastest peer is the one whose time is the smallest share of ours.
+  const guardPeers = results.guards?.filter((row) => row.kind === 'peer') ?? [];
+  const fastestPeer = (load) => guardPeers.reduce((best, row) => (!best || row[load].vsOurs < best[load].vsOurs ? row : best), undefined);
+  const fastestPeerOne = fastestPeer('one');
+  const fastestPeerMany = fastestPeer('many');
   const summaryValues = {
     oursVsBare: ours?.ratio ?? null,
     oursVsBestPeer: ours && bestPeer ? ours.ratio / bestPeer.ratio : null,
     bestPeer: bestPeer?.label ?? null,
+    fastestPeerTimeVsOursOneToken: fastestPeerOne?.one.vsOurs ?? null,
+    fastestPeerOneToken: fastestPeerOne?.label ?? null,
+    fastestPeerTimeVsOursManyTokens: fastestPeerMany?.many.vsOurs ?? null,
+    fastestPeerManyTokens: fastestPeerMany?.label ?? null,
     oursVsHmacFloor: ours && floor ? ours.ratio / floor.ratio : null,
     revocationVsBare: revocation?.ratio ?? null,
     roundTripsPerRevocationCheck: revocation?.roundTripsPerRequest ?? null,
@@ -1191,9 +1265,19 @@ function summarize(results) {
   const targets = [
     ['ours stateless HS256 >= 0.90x the bare route', check(summaryValues.oursVsBare, (v) => v >= 0.9), fmtRatio(summaryValues.oursVsBare)],
     [
-      'ours stateless HS256 >= every peer row',
+      'ours stateless HS256 >= every peer row, behind HTTP',
       check(summaryValues.oursVsBestPeer, (v) => v >= 1),
       `${fmtRatio(summaryValues.oursVsBestPeer)} of the best peer (${summaryValues.bestPeer})`,
+    ],
+    [
+      'ours stateless HS256 no slower than any peer in process, one token',
+      check(summaryValues.fastestPeerTimeVsOursOneToken, (v) => v >= 1),
+      `the fastest peer takes ${fmtRatio(summaryValues.fastestPeerTimeVsOursOneToken)} of our time (${summaryValues.fastestPeerOneToken})`,
+    ],
+    [
+      `ours stateless HS256 no slower than any peer in process, ${MANY_TOKENS.toLocaleString('en-US')} tokens in turn`,
+      check(summaryValues.fastestPeerTimeVsOursManyTokens, (v) => v >= 1),
+      `the fastest peer takes ${fmtRatio(summaryValues.fastestPeerTimeVsOursManyTokens)} of our time (${summaryValues.fastestPeerManyTokens})`,
     ],
     [
       'ours stateless HS256 within 5 % of the raw HMAC floor, or above it',
@@ -1331,6 +1415,7 @@ async function main() {
   const ctx = { place, loader, redis, postgres, config: keyMaterial() };
   const results = {};
   if (ONLY.includes('middleware') || ONLY.includes('connections')) Object.assign(results, await middlewareTables(ctx));
+  if (ONLY.includes('guards')) results.guards = await guardsTable(ctx);
   if (ONLY.includes('refresh')) results.refresh = await refreshTable(ctx);
   if (ONLY.includes('login')) results.login = await loginTable(ctx);
   if (ONLY.includes('throttle')) results.throttle = await throttleTable(ctx);

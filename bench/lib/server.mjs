@@ -12,17 +12,11 @@
  * `reuseGraceSeconds` from the config; its router hooks count rotations, grace retries and reuse
  * in `stats.counters`, as do Redis client errors (a killed server).
  */
-import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import express from 'express';
-import { expressjwt } from 'express-jwt';
-import { createVerifier } from 'fast-jwt';
-import { jwtVerify } from 'jose';
-import jwt from 'jsonwebtoken';
-import passport from 'passport';
-import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { Cluster, Redis } from 'ioredis';
 import pg from 'pg';
+import { statelessGuards } from './guards.mjs';
 import { loadLibrary, loadPostgresStore, loadRedisStore } from './library.mjs';
 import { serveIpc } from './procs.mjs';
 
@@ -44,7 +38,6 @@ const postgresPools = [];
 const counters = { rotated: 0, retried: 0, reuseDetected: 0, redisErrors: 0 };
 
 const secret = config.secret;
-const secretKey = createSecretKey(Buffer.from(secret, 'utf8'));
 const expiresIn = '30m';
 const ours = {
   hs256: { secret, expiresIn },
@@ -59,11 +52,12 @@ const verifyOnly = {
 
 /** Answers `{"userId": sub}`, the same body for every variant. */
 const me = (userId) => (_req, res) => res.json({ userId });
-const unauthorized = (res) => res.status(401).json({ error: 'invalid_token' });
 
-function bearer(req) {
-  const header = req.headers.authorization;
-  return header !== undefined && header.startsWith('Bearer ') ? header.slice(7) : undefined;
+/** `GET /me` behind one of the stateless guards that guard-timer.mjs also times (see guards.mjs). */
+function guarded(app, name) {
+  const { handlers, userId, onError } = statelessGuards(lib, { secret, expiresIn })[name]();
+  app.get('/me', ...handlers, (req, res) => res.json({ userId: userId(req) }));
+  if (onError) app.use(onError);
 }
 
 /**
@@ -132,7 +126,7 @@ const variants = {
 
   // ---- ours ----
   'ours-hs256'(app) {
-    app.get('/me', requireAccessToken(verifyOnly.hs256), (req, res) => res.json({ userId: req.auth.userId }));
+    guarded(app, 'ours-hs256');
     app.use('/auth', authRouter(ours.hs256, new MemoryTokenStore()));
   },
   async 'ours-hs256-redis'(app) {
@@ -201,93 +195,16 @@ const variants = {
     );
   },
 
-  // ---- peers, each as its documentation shows it, verifying the same HS256 token ----
-  'express-jwt-string'(app) {
-    app.get('/me', expressjwt({ secret, algorithms: ['HS256'] }), (req, res) => res.json({ userId: req.auth.sub }));
-    app.use((_error, _req, res, _next) => unauthorized(res));
-  },
-  'express-jwt-keyobject'(app) {
-    app.get('/me', expressjwt({ secret: secretKey, algorithms: ['HS256'] }), (req, res) => res.json({ userId: req.auth.sub }));
-    app.use((_error, _req, res, _next) => unauthorized(res));
-  },
-  'passport-jwt-string'(app) {
-    passport.use(
-      'jwt',
-      new JwtStrategy(
-        { jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: secret, algorithms: ['HS256'] },
-        (payload, done) => done(null, payload),
-      ),
-    );
-    app.use(passport.initialize());
-    app.get('/me', passport.authenticate('jwt', { session: false }), (req, res) => res.json({ userId: req.user.sub }));
-  },
-  'passport-jwt-keyobject'(app) {
-    passport.use(
-      'jwt',
-      new JwtStrategy(
-        { jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: secretKey, algorithms: ['HS256'] },
-        (payload, done) => done(null, payload),
-      ),
-    );
-    app.use(passport.initialize());
-    app.get('/me', passport.authenticate('jwt', { session: false }), (req, res) => res.json({ userId: req.user.sub }));
-  },
-  'fast-jwt-cache'(app) {
-    fastJwt(app, { cache: true });
-  },
-  'fast-jwt'(app) {
-    fastJwt(app, {});
-  },
-  jose(app) {
-    app.get(
-      '/me',
-      (req, res, next) => {
-        jwtVerify(bearer(req) ?? '', secretKey, { algorithms: ['HS256'], typ: 'at+jwt' }).then(
-          ({ payload }) => {
-            req.auth = payload;
-            next();
-          },
-          () => unauthorized(res),
-        );
-      },
-      (req, res) => res.json({ userId: req.auth.sub }),
-    );
-  },
-  'jsonwebtoken-keyobject'(app) {
-    app.get(
-      '/me',
-      (req, res, next) => {
-        try {
-          req.auth = jwt.verify(bearer(req) ?? '', secretKey, { algorithms: ['HS256'] });
-        } catch {
-          return unauthorized(res);
-        }
-        next();
-      },
-      (req, res) => res.json({ userId: req.auth.sub }),
-    );
-  },
-
-  /** The floor: one HMAC-SHA256 over the signing input, a constant-time compare, JSON.parse, exp. */
-  'hmac-floor'(app) {
-    app.get(
-      '/me',
-      (req, res, next) => {
-        const token = bearer(req);
-        const first = token?.indexOf('.') ?? -1;
-        const last = token?.lastIndexOf('.') ?? -1;
-        if (first < 1 || last <= first) return unauthorized(res);
-        const expected = createHmac('sha256', secretKey).update(token.slice(0, last)).digest();
-        const signature = Buffer.from(token.slice(last + 1), 'base64url');
-        if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) return unauthorized(res);
-        const payload = JSON.parse(Buffer.from(token.slice(first + 1, last), 'base64url').toString('utf8'));
-        if (!(payload.exp > Date.now() / 1000)) return unauthorized(res);
-        req.auth = payload;
-        next();
-      },
-      (req, res) => res.json({ userId: req.auth.sub }),
-    );
-  },
+  // ---- peers, each as its documentation shows it, verifying the same HS256 token, and the floor ----
+  'express-jwt-string': (app) => guarded(app, 'express-jwt-string'),
+  'express-jwt-keyobject': (app) => guarded(app, 'express-jwt-keyobject'),
+  'passport-jwt-string': (app) => guarded(app, 'passport-jwt-string'),
+  'passport-jwt-keyobject': (app) => guarded(app, 'passport-jwt-keyobject'),
+  'fast-jwt-cache': (app) => guarded(app, 'fast-jwt-cache'),
+  'fast-jwt': (app) => guarded(app, 'fast-jwt'),
+  jose: (app) => guarded(app, 'jose'),
+  'jsonwebtoken-keyobject': (app) => guarded(app, 'jsonwebtoken-keyobject'),
+  'hmac-floor': (app) => guarded(app, 'hmac-floor'),
 
   // ---- /refresh ----
   'refresh-memory'(app) {
@@ -434,21 +351,4 @@ try {
 } catch (error) {
   process.send({ type: 'failed', error: error?.stack ?? String(error) });
   process.exit(1);
-}
-
-/** fast-jwt as its documentation shows it, with or without its verified-token cache. */
-function fastJwt(app, options) {
-  const verify = createVerifier({ key: secret, algorithms: ['HS256'], ...options });
-  app.get(
-    '/me',
-    (req, res, next) => {
-      try {
-        req.auth = verify(bearer(req) ?? '');
-      } catch {
-        return unauthorized(res);
-      }
-      next();
-    },
-    (req, res) => res.json({ userId: req.auth.sub }),
-  );
 }

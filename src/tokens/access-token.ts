@@ -80,6 +80,12 @@ export interface SignedAccessToken {
   expiresIn: number;
 }
 
+/** A token that passed every check, and its payload, kept for `cacheVerified`. */
+interface VerifiedToken {
+  token: string;
+  payload: Record<string, unknown>;
+}
+
 /** A verifying key, prepared once: what `verify` needs of it on every token. */
 interface Verifier {
   key: ResolvedKey;
@@ -111,8 +117,12 @@ export class AccessTokens {
   private readonly issuer?: string;
   private readonly audience?: string;
   readonly toleranceSeconds: number;
-  /** Verified payloads by the whole token string (see `cacheVerified`); only flat payloads. */
-  private readonly verified?: Map<string, Record<string, unknown>>;
+  /**
+   * Verified tokens by their signature segment (see `cacheVerified`); only flat payloads. A hit
+   * is the whole token string equal to the one kept: keyed by the short segment, each request
+   * hashes some 40 to 90 characters instead of the whole token.
+   */
+  private readonly verified?: Map<string, VerifiedToken>;
 
   /**
    * @param cacheVerified keep the payloads of up to {@link VERIFIED_TOKEN_CACHE_SIZE} verified
@@ -169,8 +179,11 @@ export class AccessTokens {
   /** Verifies signature and claims as the README ("requireAccessToken(options)") says; every failure is an `InvalidTokenError`. */
   verify(token: string, nowMs: number): AccessClaims {
     const nowSeconds = Math.floor(nowMs / 1000);
-    const cached = this.verified?.get(token);
-    if (cached !== undefined) return this.reuse(token, cached, nowSeconds);
+    const verified = this.verified;
+    if (verified !== undefined) {
+      const cached = verified.get(signatureOf(token));
+      if (cached !== undefined && cached.token === token) return this.reuse(cached, nowSeconds);
+    }
     if (!isCompactJws(token)) throw invalid('malformed', 'not a compact JWS of three base64url segments');
     const verifier = this.verifierOf(token);
     const payload =
@@ -189,10 +202,9 @@ export class AccessTokens {
       throw invalid('bad_claims', 'auth_time must be a number, not in the future');
     }
     if (amr !== undefined && !isStringArray(amr)) throw invalid('bad_claims', 'amr must be an array of strings');
-    const verified = this.verified;
     if (verified === undefined || !isFlat(payload)) return toAccessClaims(payload);
     if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) verified.delete(verified.keys().next().value!);
-    verified.set(token, payload);
+    verified.set(signatureOf(token), { token, payload });
     // The kept payload is never handed out: each request gets its own copy to change at will.
     return toAccessClaims(copyOf(payload));
   }
@@ -201,10 +213,10 @@ export class AccessTokens {
    * A token verified before: the same string, so the same signature, header and claims. Only
    * what time changes is checked again (`nbf`, `exp`, `iat`), exactly as on the first use.
    */
-  private reuse(token: string, payload: Record<string, unknown>, nowSeconds: number): AccessClaims {
+  private reuse({ token, payload }: VerifiedToken, nowSeconds: number): AccessClaims {
     const failure = timeClaimFailure(payload as { nbf?: number; exp: number; iat: number }, nowSeconds, this);
     if (failure) {
-      this.verified!.delete(token);
+      this.verified!.delete(signatureOf(token));
       throw invalid(failure, 'a time claim no longer holds');
     }
     return toAccessClaims(copyOf(payload));
@@ -285,6 +297,11 @@ export class AccessTokens {
     if (!isObject(payload)) throw invalid('malformed', 'payload is not an object');
     return payload;
   }
+}
+
+/** The signature segment of a token (the whole string when it has no dot): the cache's key. */
+function signatureOf(token: string): string {
+  return token.slice(token.lastIndexOf('.') + 1);
 }
 
 /** Whether a signature segment is right for a signing input. */

@@ -315,13 +315,15 @@ describe('AccessTokens HMAC verification (the fast path)', () => {
 
 describe('AccessTokens verified-token cache', () => {
   const cachedVerifier = () => accessTokens({ secret: SECRET }, 'verify', { cacheVerified: true });
-  const entries = (tokens: AccessTokens) => (tokens as unknown as { verified: Map<string, unknown> }).verified;
+  const entries = (tokens: AccessTokens) => (tokens as unknown as { verified: Map<string, { token: string }> }).verified;
+  /** Whether the cache holds `token`: kept under its signature segment, with the whole token to compare. */
+  const isKept = (tokens: AccessTokens, token: string) => entries(tokens).get(token.split('.')[2]!)?.token === token;
 
   it('keeps a verified token and gives every caller its own copy of the claims', () => {
     const tokens = cachedVerifier();
     const token = good({ roles: ['user'], scope: 'read', tags: ['a', 'b'] });
     const first = tokens.verify(token, NOW);
-    expect(entries(tokens).has(token)).toBe(true);
+    expect(isKept(tokens, token)).toBe(true);
     first.roles.push('admin');
     first.scopes.push('write');
     first.claims.sub = 'u-mallory';
@@ -333,11 +335,29 @@ describe('AccessTokens verified-token cache', () => {
     expect(second.roles).toBe(second.claims.roles);
   });
 
+  it('verifies in full a token that only shares the signature segment of a kept one', () => {
+    const tokens = cachedVerifier();
+    const token = good({ roles: ['user'] });
+    tokens.verify(token, NOW);
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const reasonOf = (candidate: string) => {
+      try {
+        tokens.verify(candidate, NOW);
+        return 'accepted';
+      } catch (error) {
+        return (error as InvalidTokenError).reason;
+      }
+    };
+    expect(reasonOf(`${header}.${b64(json(claims({ roles: ['admin'] })))}.${signature}`)).toBe('bad_signature');
+    expect(reasonOf(`${b64(json({ alg: 'HS256', typ: 'at+jwt', kid: 'x' }))}.${payload}.${signature}`)).toBe('bad_signature');
+    expect(tokens.verify(token, NOW).roles).toEqual(['user']);
+  });
+
   it('does not keep tokens with nested claims, which a copy could not separate', () => {
     const tokens = cachedVerifier();
     const token = good({ org: { id: 'o1' } });
     const first = tokens.verify(token, NOW);
-    expect(entries(tokens).has(token)).toBe(false);
+    expect(isKept(tokens, token)).toBe(false);
     (first.claims.org as { id: string }).id = 'o2';
     expect(tokens.verify(token, NOW).claims.org).toEqual({ id: 'o1' });
   });
@@ -349,7 +369,7 @@ describe('AccessTokens verified-token cache', () => {
     // Still good just before exp + tolerance; expired from then on.
     expect(tokens.verify(token, (NOW_S + LIFETIME_S + TOLERANCE_S - 1) * 1000).sub).toBe('u-alice');
     expect(() => tokens.verify(token, (NOW_S + LIFETIME_S + TOLERANCE_S) * 1000)).toThrow('The access token has expired.');
-    expect(entries(tokens).has(token)).toBe(false);
+    expect(isKept(tokens, token)).toBe(false);
   });
 
   it('refuses a kept token whose iat grew older than the lifetime (exp far away)', () => {
@@ -357,7 +377,7 @@ describe('AccessTokens verified-token cache', () => {
     const token = good({ exp: NOW_S + 100 * LIFETIME_S });
     tokens.verify(token, NOW);
     expect(() => tokens.verify(token, (NOW_S + LIFETIME_S + TOLERANCE_S + 1) * 1000)).toThrow(InvalidTokenError);
-    expect(entries(tokens).has(token)).toBe(false);
+    expect(isKept(tokens, token)).toBe(false);
   });
 
   it('refuses a kept token when the clock goes back before its iat or nbf', () => {
@@ -373,7 +393,7 @@ describe('AccessTokens verified-token cache', () => {
     tokens.verify(first, NOW);
     for (let i = 0; i < VERIFIED_TOKEN_CACHE_SIZE + 10; i++) tokens.verify(good({ jti: `j-${i}` }), NOW);
     expect(entries(tokens).size).toBe(VERIFIED_TOKEN_CACHE_SIZE);
-    expect(entries(tokens).has(first)).toBe(false);
+    expect(isKept(tokens, first)).toBe(false);
     expect(tokens.verify(first, NOW).jti).toBe('j-first');
   });
 
@@ -391,7 +411,7 @@ describe('AccessTokens verified-token cache', () => {
     ).token;
     const tokens = accessTokens({ algorithm: 'ES256', publicKey }, 'verify', { cacheVerified: true });
     const first = tokens.verify(token, NOW);
-    expect(entries(tokens).has(token)).toBe(true);
+    expect(isKept(tokens, token)).toBe(true);
     expect(tokens.verify(token, NOW)).toEqual(first);
     const [header, payload, signature] = token.split('.') as [string, string, string];
     expect(() => tokens.verify(`${header}.${payload}.${signature.slice(0, -2)}AA`, NOW)).toThrow(InvalidTokenError);
