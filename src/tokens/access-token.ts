@@ -49,6 +49,14 @@ export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
 /** How many verified tokens an `AccessTokens` with `cacheVerified` keeps (the oldest goes first). */
 export const VERIFIED_TOKEN_CACHE_SIZE = 1000;
 
+/**
+ * Once the cache is full, one new token in this many is kept, in place of the oldest. Keeping
+ * every one would cost each miss a copy of its claims and an eviction, and a process that sees
+ * more distinct tokens than the cache holds, in turn, would evict each before its next use; kept
+ * more rarely, a token stays for this many times longer, long enough to be used again.
+ */
+export const VERIFIED_TOKEN_ADMIT_ONE_IN = 8;
+
 /** The verified claims we rely on; `claims` holds all of them. */
 export interface AccessClaims {
   sub: string;
@@ -79,6 +87,9 @@ export interface SignedAccessToken {
   /** Lifetime in seconds, as sent in the token response. */
   expiresIn: number;
 }
+
+/** The time claims of a kept payload: checked numbers, `nbf` when the token has one. */
+type TimeClaims = { nbf?: number; exp: number; iat: number };
 
 /** A token that passed every check, and its payload, kept for `cacheVerified`. */
 interface VerifiedToken {
@@ -119,15 +130,18 @@ export class AccessTokens {
   readonly toleranceSeconds: number;
   /**
    * Verified tokens by their signature segment (see `cacheVerified`); only flat payloads. A hit
-   * is the whole token string equal to the one kept: keyed by the short segment, each request
-   * hashes some 40 to 90 characters instead of the whole token.
+   * is the whole token string equal to the one kept: keyed by the segment, each request hashes
+   * 43 characters for HS256 (86 for ES256, a few hundred for RSA) instead of the whole token.
    */
   private readonly verified?: Map<string, VerifiedToken>;
+  /** Tokens verified while the cache was full: every `VERIFIED_TOKEN_ADMIT_ONE_IN`th is kept. */
+  private missesWhileFull = 0;
 
   /**
    * @param cacheVerified keep the payloads of up to {@link VERIFIED_TOKEN_CACHE_SIZE} verified
-   * tokens, so a token presented again skips the signature check and parsing; its time claims
-   * are checked again on every use, and it is dropped once it fails them. Only for callers that
+   * tokens (once full, one new token in {@link VERIFIED_TOKEN_ADMIT_ONE_IN}), so a token
+   * presented again skips the signature check and parsing; its time claims are checked again on
+   * every use, and it is dropped once it fails them. Only for callers that
    * check no revocation with the store, or check it apart from the signature (the in-memory view
    * of `revocation: 'cached'`): a token's signature never changes, its revocation can.
    */
@@ -180,7 +194,8 @@ export class AccessTokens {
   verify(token: string, nowMs: number): AccessClaims {
     const nowSeconds = Math.floor(nowMs / 1000);
     const verified = this.verified;
-    if (verified !== undefined) {
+    // Not a string: only JavaScript callers of verifyAccessToken can pass one, and isCompactJws refuses it.
+    if (verified !== undefined && typeof token === 'string') {
       const cached = verified.get(signatureOf(token));
       if (cached !== undefined && cached.token === token) return this.reuse(cached, nowSeconds);
     }
@@ -202,7 +217,7 @@ export class AccessTokens {
       throw invalid('bad_claims', 'auth_time must be a number, not in the future');
     }
     if (amr !== undefined && !isStringArray(amr)) throw invalid('bad_claims', 'amr must be an array of strings');
-    if (verified === undefined || !isFlat(payload)) return toAccessClaims(payload);
+    if (verified === undefined || !isFlat(payload) || !this.admits(verified, nowSeconds)) return toAccessClaims(payload);
     if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) verified.delete(verified.keys().next().value!);
     verified.set(signatureOf(token), { token, payload });
     // The kept payload is never handed out: each request gets its own copy to change at will.
@@ -210,11 +225,27 @@ export class AccessTokens {
   }
 
   /**
+   * Whether a token just verified is kept: always while there is room, then one in
+   * `VERIFIED_TOKEN_ADMIT_ONE_IN`. Tokens whose time claims no longer hold go first, from the
+   * oldest end, where they gather (kept first, they expire first): a client refreshes before its
+   * token expires and never presents the old one again, and such tokens must not hold the places
+   * of live ones, or a process with few users would keep only one new token in 8.
+   */
+  private admits(verified: Map<string, VerifiedToken>, nowSeconds: number): boolean {
+    if (verified.size < VERIFIED_TOKEN_CACHE_SIZE) return true;
+    for (const [signature, oldest] of verified) {
+      if (!timeClaimFailure(oldest.payload as TimeClaims, nowSeconds, this)) break;
+      verified.delete(signature);
+    }
+    return verified.size < VERIFIED_TOKEN_CACHE_SIZE || ++this.missesWhileFull % VERIFIED_TOKEN_ADMIT_ONE_IN === 0;
+  }
+
+  /**
    * A token verified before: the same string, so the same signature, header and claims. Only
    * what time changes is checked again (`nbf`, `exp`, `iat`), exactly as on the first use.
    */
   private reuse({ token, payload }: VerifiedToken, nowSeconds: number): AccessClaims {
-    const failure = timeClaimFailure(payload as { nbf?: number; exp: number; iat: number }, nowSeconds, this);
+    const failure = timeClaimFailure(payload as TimeClaims, nowSeconds, this);
     if (failure) {
       this.verified!.delete(signatureOf(token));
       throw invalid(failure, 'a time claim no longer holds');

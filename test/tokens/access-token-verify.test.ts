@@ -8,7 +8,7 @@ import { createHmac, createSecretKey, generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { InvalidTokenError } from '../../src/errors.js';
 import { resolveAccessTokenOptions } from '../../src/config/access-token.js';
-import { AccessTokens, VERIFIED_TOKEN_CACHE_SIZE, type AccessClaims } from '../../src/tokens/access-token.js';
+import { AccessTokens, VERIFIED_TOKEN_ADMIT_ONE_IN, VERIFIED_TOKEN_CACHE_SIZE, type AccessClaims } from '../../src/tokens/access-token.js';
 import type { AccessTokenOptions } from '../../src/types.js';
 
 /** AccessTokens from options as a user gives them, resolved as createAuth resolves them. */
@@ -349,8 +349,23 @@ describe('AccessTokens verified-token cache', () => {
       }
     };
     expect(reasonOf(`${header}.${b64(json(claims({ roles: ['admin'] })))}.${signature}`)).toBe('bad_signature');
+    // The same length as the kept token: one character of the payload changed.
+    const sameLength = `${header}.${b64(json(claims({ roles: ['usex'] })))}.${signature}`;
+    expect(sameLength.length).toBe(token.length);
+    expect(reasonOf(sameLength)).toBe('bad_signature');
     expect(reasonOf(`${b64(json({ alg: 'HS256', typ: 'at+jwt', kid: 'x' }))}.${payload}.${signature}`)).toBe('bad_signature');
+    expect(reasonOf(`x.${token}`)).toBe('malformed');
+    expect(reasonOf(signature)).toBe('malformed');
     expect(tokens.verify(token, NOW).roles).toEqual(['user']);
+  });
+
+  it('refuses a token that is not a string as malformed, as without the cache (JavaScript callers)', () => {
+    const tokens = cachedVerifier();
+    for (const notAString of [undefined, null, 42, {}, ['a.b.c']]) {
+      expect(() => tokens.verify(notAString as unknown as string, NOW)).toThrow(
+        expect.objectContaining({ name: 'InvalidTokenError', reason: 'malformed' }),
+      );
+    }
   });
 
   it('does not keep tokens with nested claims, which a copy could not separate', () => {
@@ -387,14 +402,50 @@ describe('AccessTokens verified-token cache', () => {
     expect(() => tokens.verify(token, (NOW_S - TOLERANCE_S - 1) * 1000)).toThrow(InvalidTokenError);
   });
 
-  it(`holds at most ${VERIFIED_TOKEN_CACHE_SIZE} tokens, dropping the oldest`, () => {
+  it(`holds at most ${VERIFIED_TOKEN_CACHE_SIZE} tokens; once full, keeps one new token in ${VERIFIED_TOKEN_ADMIT_ONE_IN}, dropping the oldest`, () => {
     const tokens = cachedVerifier();
     const first = good({ jti: 'j-first' });
+    const second = good({ jti: 'j-second' });
     tokens.verify(first, NOW);
-    for (let i = 0; i < VERIFIED_TOKEN_CACHE_SIZE + 10; i++) tokens.verify(good({ jti: `j-${i}` }), NOW);
+    tokens.verify(second, NOW);
+    for (let i = 2; i < VERIFIED_TOKEN_CACHE_SIZE; i++) tokens.verify(good({ jti: `j-${i}` }), NOW);
+    expect(entries(tokens).size).toBe(VERIFIED_TOKEN_CACHE_SIZE);
+    const newcomers = Array.from({ length: VERIFIED_TOKEN_ADMIT_ONE_IN }, (_, i) => good({ jti: `j-new-${i}` }));
+    const claims = newcomers.map((token) => tokens.verify(token, NOW));
+    expect(claims.map((claim) => claim.jti)).toEqual(newcomers.map((_, i) => `j-new-${i}`));
+    expect(newcomers.map((token) => isKept(tokens, token))).toEqual([...Array(VERIFIED_TOKEN_ADMIT_ONE_IN - 1).fill(false), true]);
     expect(entries(tokens).size).toBe(VERIFIED_TOKEN_CACHE_SIZE);
     expect(isKept(tokens, first)).toBe(false);
+    expect(isKept(tokens, second)).toBe(true);
+    // Not kept is only slower: the token is verified in full again, with the same answer.
     expect(tokens.verify(first, NOW).jti).toBe('j-first');
+    expect(tokens.verify(newcomers[0]!, NOW).jti).toBe('j-new-0');
+    // The one kept while full is kept as any other: its first caller's claims are a copy.
+    claims.at(-1)!.claims.sub = 'u-mallory';
+    expect(tokens.verify(newcomers.at(-1)!, NOW).sub).toBe('u-alice');
+  });
+
+  it('makes room by dropping kept tokens that have expired, before keeping only one new token in 8', () => {
+    const tokens = cachedVerifier();
+    for (let i = 0; i < VERIFIED_TOKEN_CACHE_SIZE; i++) tokens.verify(good({ jti: `j-${i}` }), NOW);
+    // Every kept token has expired by now; clients refreshed and present only new ones.
+    const laterS = NOW_S + LIFETIME_S + TOLERANCE_S;
+    const fresh = Array.from({ length: VERIFIED_TOKEN_ADMIT_ONE_IN }, (_, i) =>
+      good({ jti: `j-fresh-${i}`, iat: laterS, exp: laterS + LIFETIME_S }),
+    );
+    for (const token of fresh) tokens.verify(token, laterS * 1000);
+    expect(fresh.map((token) => isKept(tokens, token))).toEqual(Array(VERIFIED_TOKEN_ADMIT_ONE_IN).fill(true));
+    expect(entries(tokens).size).toBe(VERIFIED_TOKEN_ADMIT_ONE_IN);
+  });
+
+  it('gives a token it does not keep claims that are its own to change, like a kept one', () => {
+    const tokens = cachedVerifier();
+    for (let i = 0; i < VERIFIED_TOKEN_CACHE_SIZE; i++) tokens.verify(good({ jti: `j-${i}` }), NOW);
+    const token = good({ roles: ['user'] });
+    const first = tokens.verify(token, NOW);
+    expect(isKept(tokens, token)).toBe(false);
+    first.roles.push('admin');
+    expect(tokens.verify(token, NOW).roles).toEqual(['user']);
   });
 
   it('is off unless asked for', () => {
