@@ -141,9 +141,9 @@ export class AccessTokens {
    * @param cacheVerified keep the payloads of up to {@link VERIFIED_TOKEN_CACHE_SIZE} verified
    * tokens (once full, one new token in {@link VERIFIED_TOKEN_ADMIT_ONE_IN}), so a token
    * presented again skips the signature check and parsing; its time claims are checked again on
-   * every use, and it is dropped once it fails them. Only for callers that
-   * check no revocation with the store, or check it apart from the signature (the in-memory view
-   * of `revocation: 'cached'`): a token's signature never changes, its revocation can.
+   * every use, and it is dropped once it fails them. Only for callers that check no revocation
+   * with the store, or check it apart from the signature (the in-memory view of
+   * `revocation: 'cached'`): a token's signature never changes, its revocation can.
    */
   constructor(options: ResolvedAccessTokenOptions, { cacheVerified = false } = {}) {
     const { keys } = options;
