@@ -74,7 +74,7 @@ const LOGIN_SECONDS = Math.max(3, SECONDS);
 const SESSIONS = positiveInt(process.env.BENCH_SESSIONS, 100_000);
 const TABLES = ['middleware', 'connections', 'guards', 'refresh', 'login', 'throttle', 'memory', 'postgres'];
 const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((name) => name.trim()) : TABLES;
-/** BENCH_COMPARE="before=/path/to/dist,other=/path": other builds, as extra rows of the middleware table. */
+/** BENCH_COMPARE="before=/path/to/dist,other=/path": other builds, as extra rows of the middleware and guards tables. */
 const COMPARE = (process.env.BENCH_COMPARE ?? '')
   .split(',')
   .filter(Boolean)
