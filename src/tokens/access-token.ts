@@ -217,27 +217,30 @@ export class AccessTokens {
       throw invalid('bad_claims', 'auth_time must be a number, not in the future');
     }
     if (amr !== undefined && !isStringArray(amr)) throw invalid('bad_claims', 'amr must be an array of strings');
-    if (verified === undefined || !isFlat(payload) || !this.admits(verified, nowSeconds)) return toAccessClaims(payload);
-    if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+    if (verified === undefined || !isFlat(payload) || !this.makeRoom(verified, nowSeconds)) return toAccessClaims(payload);
     verified.set(signatureOf(token), { token, payload });
     // The kept payload is never handed out: each request gets its own copy to change at will.
     return toAccessClaims(copyOf(payload));
   }
 
   /**
-   * Whether a token just verified is kept: always while there is room, then one in
-   * `VERIFIED_TOKEN_ADMIT_ONE_IN`. Tokens whose time claims no longer hold go first, from the
-   * oldest end, where they gather (kept first, they expire first): a client refreshes before its
-   * token expires and never presents the old one again, and such tokens must not hold the places
-   * of live ones, or a process with few users would keep only one new token in 8.
+   * Whether a token just verified is kept, making room for it when the cache is full. Tokens
+   * whose time claims no longer hold go first, from the oldest end, where they gather (kept
+   * first, they expire first): a client refreshes before its token expires and never presents
+   * the old one again, and such tokens must not hold the places of live ones, or a process with
+   * few users would keep only one new token in 8. Then one new token in
+   * `VERIFIED_TOKEN_ADMIT_ONE_IN` takes the place of the oldest.
    */
-  private admits(verified: Map<string, VerifiedToken>, nowSeconds: number): boolean {
+  private makeRoom(verified: Map<string, VerifiedToken>, nowSeconds: number): boolean {
     if (verified.size < VERIFIED_TOKEN_CACHE_SIZE) return true;
     for (const [signature, oldest] of verified) {
       if (!timeClaimFailure(oldest.payload as TimeClaims, nowSeconds, this)) break;
       verified.delete(signature);
     }
-    return verified.size < VERIFIED_TOKEN_CACHE_SIZE || ++this.missesWhileFull % VERIFIED_TOKEN_ADMIT_ONE_IN === 0;
+    if (verified.size < VERIFIED_TOKEN_CACHE_SIZE) return true;
+    if (++this.missesWhileFull % VERIFIED_TOKEN_ADMIT_ONE_IN !== 0) return false;
+    verified.delete(verified.keys().next().value!);
+    return true;
   }
 
   /**

@@ -48,6 +48,18 @@ const claims = (extra: Record<string, unknown> = {}) => ({
 const HEADER = json({ alg: 'HS256', typ: 'at+jwt' });
 const good = (extra: Record<string, unknown> = {}) => forge(HEADER, json(claims(extra)));
 
+/** The reason of a refusal, which operators see and clients never do; fails the test when `verify` passes. */
+function reasonOf(verify: () => unknown): InvalidTokenError['reason'] {
+  try {
+    verify();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidTokenError);
+    expect((error as InvalidTokenError).toJSON()).not.toHaveProperty('reason');
+    return (error as InvalidTokenError).reason;
+  }
+  throw new Error('expected a refusal');
+}
+
 /** Another base64url spelling of the same bytes: the lowest (unused) bit of the last character flipped. */
 function withTrailingBits(segment: string): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -340,22 +352,15 @@ describe('AccessTokens verified-token cache', () => {
     const token = good({ roles: ['user'] });
     tokens.verify(token, NOW);
     const [header, payload, signature] = token.split('.') as [string, string, string];
-    const reasonOf = (candidate: string) => {
-      try {
-        tokens.verify(candidate, NOW);
-        return 'accepted';
-      } catch (error) {
-        return (error as InvalidTokenError).reason;
-      }
-    };
-    expect(reasonOf(`${header}.${b64(json(claims({ roles: ['admin'] })))}.${signature}`)).toBe('bad_signature');
+    const refusal = (candidate: string) => reasonOf(() => tokens.verify(candidate, NOW));
+    expect(refusal(`${header}.${b64(json(claims({ roles: ['admin'] })))}.${signature}`)).toBe('bad_signature');
     // The same length as the kept token: one character of the payload changed.
     const sameLength = `${header}.${b64(json(claims({ roles: ['usex'] })))}.${signature}`;
     expect(sameLength.length).toBe(token.length);
-    expect(reasonOf(sameLength)).toBe('bad_signature');
-    expect(reasonOf(`${b64(json({ alg: 'HS256', typ: 'at+jwt', kid: 'x' }))}.${payload}.${signature}`)).toBe('bad_signature');
-    expect(reasonOf(`x.${token}`)).toBe('malformed');
-    expect(reasonOf(signature)).toBe('malformed');
+    expect(refusal(sameLength)).toBe('bad_signature');
+    expect(refusal(`${b64(json({ alg: 'HS256', typ: 'at+jwt', kid: 'x' }))}.${payload}.${signature}`)).toBe('bad_signature');
+    expect(refusal(`x.${token}`)).toBe('malformed');
+    expect(refusal(signature)).toBe('malformed');
     expect(tokens.verify(token, NOW).roles).toEqual(['user']);
   });
 
@@ -425,7 +430,7 @@ describe('AccessTokens verified-token cache', () => {
     expect(tokens.verify(newcomers.at(-1)!, NOW).sub).toBe('u-alice');
   });
 
-  it('makes room by dropping kept tokens that have expired, before keeping only one new token in 8', () => {
+  it(`makes room by dropping kept tokens that have expired, before keeping only one new token in ${VERIFIED_TOKEN_ADMIT_ONE_IN}`, () => {
     const tokens = cachedVerifier();
     for (let i = 0; i < VERIFIED_TOKEN_CACHE_SIZE; i++) tokens.verify(good({ jti: `j-${i}` }), NOW);
     // Every kept token has expired by now; clients refreshed and present only new ones.
@@ -472,17 +477,6 @@ describe('AccessTokens verified-token cache', () => {
 describe('the reason of each refusal, for operators', () => {
   const verifier = accessTokens({ secret: SECRET, issuer: 'https://api.example.com', audience: 'web' }, 'verify');
   const ours = (extra: Record<string, unknown> = {}) => good({ iss: 'https://api.example.com', aud: 'web', ...extra });
-  const reasonOf = (verify: () => unknown) => {
-    try {
-      verify();
-    } catch (error) {
-      expect(error).toBeInstanceOf(InvalidTokenError);
-      expect((error as InvalidTokenError).toJSON()).not.toHaveProperty('reason');
-      return (error as InvalidTokenError).reason;
-    }
-    throw new Error('expected a refusal');
-  };
-
   it.each<[string, () => string, string]>([
     ['garbage', () => 'garbage', 'malformed'],
     [
