@@ -47,6 +47,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tamperedToken } from './lib/guards.mjs';
 import { distDir, loadLibrary, loadPostgresStore, loadRedisStore, rotateScriptSource } from './lib/library.mjs';
 import { machineFacts } from './lib/machine.mjs';
 import { placement, shutdownHandler, startNode } from './lib/procs.mjs';
@@ -179,8 +180,7 @@ async function sanityCheck(name, server, token) {
   if (ok.status !== 200 || body !== '{"userId":"u_000001"}')
     throw new Error(`${name}: GET /me with a valid token answered ${ok.status} ${body}`);
   if (name === 'bare') return;
-  const tampered = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
-  const refused = await get(`Bearer ${tampered}`);
+  const refused = await get(`Bearer ${tamperedToken(token)}`);
   if (refused.status !== 401) throw new Error(`${name}: GET /me with a tampered token answered ${refused.status}`);
 }
 

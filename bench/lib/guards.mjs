@@ -17,11 +17,16 @@ import jwt from 'jsonwebtoken';
 import passport from 'passport';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 
-export const unauthorized = (res) => res.status(401).json({ error: 'invalid_token' });
+const unauthorized = (res) => res.status(401).json({ error: 'invalid_token' });
 
-export function bearer(req) {
+function bearer(req) {
   const header = req.headers.authorization;
   return header !== undefined && header.startsWith('Bearer ') ? header.slice(7) : undefined;
+}
+
+/** The token with its signature's last two characters changed: every guard must refuse it. */
+export function tamperedToken(token) {
+  return `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
 }
 
 /** `{ variant: () => ({ handlers, userId, onError? }) }` for the library `lib` and the HS256 `secret`. */
