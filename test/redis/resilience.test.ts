@@ -139,13 +139,15 @@ describe('a Cluster master killed, its replica promoted', () => {
     await cluster.stop();
   });
 
+  /** A node that is up: any but the one on port `down`. */
+  const upPort = (down?: number) => cluster.ports.find((candidate) => candidate !== down)!;
+
   /** The cluster as a node that is up sees it. */
-  const clusterNodesSeenFromUp = (down?: number) => clusterNodes(cluster.ports.find((candidate) => candidate !== down)!);
+  const clusterNodesSeenFromUp = (down?: number) => clusterNodes(upPort(down));
 
   /** The port of the master serving the slot of `{<shard key of userId>}`, asked of a node that is up. */
   async function masterOf(userId: string, down?: number): Promise<number> {
-    const port = cluster.ports.find((candidate) => candidate !== down)!;
-    const slot = Number(await rawCommand(port, ['CLUSTER', 'KEYSLOT', `{${shardKeyOf(userId)}}`]));
+    const slot = Number(await rawCommand(upPort(down), ['CLUSTER', 'KEYSLOT', `{${shardKeyOf(userId)}}`]));
     for (const node of await clusterNodesSeenFromUp(down)) {
       if (!node.flags.includes('master') || node.flags.includes('fail')) continue;
       for (const range of node.ranges) {
